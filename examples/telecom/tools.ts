@@ -1,0 +1,244 @@
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { z } from "zod";
+import { ArbiterError, ErrorCode } from "../../src/errors/arbiter-error.ts";
+import { type AnyTool, defineTool, type ToolContext } from "../../src/tools/tool.ts";
+
+const customerId = z
+  .string()
+  .regex(/^C-\d{4}$/, 'expected a customer id like "C-1001"')
+  .describe('customer id, e.g. "C-1001"');
+
+const dollars = (cents: number): number => Math.round(cents) / 100;
+
+/** Prepared statements, created once per database handle. */
+function statements(db: DatabaseSync) {
+  return {
+    customer: db.prepare(
+      "SELECT c.id, c.name, c.area, c.contract_ends, c.etf_cents, p.id AS plan_id, p.name AS plan_name, p.monthly_cents, p.down_mbps, p.tier FROM customers c JOIN plans p ON p.id = c.plan_id WHERE c.id = ?",
+    ),
+    latestBill: db.prepare("SELECT bill_id, period FROM charges WHERE customer_id = ? ORDER BY period DESC LIMIT 1"),
+    charges: db.prepare(
+      "SELECT id, description, amount_cents, flag FROM charges WHERE customer_id = ? AND bill_id = ? ORDER BY id",
+    ),
+    credits: db.prepare("SELECT COALESCE(SUM(amount_cents), 0) AS total FROM credits WHERE customer_id = ?"),
+    insertCredit: db.prepare(
+      "INSERT INTO credits (customer_id, amount_cents, reason, charge_ids, created_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    creditedCharges: db.prepare("SELECT id, charge_ids FROM credits WHERE customer_id = ? AND charge_ids != ''"),
+    lineTest: db.prepare("SELECT status, down_mbps, packet_loss_pct, diagnosis FROM line_tests WHERE customer_id = ?"),
+    outage: db.prepare("SELECT description, eta FROM outages WHERE area = ?"),
+    insertTicket: db.prepare("INSERT INTO tickets (customer_id, reason, window, created_at) VALUES (?, ?, ?, ?)"),
+    plans: db.prepare("SELECT id, name, monthly_cents, down_mbps, tier FROM plans ORDER BY tier"),
+    plan: db.prepare("SELECT id, name, monthly_cents, down_mbps, tier FROM plans WHERE id = ?"),
+    setPlan: db.prepare("UPDATE customers SET plan_id = ? WHERE id = ?"),
+    effect: db.prepare("INSERT INTO telecom_effects (idempotency_key, tool, args_json, created_at) VALUES (?, ?, ?, ?)"),
+  } satisfies Record<string, StatementSync>;
+}
+
+interface CustomerRow {
+  id: string;
+  name: string;
+  area: string;
+  contract_ends: string;
+  etf_cents: number;
+  plan_id: string;
+  plan_name: string;
+  monthly_cents: number;
+  down_mbps: number;
+  tier: number;
+}
+
+interface PlanRow {
+  id: string;
+  name: string;
+  monthly_cents: number;
+  down_mbps: number;
+  tier: number;
+}
+
+/**
+ * Creates the seven telecom tools over the demo database. The database opens on the first tool call;
+ * `now` is injected for deterministic tests.
+ */
+export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = () => new Date()): AnyTool[] {
+  let prepared: { db: DatabaseSync; q: ReturnType<typeof statements> } | undefined;
+  const use = () => {
+    const db = getDb();
+    if (prepared?.db !== db) prepared = { db, q: statements(db) };
+    return prepared;
+  };
+  const customer = (id: string): CustomerRow => {
+    const row = use().q.customer.get(id) as CustomerRow | undefined;
+    if (!row) throw new ArbiterError(ErrorCode.ToolFailed, `no customer with id ${id}`);
+    return row;
+  };
+  /** A side effect and its audit row commit together, or not at all. */
+  const effect = <T>(tool: string, args: unknown, ctx: ToolContext, apply: (at: string) => T): T => {
+    ctx.signal.throwIfAborted();
+    const { db, q } = use();
+    const at = now().toISOString();
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = apply(at);
+      q.effect.run(ctx.idempotencyKey, tool, JSON.stringify(args), at);
+      db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  };
+
+  return [
+    defineTool({
+      name: "lookup_charges",
+      description: "List the charges on the customer's latest bill, with any charge flagged as an error.",
+      input: z.object({ customerId }),
+      idempotent: true,
+      execute: async ({ customerId: id }) => {
+        customer(id);
+        const { q } = use();
+        const bill = q.latestBill.get(id) as { bill_id: string; period: string } | undefined;
+        if (!bill) return { billId: null, charges: [], total: 0 };
+        const rows = q.charges.all(id, bill.bill_id) as Array<{
+          id: string;
+          description: string;
+          amount_cents: number;
+          flag: string | null;
+        }>;
+        const credited = (q.credits.get(id) as { total: number }).total;
+        const creditedBy = new Map<string, string>();
+        for (const row of q.creditedCharges.all(id) as Array<{ id: number; charge_ids: string }>) {
+          for (const charge of row.charge_ids.split(",")) creditedBy.set(charge, `CR-${row.id}`);
+        }
+        return {
+          billId: bill.bill_id,
+          period: bill.period,
+          total: dollars(rows.reduce((s, r) => s + r.amount_cents, 0)),
+          creditsIssued: dollars(credited),
+          charges: rows.map((r) => ({
+            id: r.id,
+            description: r.description,
+            amount: dollars(r.amount_cents),
+            ...(r.flag ? { flagged: r.flag } : {}),
+            ...(creditedBy.has(r.id) ? { creditedBy: creditedBy.get(r.id) } : {}),
+          })),
+        };
+      },
+    }),
+    defineTool({
+      name: "issue_credit",
+      description: "Credit the customer's account. Amount in dollars; give the reason.",
+      input: z.object({
+        customerId,
+        amount: z.number().positive().max(100_000).describe("dollars, e.g. 12.99"),
+        reason: z.string().min(3).max(200),
+        chargeIds: z.array(z.string()).max(20).optional().describe("ids of the charges this credit corrects"),
+      }),
+      sideEffect: true,
+      execute: async (args, ctx) => {
+        customer(args.customerId);
+        const cents = Math.round(args.amount * 100);
+        return effect("issue_credit", args, ctx, (at) => {
+          const info = use().q.insertCredit.run(args.customerId, cents, args.reason, (args.chargeIds ?? []).join(","), at);
+          return { creditId: `CR-${info.lastInsertRowid}`, amount: dollars(cents), reason: args.reason };
+        });
+      },
+    }),
+    defineTool({
+      name: "run_line_test",
+      description: "Run a remote line test on the customer's connection.",
+      input: z.object({ customerId }),
+      idempotent: true,
+      execute: async ({ customerId: id }) => {
+        customer(id);
+        const row = use().q.lineTest.get(id) as
+          | { status: string; down_mbps: number; packet_loss_pct: number; diagnosis: string }
+          | undefined;
+        if (!row) throw new ArbiterError(ErrorCode.ToolFailed, `no line on record for ${id}`);
+        return {
+          result: row.status,
+          downstreamMbps: row.down_mbps,
+          packetLossPct: row.packet_loss_pct,
+          diagnosis: row.diagnosis,
+        };
+      },
+    }),
+    defineTool({
+      name: "check_outage",
+      description: "Check for a known network outage in the customer's area.",
+      input: z.object({ customerId }),
+      idempotent: true,
+      execute: async ({ customerId: id }) => {
+        const c = customer(id);
+        const row = use().q.outage.get(c.area) as { description: string; eta: string } | undefined;
+        return row ? { area: c.area, outage: true, description: row.description, eta: row.eta } : { area: c.area, outage: false };
+      },
+    }),
+    defineTool({
+      name: "dispatch_technician",
+      description: "Book a technician visit for a fault a line test confirmed.",
+      input: z.object({ customerId, reason: z.string().min(3).max(200) }),
+      sideEffect: true,
+      execute: async (args, ctx) => {
+        customer(args.customerId);
+        const window = nextWindow(now());
+        return effect("dispatch_technician", args, ctx, (at) => {
+          const info = use().q.insertTicket.run(args.customerId, args.reason, window, at);
+          return { ticketId: `T-${info.lastInsertRowid}`, window };
+        });
+      },
+    }),
+    defineTool({
+      name: "list_plans",
+      description: "The customer's current plan, the plans on offer, and the early-termination fee if any.",
+      input: z.object({ customerId }),
+      idempotent: true,
+      execute: async ({ customerId: id }) => {
+        const c = customer(id);
+        const plans = use().q.plans.all() as unknown as PlanRow[];
+        return {
+          current: { id: c.plan_id, name: c.plan_name, monthly: dollars(c.monthly_cents), downMbps: c.down_mbps },
+          contractEnds: c.contract_ends,
+          earlyTerminationFeeOnDowngrade: dollars(c.etf_cents),
+          plans: plans.map((p) => ({ id: p.id, name: p.name, monthly: dollars(p.monthly_cents), downMbps: p.down_mbps })),
+        };
+      },
+    }),
+    defineTool({
+      name: "change_plan",
+      description: "Move the customer to another plan, effective immediately.",
+      input: z.object({ customerId, planId: z.string().min(1) }),
+      sideEffect: true,
+      execute: async (args, ctx) => {
+        const c = customer(args.customerId);
+        const { q } = use();
+        const target = q.plan.get(args.planId) as PlanRow | undefined;
+        if (!target) {
+          const known = (q.plans.all() as unknown as PlanRow[]).map((p) => p.id).join(", ");
+          throw new ArbiterError(ErrorCode.ToolFailed, `no plan "${args.planId}"; plans: ${known}`);
+        }
+        if (target.id === c.plan_id) return { previous: c.plan_id, current: c.plan_id, changed: false };
+        const isDowngrade = target.tier < c.tier;
+        return effect("change_plan", args, ctx, () => {
+          q.setPlan.run(target.id, c.id);
+          return {
+            previous: c.plan_id,
+            current: target.id,
+            changed: true,
+            monthly: dollars(target.monthly_cents),
+            isDowngrade,
+            earlyTerminationFee: isDowngrade ? dollars(c.etf_cents) : 0,
+          };
+        });
+      },
+    }),
+  ];
+}
+
+/** Next weekday morning slot after `from` (UTC). */
+function nextWindow(from: Date): string {
+  const d = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate() + 1));
+  while (d.getUTCDay() === 0 || d.getUTCDay() === 6) d.setUTCDate(d.getUTCDate() + 1);
+  return `${d.toISOString().slice(0, 10)} 08:00-12:00`;
+}

@@ -1,0 +1,112 @@
+import type { PlanTask } from "../routing/plan.ts";
+import type { TaskStatus, Usage } from "../workers/worker-result.ts";
+
+/** Persisted-format version of journal events. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+export type RunStatus = "completed" | "partial" | "failed" | "escalated";
+
+export interface RouteIntent {
+  worker: string;
+  score: number;
+  /** The part of the message that carries this intent. */
+  text: string;
+  start: number;
+  end: number;
+}
+
+interface Base {
+  runId: string;
+  /** Milliseconds since the epoch, from the runtime's clock. */
+  at: number;
+}
+
+/** Every event a run appends. Discriminated on `type`, named noun-verb. */
+export type RunEvent =
+  | (Base & {
+      type: "run-start";
+      tenant: string;
+      profile: { name: string; version: string };
+      message: string;
+      context: Record<string, unknown>;
+    })
+  | (Base & { type: "input-guard"; guard: string; findings: number; note?: string })
+  | (Base & {
+      type: "route-decide";
+      tier: "rules" | "planner" | "fallback";
+      confident: boolean;
+      intents: RouteIntent[];
+      reason: string;
+    })
+  | (Base & { type: "plan-create"; source: "direct" | "rules" | "planner" | "fallback"; tasks: PlanTask[] })
+  | (Base & { type: "plan-reject"; source: "planner"; reason: string })
+  | (Base & { type: "delegation-decide"; taskId: string; worker: string; decision: "allow" | "deny"; reason?: string })
+  | (Base & { type: "task-start"; taskId: string; worker: string; attempt: number; mode: "model" | "handler" })
+  | (Base & { type: "task-retry"; taskId: string; worker: string; attempt: number; error: string; delayMs: number })
+  | (Base & { type: "task-fallback"; taskId: string; from: string; to: string; reason: string })
+  | (Base & {
+      type: "task-end";
+      taskId: string;
+      worker: string;
+      status: TaskStatus;
+      summary: string;
+      confidence: number;
+      startedAt: number;
+      durationMs: number;
+      toolCalls: number;
+      usage: Usage;
+      reason?: string;
+    })
+  | (Base & {
+      type: "tool-call-start";
+      taskId: string;
+      worker: string;
+      tool: string;
+      callId: string;
+      idempotencyKey: string;
+      input: unknown;
+    })
+  | (Base & {
+      type: "tool-call-end";
+      taskId: string;
+      worker: string;
+      tool: string;
+      callId: string;
+      ok: boolean;
+      output?: unknown;
+      error?: string;
+      replayed: boolean;
+      durationMs: number;
+    })
+  | (Base & {
+      type: "model-call-end";
+      purpose: "planner" | "worker" | "synthesizer";
+      taskId?: string;
+      provider: string;
+      model: string;
+      ok: boolean;
+      error?: string;
+      usage: Usage;
+      durationMs: number;
+    })
+  | (Base & { type: "escalation-pending"; taskId: string; worker: string; reason: string })
+  | (Base & { type: "synthesis-end"; mode: "llm" | "template"; fallbackFromLlm?: string })
+  | (Base & {
+      type: "run-end";
+      status: RunStatus;
+      answer: string;
+      durationMs: number;
+      usage: Usage;
+    })
+  | (Base & { type: "warning"; message: string });
+
+export type RunEventType = RunEvent["type"];
+/** An event before the journal stamps it with the run id and time. */
+export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, "runId" | "at"> : never) : never;
+
+/** One appended event, numbered per run from 1. */
+export interface JournalEntry {
+  readonly seq: number;
+  readonly v: number;
+  readonly event: RunEvent;
+}

@@ -1,0 +1,80 @@
+import type {
+  LanguageModelV4,
+  LanguageModelV4CallOptions,
+  LanguageModelV4GenerateResult,
+  LanguageModelV4StreamResult,
+} from "@ai-sdk/provider";
+import type { DurableRun } from "../durable/durable.ts";
+import { describeError } from "../errors/arbiter-error.ts";
+import type { RunEventInput } from "../journal/events.ts";
+import type { Usage } from "../workers/worker-result.ts";
+
+export interface ModelObservation {
+  readonly purpose: "planner" | "worker" | "synthesizer";
+  readonly taskId?: string;
+  /** Step-name prefix; unique per attempt so a retried attempt calls the model afresh. */
+  readonly stepPrefix: string;
+  readonly durable: DurableRun;
+  emit(event: RunEventInput): void;
+  onUsage(usage: Usage): void;
+}
+
+export function usageOf(result: LanguageModelV4GenerateResult): Usage {
+  return {
+    inputTokens: result.usage.inputTokens.total ?? 0,
+    outputTokens: result.usage.outputTokens.total ?? 0,
+    modelCalls: 1,
+  };
+}
+
+/**
+ * Wraps a model for one task: each call is a durable step, journaled as `model-call-end` with usage
+ * and duration, and its usage is charged to the run.
+ */
+export function observeModel(model: LanguageModelV4, observation: ModelObservation): LanguageModelV4 {
+  let calls = 0;
+  const generate = async (options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> => {
+    const index = calls++;
+    const started = performance.now();
+    try {
+      const { value, replayed } = await observation.durable.step(`model:${observation.stepPrefix}:${index}`, () =>
+        Promise.resolve(model.doGenerate(options)),
+      );
+      const usage = usageOf(value);
+      if (!replayed) observation.onUsage(usage);
+      observation.emit({
+        type: "model-call-end",
+        purpose: observation.purpose,
+        ...(observation.taskId === undefined ? {} : { taskId: observation.taskId }),
+        provider: model.provider,
+        model: model.modelId,
+        ok: true,
+        usage,
+        durationMs: performance.now() - started,
+      });
+      return value;
+    } catch (error) {
+      observation.emit({
+        type: "model-call-end",
+        purpose: observation.purpose,
+        ...(observation.taskId === undefined ? {} : { taskId: observation.taskId }),
+        provider: model.provider,
+        model: model.modelId,
+        ok: false,
+        error: describeError(error),
+        usage: { inputTokens: 0, outputTokens: 0, modelCalls: 1 },
+        durationMs: performance.now() - started,
+      });
+      throw error;
+    }
+  };
+  return {
+    specificationVersion: "v4",
+    provider: model.provider,
+    modelId: model.modelId,
+    supportedUrls: model.supportedUrls,
+    doGenerate: generate,
+    // The loop only generates; streaming passes through unobserved until the HTTP layer streams answers.
+    doStream: (options: LanguageModelV4CallOptions): PromiseLike<LanguageModelV4StreamResult> => model.doStream(options),
+  };
+}

@@ -1,0 +1,267 @@
+import { abortableDelay } from "../durable/abortable-delay.ts";
+import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
+import type { Plan, PlanTask } from "../routing/plan.ts";
+import type { ToolCallScope } from "../tools/invoke-tool.ts";
+import type { DependencyResult, HandlerTask } from "../workers/code-handler.ts";
+import { runWorker, type WorkerImplementation } from "../workers/run-worker.ts";
+import { type TaskStatus, type WorkerResult, zeroUsage } from "../workers/worker-result.ts";
+import { observeModel } from "../models/observed-model.ts";
+import type { RunContext } from "./run-context.ts";
+import type { TaskOutcome } from "./task-outcome.ts";
+
+const settled: ReadonlySet<TaskStatus> = new Set(["ok", "partial"]);
+
+/**
+ * The DAG scheduler: runs every task whose dependencies are done, in parallel up to the profile's
+ * concurrency limit. A failed branch yields a failed outcome; the others continue. Dependents of a task
+ * that did not succeed are not run and say why.
+ */
+export async function dispatch(ctx: RunContext, plan: Plan): Promise<TaskOutcome[]> {
+  const limit = ctx.profile.document.supervisor.maxConcurrency;
+  const outcomes = new Map<string, TaskOutcome>();
+  const waiting = new Map<string, number>();
+  const dependents = new Map<string, PlanTask[]>();
+  for (const task of plan.tasks) {
+    waiting.set(task.id, task.dependsOn.length);
+    for (const dep of task.dependsOn) {
+      const list = dependents.get(dep);
+      if (list) list.push(task);
+      else dependents.set(dep, [task]);
+    }
+  }
+  const ready: PlanTask[] = plan.tasks.filter((t) => t.dependsOn.length === 0);
+  let running = 0;
+
+  return new Promise<TaskOutcome[]>((resolve) => {
+    const finish = (outcome: TaskOutcome) => {
+      outcomes.set(outcome.task.id, outcome);
+      for (const next of dependents.get(outcome.task.id) ?? []) {
+        const left = (waiting.get(next.id) ?? 1) - 1;
+        waiting.set(next.id, left);
+        if (left === 0) ready.push(next);
+      }
+    };
+    const pump = () => {
+      while (running < limit && ready.length > 0) {
+        const task = ready.shift()!;
+        const blocked = task.dependsOn.find((d) => !settled.has(outcomes.get(d)!.result.status));
+        if (blocked !== undefined) {
+          finish(skipped(ctx, task, blocked, outcomes.get(blocked)!));
+          continue;
+        }
+        running++;
+        runTask(ctx, task, outcomes).then((outcome) => {
+          running--;
+          finish(outcome);
+          pump();
+        });
+      }
+      if (running === 0 && ready.length === 0) {
+        resolve(plan.tasks.map((t) => outcomes.get(t.id)!));
+      }
+    };
+    pump();
+  });
+}
+
+function skipped(ctx: RunContext, task: PlanTask, blocked: string, upstream: TaskOutcome): TaskOutcome {
+  const now = ctx.deps.clock();
+  const reason = `not started: it needs ${blocked} (${upstream.worker}), which ended ${upstream.result.status}`;
+  const result: WorkerResult = {
+    status: upstream.result.status === "escalated" ? "escalated" : "failed",
+    summary: "",
+    data: {},
+    confidence: 0,
+    evidence: [],
+    usage: zeroUsage(),
+  };
+  ctx.emit({
+    type: "task-end",
+    taskId: task.id,
+    worker: task.worker,
+    status: result.status,
+    summary: "",
+    confidence: 0,
+    startedAt: now,
+    durationMs: 0,
+    toolCalls: 0,
+    usage: result.usage,
+    reason,
+  });
+  return { task, worker: task.worker, result, startedAt: now, endedAt: now, attempts: 0, toolCalls: 0, reason };
+}
+
+function dependencyResults(task: PlanTask, outcomes: ReadonlyMap<string, TaskOutcome>): Record<string, DependencyResult> {
+  const deps: Record<string, DependencyResult> = {};
+  for (const id of task.dependsOn) {
+    const o = outcomes.get(id)!;
+    deps[id] = { worker: o.worker, status: o.result.status, summary: o.result.summary, data: o.result.data };
+  }
+  return deps;
+}
+
+/** One task: its worker with retries, then its fallback worker if it still failed or refused. */
+async function runTask(ctx: RunContext, task: PlanTask, outcomes: ReadonlyMap<string, TaskOutcome>): Promise<TaskOutcome> {
+  const handlerTask: HandlerTask = { id: task.id, input: task.input, dependencies: dependencyResults(task, outcomes) };
+  const startedAt = ctx.deps.clock();
+  let outcome = await runWithRetries(ctx, task, task.worker, handlerTask, startedAt);
+  const visited = new Set([task.worker]);
+  let spec = ctx.profile.workers.get(outcome.worker)!;
+  while (
+    (outcome.result.status === "failed" || outcome.result.status === "refused") &&
+    spec.fallback !== undefined &&
+    !visited.has(spec.fallback) &&
+    !ctx.signal.aborted
+  ) {
+    const to = spec.fallback;
+    visited.add(to);
+    ctx.emit({ type: "task-fallback", taskId: task.id, from: outcome.worker, to, reason: outcome.reason ?? outcome.result.status });
+    const previous = outcome;
+    outcome = await runWithRetries(ctx, task, to, handlerTask, startedAt);
+    outcome = { ...outcome, attempts: previous.attempts + outcome.attempts, toolCalls: previous.toolCalls + outcome.toolCalls };
+    spec = ctx.profile.workers.get(to)!;
+  }
+  ctx.emit({
+    type: "task-end",
+    taskId: task.id,
+    worker: outcome.worker,
+    status: outcome.result.status,
+    summary: outcome.result.summary,
+    confidence: outcome.result.confidence,
+    startedAt: outcome.startedAt,
+    durationMs: outcome.endedAt - outcome.startedAt,
+    toolCalls: outcome.toolCalls,
+    usage: outcome.result.usage,
+    ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+  });
+  if (outcome.result.status === "escalated") {
+    ctx.emit({ type: "escalation-pending", taskId: task.id, worker: outcome.worker, reason: outcome.reason ?? "" });
+  }
+  return outcome;
+}
+
+function implementationFor(ctx: RunContext, workerName: string): WorkerImplementation {
+  const spec = ctx.profile.workers.get(workerName)!;
+  const model = ctx.deps.models.forWorker(spec);
+  if (model !== undefined) return { kind: "model", model: model.model };
+  const handler = spec.handler === undefined ? undefined : ctx.profile.handlers.get(spec.handler);
+  if (handler === undefined) {
+    throw new ArbiterError(
+      ErrorCode.UnknownModel,
+      `worker "${workerName}" has no model available and no code handler; configure a model or a handler`,
+    );
+  }
+  return { kind: "handler", handler };
+}
+
+async function runWithRetries(
+  ctx: RunContext,
+  task: PlanTask,
+  workerName: string,
+  handlerTask: HandlerTask,
+  startedAt: number,
+): Promise<TaskOutcome> {
+  const spec = ctx.profile.workers.get(workerName)!;
+  const backoff = ctx.profile.document.supervisor.retryBackoff;
+  const usage = zeroUsage();
+  let toolCalls = 0;
+  let lastError = "";
+  const attempts = spec.retries + 1;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (ctx.signal.aborted) {
+      lastError = "the run was cancelled";
+      break;
+    }
+    let implementation: WorkerImplementation;
+    try {
+      implementation = implementationFor(ctx, workerName);
+    } catch (error) {
+      lastError = describeError(error);
+      break;
+    }
+    ctx.emit({ type: "task-start", taskId: task.id, worker: workerName, attempt, mode: implementation.kind });
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(spec.timeout)]);
+    const scope: ToolCallScope = {
+      runId: ctx.runId,
+      tenant: ctx.request.tenant,
+      taskId: task.id,
+      worker: workerName,
+      allowedTools: spec.tools,
+      tools: ctx.profile.tools,
+      requestContext: ctx.request.context,
+      signal,
+      durable: ctx.durable,
+      authorizer: ctx.deps.authorizer,
+      emit: (event) => ctx.emit(event),
+      occurrences: new Map(),
+      toolCalls: 0,
+    };
+    if (implementation.kind === "model") {
+      implementation = {
+        kind: "model",
+        model: observeModel(implementation.model, {
+          purpose: "worker",
+          taskId: task.id,
+          stepPrefix: `${task.id}/${workerName}#${attempt}`,
+          durable: ctx.durable,
+          emit: scope.emit,
+          onUsage: (u) => {
+            usage.inputTokens += u.inputTokens;
+            usage.outputTokens += u.outputTokens;
+            usage.modelCalls += u.modelCalls;
+            ctx.addUsage(u);
+          },
+        }),
+      };
+    }
+    try {
+      const answer = await runWorker(spec, implementation, handlerTask, scope);
+      toolCalls += scope.toolCalls;
+      const result: WorkerResult = {
+        status: answer.status,
+        summary: answer.summary,
+        data: answer.data ?? {},
+        confidence: answer.confidence,
+        evidence: answer.evidence ?? [],
+        usage,
+      };
+      let reason: string | undefined;
+      if (result.status === "ok" || result.status === "partial") {
+        if (result.confidence < spec.confidenceThreshold) {
+          result.status = "escalated";
+          reason = `confidence ${result.confidence.toFixed(2)} is below ${workerName}'s threshold ${spec.confidenceThreshold}; a person must review it`;
+        }
+      } else if (result.status === "refused") reason = `${workerName} refused: ${answer.summary}`;
+      else if (result.status === "failed") reason = answer.summary;
+      return {
+        task,
+        worker: workerName,
+        result,
+        startedAt,
+        endedAt: ctx.deps.clock(),
+        attempts: attempt,
+        toolCalls,
+        ...(reason === undefined ? {} : { reason }),
+      };
+    } catch (error) {
+      toolCalls += scope.toolCalls;
+      lastError = signal.aborted && !ctx.signal.aborted ? `timed out after ${spec.timeout} ms` : describeError(error);
+      if (attempt < attempts && !ctx.signal.aborted) {
+        const ceiling = Math.min(backoff.max, backoff.base * 2 ** (attempt - 1));
+        const delayMs = Math.round(ceiling / 2 + (ctx.deps.random() * ceiling) / 2);
+        ctx.emit({ type: "task-retry", taskId: task.id, worker: workerName, attempt, error: lastError, delayMs });
+        await abortableDelay(delayMs, ctx.signal).catch(() => undefined);
+      }
+    }
+  }
+  return {
+    task,
+    worker: workerName,
+    result: { status: "failed", summary: "", data: {}, confidence: 0, evidence: [], usage },
+    startedAt,
+    endedAt: ctx.deps.clock(),
+    attempts,
+    toolCalls,
+    reason: `${workerName} failed: ${lastError}`,
+  };
+}

@@ -1,0 +1,74 @@
+import type { LanguageModelV4 } from "@ai-sdk/provider";
+import type { DurableRun } from "../durable/durable.ts";
+import type { RunEventInput } from "../journal/events.ts";
+import type { Journal } from "../journal/journal.ts";
+import type { Profile } from "../profile/load-profile.ts";
+import type { WorkerSpec } from "../profile/schema.ts";
+import { type Usage, zeroUsage } from "../workers/worker-result.ts";
+import type { InputGuard, OutputGuard } from "./guards.ts";
+import type { Authorizer } from "../tools/authorization.ts";
+
+/** A resolved model: the AI SDK model plus what the journal needs to say about it. */
+export interface ResolvedModel {
+  readonly name: string;
+  readonly model: LanguageModelV4;
+}
+
+/** Resolves the models each part of the loop uses; `undefined` means "no model: use code or templates". */
+export interface ModelResolver {
+  forWorker(worker: WorkerSpec): ResolvedModel | undefined;
+  planner(): ResolvedModel | undefined;
+  synthesizer(): ResolvedModel | undefined;
+}
+
+/** Everything a run needs from the runtime that hosts it. Injected, never global. */
+export interface RunDeps {
+  readonly profile: Profile;
+  readonly journal: Journal;
+  readonly models: ModelResolver;
+  readonly clock: () => number;
+  readonly random: () => number;
+  readonly inputGuard?: InputGuard;
+  readonly outputGuard?: OutputGuard;
+  readonly authorizer?: Authorizer;
+}
+
+export interface AdmittedRequest {
+  readonly message: string;
+  readonly tenant: string;
+  readonly context: Readonly<Record<string, unknown>>;
+}
+
+/** State of one run, shared by its phases. */
+export class RunContext {
+  readonly runId: string;
+  readonly deps: RunDeps;
+  readonly durable: DurableRun;
+  readonly request: AdmittedRequest;
+  readonly signal: AbortSignal;
+  readonly startedAt: number;
+  readonly usage: Usage = zeroUsage();
+
+  constructor(deps: RunDeps, durable: DurableRun, request: AdmittedRequest, signal: AbortSignal) {
+    this.runId = durable.runId;
+    this.deps = deps;
+    this.durable = durable;
+    this.request = request;
+    this.signal = signal;
+    this.startedAt = deps.clock();
+  }
+
+  get profile(): Profile {
+    return this.deps.profile;
+  }
+
+  emit(event: RunEventInput): void {
+    this.deps.journal.append({ ...event, runId: this.runId, at: this.deps.clock() } as Parameters<Journal["append"]>[0]);
+  }
+
+  addUsage(usage: Usage): void {
+    this.usage.inputTokens += usage.inputTokens;
+    this.usage.outputTokens += usage.outputTokens;
+    this.usage.modelCalls += usage.modelCalls;
+  }
+}

@@ -1,0 +1,147 @@
+import type { DurableEngine } from "../durable/durable.ts";
+import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
+import { describeError } from "../errors/arbiter-error.ts";
+import type { Journal } from "../journal/journal.ts";
+import { MemoryJournal } from "../journal/memory/memory-journal.ts";
+import type { Profile } from "../profile/load-profile.ts";
+import type { Plan } from "../routing/plan.ts";
+import { RulesRouter } from "../routing/rules-router.ts";
+import type { Authorizer } from "../tools/authorization.ts";
+import { zeroUsage } from "../workers/worker-result.ts";
+import { admit, type RunRequest } from "./admit.ts";
+import { authorize } from "./authorize.ts";
+import { deliver, type RunResult } from "./deliver.ts";
+import { dispatch } from "./dispatch.ts";
+import type { InputGuard, OutputGuard } from "./guards.ts";
+import { guardInput } from "./guard-input.ts";
+import { guardOutput } from "./guard-output.ts";
+import { plan } from "./plan.ts";
+import { route } from "./route.ts";
+import { type AdmittedRequest, type ModelResolver, RunContext } from "./run-context.ts";
+import { synthesize } from "./synthesize.ts";
+import type { TaskOutcome } from "./task-outcome.ts";
+
+export interface SupervisorOptions {
+  profile: Profile;
+  /** Default: an in-memory journal. */
+  journal?: Journal;
+  /** Default: the in-process engine (no durability across restarts). */
+  durable?: DurableEngine;
+  /** Default: no models (code handlers, template synthesis, rules-only planning). */
+  models?: ModelResolver;
+  clock?: () => number;
+  random?: () => number;
+  newRunId?: () => string;
+  inputGuard?: InputGuard;
+  outputGuard?: OutputGuard;
+  authorizer?: Authorizer;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Called with the run id as soon as the run is admitted (before it finishes). */
+  onStart?: (runId: string) => void;
+}
+
+const noModels: ModelResolver = {
+  forWorker: () => undefined,
+  planner: () => undefined,
+  synthesizer: () => undefined,
+};
+
+/** The supervisor: admit → guard → route → plan → authorize → dispatch → synthesize → guard → deliver. */
+export interface Supervisor {
+  readonly journal: Journal;
+  readonly profile: Profile;
+  run(request: RunRequest, options?: RunOptions): Promise<RunResult>;
+}
+
+export function createSupervisor(options: SupervisorOptions): Supervisor {
+  const profile = options.profile;
+  const journal = options.journal ?? new MemoryJournal();
+  const durable = options.durable ?? new MemoryDurableEngine({ ...(options.clock ? { clock: options.clock } : {}) });
+  const clock = options.clock ?? Date.now;
+  const newRunId = options.newRunId ?? (() => `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const router = new RulesRouter(profile.document.workers, profile.document.supervisor.routeThreshold);
+  const deps = {
+    profile,
+    journal,
+    models: options.models ?? noModels,
+    clock,
+    random: options.random ?? Math.random,
+    ...(options.inputGuard ? { inputGuard: options.inputGuard } : {}),
+    ...(options.outputGuard ? { outputGuard: options.outputGuard } : {}),
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+  };
+
+  async function run(request: RunRequest, runOptions: RunOptions = {}): Promise<RunResult> {
+    const admitted: AdmittedRequest = admit(profile, request);
+    const runId = newRunId();
+    const timeout = AbortSignal.timeout(profile.document.limits.runTimeout);
+    const signal = runOptions.signal ? AbortSignal.any([runOptions.signal, timeout]) : timeout;
+    const ctx = new RunContext(deps, durable.open(runId), admitted, signal);
+    runOptions.onStart?.(runId);
+    let message = admitted.message;
+    let thePlan: Plan = { tasks: [] };
+    try {
+      const guarded = await guardInput(ctx, admitted.message);
+      message = guarded.message;
+      ctx.emit({
+        type: "run-start",
+        tenant: admitted.tenant,
+        profile: { name: profile.document.name, version: profile.version },
+        message,
+        context: admitted.context,
+      });
+      if (guarded.guard) ctx.emit({ type: "input-guard", guard: guarded.guard.name, findings: guarded.guard.findings });
+      const routing = route(ctx, router, message);
+      thePlan = await plan(ctx, routing, message);
+      const authorized = await authorize(ctx, thePlan);
+      const outcomes = await dispatch(ctx, authorized.plan);
+      const all = withDenied(ctx, thePlan, outcomes, authorized.denied);
+      const answer = await guardOutput(ctx, await synthesize(ctx, all));
+      return deliver(ctx, thePlan, all, answer);
+    } catch (error) {
+      // A run that started always ends in the journal, even when a phase throws.
+      const reason = describeError(error);
+      ctx.emit({ type: "warning", message: `run aborted: ${reason}` });
+      ctx.emit({
+        type: "run-end",
+        status: "failed",
+        answer: "",
+        durationMs: clock() - ctx.startedAt,
+        usage: ctx.usage.modelCalls ? ctx.usage : zeroUsage(),
+      });
+      throw error;
+    } finally {
+      durable.release(runId);
+    }
+  }
+
+  return { journal, profile, run };
+}
+
+function withDenied(
+  ctx: RunContext,
+  plan: Plan,
+  outcomes: TaskOutcome[],
+  denied: ReadonlyArray<{ taskId: string; worker: string; reason: string }>,
+): TaskOutcome[] {
+  if (denied.length === 0) return outcomes;
+  const byId = new Map(outcomes.map((o) => [o.task.id, o]));
+  const now = ctx.deps.clock();
+  for (const d of denied) {
+    const task = plan.tasks.find((t) => t.id === d.taskId)!;
+    byId.set(d.taskId, {
+      task,
+      worker: d.worker,
+      result: { status: "refused", summary: "", data: {}, confidence: 0, evidence: [], usage: zeroUsage() },
+      startedAt: now,
+      endedAt: now,
+      attempts: 0,
+      toolCalls: 0,
+      reason: `delegation to ${d.worker} was refused by policy (${d.reason})`,
+    });
+  }
+  return plan.tasks.map((t) => byId.get(t.id)!);
+}

@@ -1,0 +1,42 @@
+import type { z } from "zod";
+
+/** What a tool sees of the run that called it. */
+export interface ToolContext {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly worker: string;
+  readonly tenant: string;
+  /** Stable across retries and resumes of the same call: run id + step id. */
+  readonly idempotencyKey: string;
+  readonly signal: AbortSignal;
+  /** Request-scoped facts passed by the caller (customer id, channel, …). */
+  readonly requestContext: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A tool a worker may call. Input is validated with `input` before `execute` runs.
+ * @example
+ * const lookup = defineTool({
+ *   name: "lookup_charges",
+ *   description: "List the charges on the customer's latest bill.",
+ *   input: z.object({ customerId: z.string() }),
+ *   execute: async ({ customerId }, ctx) => db.charges(customerId),
+ * });
+ */
+export interface ToolDefinition<I = unknown, O = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly input: z.ZodType<I>;
+  /** Changes the outside world (credits, plan changes, dispatches). */
+  readonly sideEffect?: boolean;
+  /** Safe to execute twice with the same idempotency key (matters when a call is in doubt). */
+  readonly idempotent?: boolean;
+  execute(input: I, ctx: ToolContext): Promise<O>;
+}
+
+export function defineTool<I, O>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return tool;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every input type
+export type AnyTool = ToolDefinition<any, unknown>;
