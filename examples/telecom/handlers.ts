@@ -23,10 +23,12 @@ interface Charge {
   creditedBy?: string;
 }
 
-const BILLING_SCOPE = /\b(bill\w*|charg\w*|overcharg\w*|refund\w*|credit\w*|invoice\w*|fee\w*|paid|payment\w*)\b/i;
+const BILLING_SCOPE =
+  /\b(bill\w*|charg\w*|overcharg\w*|refund\w*|credit\w*|invoice\w*|fee\w*|paid|payment\w*)\b/i;
 const TECH_SCOPE =
   /\b(internet|slow|speed\w*|connection|connect\w*|wi-?fi|outage\w*|down|drop\w*|lag\w*|router|signal|line|buffer\w*|technician)\b/i;
-const ACCOUNT_SCOPE = /\b(plan\w*|upgrade\w*|downgrade\w*|switch\w*|faster|cheaper|package|tier|gigabit|contract)\b/i;
+const ACCOUNT_SCOPE =
+  /\b(plan\w*|upgrade\w*|downgrade\w*|switch\w*|faster|cheaper|package|tier|gigabit|contract)\b/i;
 
 /** Finds "$80", "80 dollars", "80.50" next to credit/refund words. */
 function requestedAmount(text: string): number | undefined {
@@ -38,9 +40,12 @@ function requestedAmount(text: string): number | undefined {
 export const billing: CodeHandler = async (task, ctx) => {
   if (!BILLING_SCOPE.test(task.input)) return refuse("billing", task.input);
   const customerId = customerOf(ctx);
-  const bill = await ctx.callTool<{ billId: string | null; period?: string; charges: Charge[] }>("lookup_charges", {
-    customerId,
-  });
+  const bill = await ctx.callTool<{ billId: string | null; period?: string; charges: Charge[] }>(
+    "lookup_charges",
+    {
+      customerId,
+    },
+  );
   const asked = requestedAmount(task.input);
   const flagged = bill.charges.filter((c) => c.flagged && !c.creditedBy);
   const settledBefore = bill.charges.filter((c) => c.flagged && c.creditedBy);
@@ -60,7 +65,9 @@ export const billing: CodeHandler = async (task, ctx) => {
     };
   }
   if (flagged.length === 0 && settledBefore.length > 0) {
-    const refs = settledBefore.map((c) => `${c.description} ${money(c.amount)} (credit ${c.creditedBy})`).join("; ");
+    const refs = settledBefore
+      .map((c) => `${c.description} ${money(c.amount)} (credit ${c.creditedBy})`)
+      .join("; ");
     return {
       status: "ok",
       summary: `The billing error on ${bill.billId} was already corrected: ${refs}. No further credit is due.`,
@@ -89,7 +96,12 @@ export const billing: CodeHandler = async (task, ctx) => {
   return {
     status: "ok",
     summary: `You were overcharged on bill ${bill.billId}: ${what}. I've credited ${money(credit.amount)} to your account (reference ${credit.creditId}).`,
-    data: { billId: bill.billId, creditId: credit.creditId, amount: credit.amount, charges: flagged.map((c) => c.id) },
+    data: {
+      billId: bill.billId,
+      creditId: credit.creditId,
+      amount: credit.amount,
+      charges: flagged.map((c) => c.id),
+    },
     confidence: 0.95,
     evidence: [...evidence, `credit ${credit.creditId}`],
   };
@@ -111,11 +123,16 @@ export const techSupport: CodeHandler = async (task, ctx) => {
       evidence: [`outage in ${outage.area}`],
     };
   }
-  const test = await ctx.callTool<{ result: string; downstreamMbps: number; packetLossPct: number; diagnosis: string }>(
-    "run_line_test",
-    { customerId },
-  );
-  const evidence = [`no outage in ${outage.area}`, `line test ${test.result}: ${test.downstreamMbps} Mbps, ${test.packetLossPct}% loss`];
+  const test = await ctx.callTool<{
+    result: string;
+    downstreamMbps: number;
+    packetLossPct: number;
+    diagnosis: string;
+  }>("run_line_test", { customerId });
+  const evidence = [
+    `no outage in ${outage.area}`,
+    `line test ${test.result}: ${test.downstreamMbps} Mbps, ${test.packetLossPct}% loss`,
+  ];
   if (test.result === "fail") {
     const visit = await ctx.callTool<{ ticketId: string; window: string }>("dispatch_technician", {
       customerId,
@@ -148,10 +165,11 @@ interface PlanInfo {
 export const account: CodeHandler = async (task, ctx) => {
   if (!ACCOUNT_SCOPE.test(task.input)) return refuse("account", task.input);
   const customerId = customerOf(ctx);
-  const info = await ctx.callTool<{ current: PlanInfo; plans: PlanInfo[]; earlyTerminationFeeOnDowngrade: number }>(
-    "list_plans",
-    { customerId },
-  );
+  const info = await ctx.callTool<{
+    current: PlanInfo;
+    plans: PlanInfo[];
+    earlyTerminationFeeOnDowngrade: number;
+  }>("list_plans", { customerId });
   const index = info.plans.findIndex((p) => p.id === info.current.id);
   const named = info.plans.find((p) => new RegExp(`\\b${p.name.split(" ").pop()}\\b`, "i").test(task.input));
   const wantsDown = /\b(downgrade|cheaper|lower|smaller)\b/i.test(task.input);
@@ -164,17 +182,27 @@ export const account: CodeHandler = async (task, ctx) => {
       confidence: 0.8,
     };
   }
-  const change = await ctx.callTool<{ current: string; monthly: number; isDowngrade: boolean; earlyTerminationFee: number }>(
-    "change_plan",
-    { customerId, planId: target.id },
-  );
-  const fee = change.isDowngrade && change.earlyTerminationFee > 0 ? ` An early-termination fee of ${money(change.earlyTerminationFee)} applies.` : "";
+  const change = await ctx.callTool<{
+    current: string;
+    monthly: number;
+    isDowngrade: boolean;
+    earlyTerminationFee: number;
+  }>("change_plan", { customerId, planId: target.id });
+  const fee =
+    change.isDowngrade && change.earlyTerminationFee > 0
+      ? ` An early-termination fee of ${money(change.earlyTerminationFee)} applies.`
+      : "";
   return {
     status: "ok",
     summary:
       `You're now on ${target.name} (${target.downMbps} Mbps) at ${money(change.monthly)}/month, ` +
       `${change.isDowngrade ? "down" : "up"} from ${info.current.name}.${fee}`,
-    data: { previous: info.current.id, current: change.current, monthly: change.monthly, isDowngrade: change.isDowngrade },
+    data: {
+      previous: info.current.id,
+      current: change.current,
+      monthly: change.monthly,
+      isDowngrade: change.isDowngrade,
+    },
     confidence: 0.9,
     evidence: [`plan ${info.current.id} → ${change.current}`],
   };

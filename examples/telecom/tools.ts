@@ -16,7 +16,9 @@ function statements(db: DatabaseSync) {
     customer: db.prepare(
       "SELECT c.id, c.name, c.area, c.contract_ends, c.etf_cents, p.id AS plan_id, p.name AS plan_name, p.monthly_cents, p.down_mbps, p.tier FROM customers c JOIN plans p ON p.id = c.plan_id WHERE c.id = ?",
     ),
-    latestBill: db.prepare("SELECT bill_id, period FROM charges WHERE customer_id = ? ORDER BY period DESC LIMIT 1"),
+    latestBill: db.prepare(
+      "SELECT bill_id, period FROM charges WHERE customer_id = ? ORDER BY period DESC LIMIT 1",
+    ),
     charges: db.prepare(
       "SELECT id, description, amount_cents, flag FROM charges WHERE customer_id = ? AND bill_id = ? ORDER BY id",
     ),
@@ -24,14 +26,22 @@ function statements(db: DatabaseSync) {
     insertCredit: db.prepare(
       "INSERT INTO credits (customer_id, amount_cents, reason, charge_ids, created_at) VALUES (?, ?, ?, ?, ?)",
     ),
-    creditedCharges: db.prepare("SELECT id, charge_ids FROM credits WHERE customer_id = ? AND charge_ids != ''"),
-    lineTest: db.prepare("SELECT status, down_mbps, packet_loss_pct, diagnosis FROM line_tests WHERE customer_id = ?"),
+    creditedCharges: db.prepare(
+      "SELECT id, charge_ids FROM credits WHERE customer_id = ? AND charge_ids != ''",
+    ),
+    lineTest: db.prepare(
+      "SELECT status, down_mbps, packet_loss_pct, diagnosis FROM line_tests WHERE customer_id = ?",
+    ),
     outage: db.prepare("SELECT description, eta FROM outages WHERE area = ?"),
-    insertTicket: db.prepare("INSERT INTO tickets (customer_id, reason, window, created_at) VALUES (?, ?, ?, ?)"),
+    insertTicket: db.prepare(
+      "INSERT INTO tickets (customer_id, reason, window, created_at) VALUES (?, ?, ?, ?)",
+    ),
     plans: db.prepare("SELECT id, name, monthly_cents, down_mbps, tier FROM plans ORDER BY tier"),
     plan: db.prepare("SELECT id, name, monthly_cents, down_mbps, tier FROM plans WHERE id = ?"),
     setPlan: db.prepare("UPDATE customers SET plan_id = ? WHERE id = ?"),
-    effect: db.prepare("INSERT INTO telecom_effects (idempotency_key, tool, args_json, created_at) VALUES (?, ?, ?, ?)"),
+    effect: db.prepare(
+      "INSERT INTO telecom_effects (idempotency_key, tool, args_json, created_at) VALUES (?, ?, ?, ?)",
+    ),
   } satisfies Record<string, StatementSync>;
 }
 
@@ -140,7 +150,13 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
         customer(args.customerId);
         const cents = Math.round(args.amount * 100);
         return effect("issue_credit", args, ctx, (at) => {
-          const info = use().q.insertCredit.run(args.customerId, cents, args.reason, (args.chargeIds ?? []).join(","), at);
+          const info = use().q.insertCredit.run(
+            args.customerId,
+            cents,
+            args.reason,
+            (args.chargeIds ?? []).join(","),
+            at,
+          );
           return { creditId: `CR-${info.lastInsertRowid}`, amount: dollars(cents), reason: args.reason };
         });
       },
@@ -172,7 +188,9 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       execute: async ({ customerId: id }) => {
         const c = customer(id);
         const row = use().q.outage.get(c.area) as { description: string; eta: string } | undefined;
-        return row ? { area: c.area, outage: true, description: row.description, eta: row.eta } : { area: c.area, outage: false };
+        return row
+          ? { area: c.area, outage: true, description: row.description, eta: row.eta }
+          : { area: c.area, outage: false };
       },
     }),
     defineTool({
@@ -198,10 +216,20 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
         const c = customer(id);
         const plans = use().q.plans.all() as unknown as PlanRow[];
         return {
-          current: { id: c.plan_id, name: c.plan_name, monthly: dollars(c.monthly_cents), downMbps: c.down_mbps },
+          current: {
+            id: c.plan_id,
+            name: c.plan_name,
+            monthly: dollars(c.monthly_cents),
+            downMbps: c.down_mbps,
+          },
           contractEnds: c.contract_ends,
           earlyTerminationFeeOnDowngrade: dollars(c.etf_cents),
-          plans: plans.map((p) => ({ id: p.id, name: p.name, monthly: dollars(p.monthly_cents), downMbps: p.down_mbps })),
+          plans: plans.map((p) => ({
+            id: p.id,
+            name: p.name,
+            monthly: dollars(p.monthly_cents),
+            downMbps: p.down_mbps,
+          })),
         };
       },
     }),

@@ -40,9 +40,28 @@ export type RunEvent =
     })
   | (Base & { type: "plan-create"; source: "direct" | "rules" | "planner" | "fallback"; tasks: PlanTask[] })
   | (Base & { type: "plan-reject"; source: "planner"; reason: string })
-  | (Base & { type: "delegation-decide"; taskId: string; worker: string; decision: "allow" | "deny"; reason?: string })
-  | (Base & { type: "task-start"; taskId: string; worker: string; attempt: number; mode: "model" | "handler" })
-  | (Base & { type: "task-retry"; taskId: string; worker: string; attempt: number; error: string; delayMs: number })
+  | (Base & {
+      type: "delegation-decide";
+      taskId: string;
+      worker: string;
+      decision: "allow" | "deny";
+      reason?: string;
+    })
+  | (Base & {
+      type: "task-start";
+      taskId: string;
+      worker: string;
+      attempt: number;
+      mode: "model" | "handler";
+    })
+  | (Base & {
+      type: "task-retry";
+      taskId: string;
+      worker: string;
+      attempt: number;
+      error: string;
+      delayMs: number;
+    })
   | (Base & { type: "task-fallback"; taskId: string; from: string; to: string; reason: string })
   | (Base & {
       type: "task-end";
@@ -102,7 +121,11 @@ export type RunEvent =
 
 export type RunEventType = RunEvent["type"];
 /** An event before the journal stamps it with the run id and time. */
-export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, "runId" | "at"> : never) : never;
+export type RunEventInput = RunEvent extends infer E
+  ? E extends RunEvent
+    ? Omit<E, "runId" | "at">
+    : never
+  : never;
 
 /** One appended event, numbered per run from 1. */
 export interface JournalEntry {

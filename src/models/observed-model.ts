@@ -37,8 +37,9 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
     const index = calls++;
     const started = performance.now();
     try {
-      const { value, replayed } = await observation.durable.step(`model:${observation.stepPrefix}:${index}`, () =>
-        Promise.resolve(model.doGenerate(options)),
+      const { value, replayed } = await observation.durable.step(
+        `model:${observation.stepPrefix}:${index}`,
+        () => Promise.resolve(model.doGenerate(options)),
       );
       const usage = usageOf(value);
       if (!replayed) observation.onUsage(usage);
@@ -75,6 +76,7 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
     supportedUrls: model.supportedUrls,
     doGenerate: generate,
     // The loop only generates; streaming passes through unobserved until the HTTP layer streams answers.
-    doStream: (options: LanguageModelV4CallOptions): PromiseLike<LanguageModelV4StreamResult> => model.doStream(options),
+    doStream: (options: LanguageModelV4CallOptions): PromiseLike<LanguageModelV4StreamResult> =>
+      model.doStream(options),
   };
 }

@@ -7,7 +7,8 @@ export function canonicalJson(value: unknown): string {
     if (typeof value === "number" && !Number.isFinite(value)) return "null";
     return JSON.stringify(value) ?? "null";
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
   const keys = Object.keys(value).sort();
   const parts: string[] = [];
   for (const key of keys) {

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import type { AnyTool } from "../tools/tool.ts";
 import type { Toolkit, ToolkitFactory } from "../tools/toolkit.ts";
 import type { CodeHandler } from "../workers/code-handler.ts";
 import { canonicalJson } from "./canonical-json.ts";
+import { hashModuleGraph } from "./module-hash.ts";
 import { type ProfileDocument, profileSchema, type WorkerSpec } from "./schema.ts";
 import { formatPath, SourceMap } from "./source-map.ts";
 
@@ -46,7 +47,15 @@ function fail(map: SourceMap, displayFile: string, problems: Problem[]): never {
   throw new ArbiterError(
     ErrorCode.InvalidProfile,
     `${lines.join("\n")}\nFix the profile and run \`arbiter validate ${displayFile}\` again.`,
-    { details: { file: displayFile, line: pos.line, column: pos.column, path: formatPath(first.path), problems } },
+    {
+      details: {
+        file: displayFile,
+        line: pos.line,
+        column: pos.column,
+        path: formatPath(first.path),
+        problems,
+      },
+    },
   );
 }
 
@@ -97,14 +106,25 @@ export async function loadProfile(file: string, options: LoadProfileOptions = {}
   try {
     for (const [index, entry] of document.toolkits.entries()) {
       const path = resolve(dir, entry);
-      let source: string;
       try {
-        source = await readFile(path, "utf8");
+        toolkitHashes[entry] = await hashModuleGraph(path, dir);
       } catch {
-        fail(map, displayFile, [{ path: ["toolkits", index], message: `toolkit module not found at ${path}` }]);
+        fail(map, displayFile, [
+          { path: ["toolkits", index], message: `toolkit module not found at ${path}` },
+        ]);
       }
-      toolkitHashes[entry] = createHash("sha256").update(source).digest("hex");
-      const module = (await import(pathToFileURL(path).href)) as { default?: ToolkitFactory };
+      let module: { default?: ToolkitFactory };
+      try {
+        module = (await import(pathToFileURL(path).href)) as { default?: ToolkitFactory };
+      } catch (cause) {
+        const pos = map.locate(["toolkits", index]);
+        throw new ArbiterError(
+          ErrorCode.InvalidProfile,
+          `${displayFile}:${pos.line}:${pos.column} toolkits[${index}]: the module ${entry} failed to load: ` +
+            `${(cause as Error).message}`,
+          { cause, details: { file: displayFile, line: pos.line, column: pos.column } },
+        );
+      }
       if (typeof module.default !== "function") {
         fail(map, displayFile, [
           { path: ["toolkits", index], message: "the module must `export default defineToolkit(...)`" },
@@ -135,6 +155,45 @@ export async function loadProfile(file: string, options: LoadProfileOptions = {}
     handlers,
     warnings: collectWarnings(document),
     close: closeAll,
+  };
+}
+
+export interface ProfileParts {
+  tools?: readonly AnyTool[];
+  handlers?: Readonly<Record<string, CodeHandler>>;
+  /** Where relative paths (model scripts) resolve from. Default: the working directory. */
+  dir?: string;
+}
+
+/**
+ * Builds a profile from a document in code (tests, embedding) with the same validation as `loadProfile`;
+ * errors name the path in the document.
+ * @example
+ * const profile = defineProfile({ name: "demo", workers: [{ name: "a", description: "…", handler: "a" }] }, { handlers: { a } });
+ */
+export function defineProfile(input: unknown, parts: ProfileParts = {}): Profile {
+  const fail = (problems: Problem[]): never => {
+    const lines = problems.slice(0, MAX_REPORTED).map((p) => `${formatPath(p.path)}: ${p.message}`);
+    throw new ArbiterError(ErrorCode.InvalidProfile, lines.join("\n"), { details: { problems } });
+  };
+  const parsed = profileSchema.safeParse(input);
+  if (!parsed.success) fail(parsed.error.issues.map((i) => ({ path: i.path, message: i.message })));
+  const document = parsed.data!;
+  const tools = new Map((parts.tools ?? []).map((t) => [t.name, t]));
+  const handlers = new Map(Object.entries(parts.handlers ?? {}));
+  const problems = [...checkReferences(document), ...checkToolkitReferences(document, tools, handlers)];
+  if (problems.length > 0) fail(problems);
+  const dir = parts.dir ?? process.cwd();
+  return {
+    file: join(dir, "(in code)"),
+    dir,
+    version: createHash("sha256").update(canonicalJson({ document })).digest("hex"),
+    document,
+    workers: new Map(document.workers.map((w) => [w.name, w])),
+    tools,
+    handlers,
+    warnings: collectWarnings(document),
+    close: async () => {},
   };
 }
 
@@ -219,7 +278,10 @@ function checkReferences(doc: ProfileDocument): Problem[] {
   }
   for (const [name, entry] of Object.entries(doc.models)) {
     if (entry.provider === "scripted" && entry.script === undefined) {
-      problems.push({ path: ["models", name], message: 'a "scripted" model needs `script:` (a JSON or YAML file)' });
+      problems.push({
+        path: ["models", name],
+        message: 'a "scripted" model needs `script:` (a JSON or YAML file)',
+      });
     }
     if (entry.provider === "openai-compatible" && entry.baseURL === undefined) {
       problems.push({ path: ["models", name], message: 'an "openai-compatible" model needs `baseURL:`' });

@@ -47,7 +47,16 @@ export const modelRefSchema = z.union([name, z.array(name).min(1)]);
 
 export const modelEntrySchema = z
   .object({
-    provider: z.enum(["openai", "anthropic", "bedrock", "google", "azure", "openai-compatible", "ollama", "scripted"]),
+    provider: z.enum([
+      "openai",
+      "anthropic",
+      "bedrock",
+      "google",
+      "azure",
+      "openai-compatible",
+      "ollama",
+      "scripted",
+    ]),
     model: z.string().min(1),
     baseURL: z.url().optional(),
     apiKeyEnv: z
@@ -56,7 +65,10 @@ export const modelEntrySchema = z
       .optional(),
     /** For provider "scripted": a JSON or YAML script file, relative to the profile. */
     script: z.string().optional(),
-    price: z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }).strict().optional(),
+    price: z
+      .object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) })
+      .strict()
+      .optional(),
     contextWindow: z.number().int().positive().optional(),
     latencyObjective: duration.optional(),
     external: z.boolean().optional(),

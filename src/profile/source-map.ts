@@ -1,4 +1,4 @@
-import { isNode, LineCounter, type Document, parseDocument } from "yaml";
+import { type Document, isNode, LineCounter, parseDocument } from "yaml";
 
 export interface Position {
   line: number;
@@ -17,7 +17,10 @@ export class SourceMap {
     this.#lines = lines;
   }
 
-  static parse(file: string, text: string): { map: SourceMap; errors: Array<{ message: string } & Position> } {
+  static parse(
+    file: string,
+    text: string,
+  ): { map: SourceMap; errors: Array<{ message: string } & Position> } {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const errors = doc.errors.map((e) => {

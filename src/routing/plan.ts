@@ -36,14 +36,18 @@ export function validatePlan(
   const bad = (message: string) => err(new ArbiterError(ErrorCode.InvalidPlan, message));
   if (plan.tasks.length === 0) return bad("the plan has no tasks");
   if (plan.tasks.length > maxTasks) {
-    return bad(`the plan has ${plan.tasks.length} tasks; the profile allows at most ${maxTasks} (limits.maxTasks)`);
+    return bad(
+      `the plan has ${plan.tasks.length} tasks; the profile allows at most ${maxTasks} (limits.maxTasks)`,
+    );
   }
   const ids = new Set<string>();
   for (const task of plan.tasks) {
     if (ids.has(task.id)) return bad(`duplicate task id "${task.id}"`);
     ids.add(task.id);
     if (!workers.has(task.worker)) {
-      return bad(`task "${task.id}" names unknown worker "${task.worker}"; known: ${[...workers.keys()].join(", ")}`);
+      return bad(
+        `task "${task.id}" names unknown worker "${task.worker}"; known: ${[...workers.keys()].join(", ")}`,
+      );
     }
   }
   for (const task of plan.tasks) {

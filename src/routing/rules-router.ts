@@ -31,14 +31,14 @@ export interface RulesRouting {
 const SEPARATOR =
   /(?:[.!?;]+\s+|[.!?;]+$|\n+|,\s*(?:and|but|plus|also)\s+|,\s+|\s+(?:and\s+also|and\s+then|as\s+well\s+as|plus|also|but|and)\s+)/giu;
 
-function escape(text: string): string {
+function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** "refund" matches the word; "overcharg*" matches words starting with "overcharg". */
 function keywordRegex(term: string): RegExp {
   const prefix = term.endsWith("*");
-  const body = escape(prefix ? term.slice(0, -1) : term).replace(/\s+/g, "\\s+");
+  const body = escapeRegex(prefix ? term.slice(0, -1) : term).replace(/\s+/g, "\\s+");
   return new RegExp(`(?<![\\p{L}\\p{N}])${body}${prefix ? "" : "(?![\\p{L}\\p{N}])"}`, "iu");
 }
 
@@ -81,7 +81,9 @@ export class RulesRouter {
       name: w.name,
       rules: [
         ...w.routing.keywords.map((k) =>
-          typeof k === "string" ? { regex: keywordRegex(k), weight: 1 } : { regex: keywordRegex(k.term), weight: k.weight },
+          typeof k === "string"
+            ? { regex: keywordRegex(k), weight: 1 }
+            : { regex: keywordRegex(k.term), weight: k.weight },
         ),
         ...w.routing.patterns.map((p) =>
           typeof p === "string"
@@ -142,7 +144,13 @@ export class RulesRouter {
       }
       const existing = byWorker.get(a.worker);
       if (existing === undefined) {
-        byWorker.set(a.worker, { worker: a.worker, score: a.score, text: a.clause.text, start: a.clause.start, end: a.clause.end });
+        byWorker.set(a.worker, {
+          worker: a.worker,
+          score: a.score,
+          text: a.clause.text,
+          start: a.clause.start,
+          end: a.clause.end,
+        });
       } else {
         existing.score += a.score;
         existing.text = `${existing.text} … ${a.clause.text}`;

@@ -28,7 +28,9 @@ export function admit(profile: Profile, request: RunRequest): AdmittedRequest {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join(".") || "request";
-    throw new ArbiterError(ErrorCode.InvalidRequest, `request.${field}: ${issue.message}`, { details: { field } });
+    throw new ArbiterError(ErrorCode.InvalidRequest, `request.${field}: ${issue.message}`, {
+      details: { field },
+    });
   }
   const max = profile.document.limits.maxRequestChars;
   if (parsed.data.message.length > max) {

@@ -49,7 +49,12 @@ export function runStatus(outcomes: readonly TaskOutcome[]): RunStatus {
 }
 
 /** Phase 9: record the end of the run and hand the result back. */
-export function deliver(ctx: RunContext, plan: Plan, outcomes: readonly TaskOutcome[], answer: string): RunResult {
+export function deliver(
+  ctx: RunContext,
+  plan: Plan,
+  outcomes: readonly TaskOutcome[],
+  answer: string,
+): RunResult {
   const status = runStatus(outcomes);
   const durationMs = ctx.deps.clock() - ctx.startedAt;
   ctx.emit({ type: "run-end", status, answer, durationMs, usage: ctx.usage });

@@ -1,11 +1,11 @@
 import { abortableDelay } from "../durable/abortable-delay.ts";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
+import { observeModel } from "../models/observed-model.ts";
 import type { Plan, PlanTask } from "../routing/plan.ts";
 import type { ToolCallScope } from "../tools/invoke-tool.ts";
 import type { DependencyResult, HandlerTask } from "../workers/code-handler.ts";
 import { runWorker, type WorkerImplementation } from "../workers/run-worker.ts";
 import { type TaskStatus, type WorkerResult, zeroUsage } from "../workers/worker-result.ts";
-import { observeModel } from "../models/observed-model.ts";
 import type { RunContext } from "./run-context.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
 
@@ -88,10 +88,22 @@ function skipped(ctx: RunContext, task: PlanTask, blocked: string, upstream: Tas
     usage: result.usage,
     reason,
   });
-  return { task, worker: task.worker, result, startedAt: now, endedAt: now, attempts: 0, toolCalls: 0, reason };
+  return {
+    task,
+    worker: task.worker,
+    result,
+    startedAt: now,
+    endedAt: now,
+    attempts: 0,
+    toolCalls: 0,
+    reason,
+  };
 }
 
-function dependencyResults(task: PlanTask, outcomes: ReadonlyMap<string, TaskOutcome>): Record<string, DependencyResult> {
+function dependencyResults(
+  task: PlanTask,
+  outcomes: ReadonlyMap<string, TaskOutcome>,
+): Record<string, DependencyResult> {
   const deps: Record<string, DependencyResult> = {};
   for (const id of task.dependsOn) {
     const o = outcomes.get(id)!;
@@ -101,8 +113,16 @@ function dependencyResults(task: PlanTask, outcomes: ReadonlyMap<string, TaskOut
 }
 
 /** One task: its worker with retries, then its fallback worker if it still failed or refused. */
-async function runTask(ctx: RunContext, task: PlanTask, outcomes: ReadonlyMap<string, TaskOutcome>): Promise<TaskOutcome> {
-  const handlerTask: HandlerTask = { id: task.id, input: task.input, dependencies: dependencyResults(task, outcomes) };
+async function runTask(
+  ctx: RunContext,
+  task: PlanTask,
+  outcomes: ReadonlyMap<string, TaskOutcome>,
+): Promise<TaskOutcome> {
+  const handlerTask: HandlerTask = {
+    id: task.id,
+    input: task.input,
+    dependencies: dependencyResults(task, outcomes),
+  };
   const startedAt = ctx.deps.clock();
   let outcome = await runWithRetries(ctx, task, task.worker, handlerTask, startedAt);
   const visited = new Set([task.worker]);
@@ -115,10 +135,20 @@ async function runTask(ctx: RunContext, task: PlanTask, outcomes: ReadonlyMap<st
   ) {
     const to = spec.fallback;
     visited.add(to);
-    ctx.emit({ type: "task-fallback", taskId: task.id, from: outcome.worker, to, reason: outcome.reason ?? outcome.result.status });
+    ctx.emit({
+      type: "task-fallback",
+      taskId: task.id,
+      from: outcome.worker,
+      to,
+      reason: outcome.reason ?? outcome.result.status,
+    });
     const previous = outcome;
     outcome = await runWithRetries(ctx, task, to, handlerTask, startedAt);
-    outcome = { ...outcome, attempts: previous.attempts + outcome.attempts, toolCalls: previous.toolCalls + outcome.toolCalls };
+    outcome = {
+      ...outcome,
+      attempts: previous.attempts + outcome.attempts,
+      toolCalls: previous.toolCalls + outcome.toolCalls,
+    };
     spec = ctx.profile.workers.get(to)!;
   }
   ctx.emit({
@@ -135,7 +165,12 @@ async function runTask(ctx: RunContext, task: PlanTask, outcomes: ReadonlyMap<st
     ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
   });
   if (outcome.result.status === "escalated") {
-    ctx.emit({ type: "escalation-pending", taskId: task.id, worker: outcome.worker, reason: outcome.reason ?? "" });
+    ctx.emit({
+      type: "escalation-pending",
+      taskId: task.id,
+      worker: outcome.worker,
+      reason: outcome.reason ?? "",
+    });
   }
   return outcome;
 }
@@ -245,11 +280,19 @@ async function runWithRetries(
       };
     } catch (error) {
       toolCalls += scope.toolCalls;
-      lastError = signal.aborted && !ctx.signal.aborted ? `timed out after ${spec.timeout} ms` : describeError(error);
+      lastError =
+        signal.aborted && !ctx.signal.aborted ? `timed out after ${spec.timeout} ms` : describeError(error);
       if (attempt < attempts && !ctx.signal.aborted) {
         const ceiling = Math.min(backoff.max, backoff.base * 2 ** (attempt - 1));
         const delayMs = Math.round(ceiling / 2 + (ctx.deps.random() * ceiling) / 2);
-        ctx.emit({ type: "task-retry", taskId: task.id, worker: workerName, attempt, error: lastError, delayMs });
+        ctx.emit({
+          type: "task-retry",
+          taskId: task.id,
+          worker: workerName,
+          attempt,
+          error: lastError,
+          delayMs,
+        });
         await abortableDelay(delayMs, ctx.signal).catch(() => undefined);
       }
     }

@@ -4,9 +4,9 @@ import type { RunEventInput } from "../journal/events.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import type { WorkerSpec } from "../profile/schema.ts";
+import type { Authorizer } from "../tools/authorization.ts";
 import { type Usage, zeroUsage } from "../workers/worker-result.ts";
 import type { InputGuard, OutputGuard } from "./guards.ts";
-import type { Authorizer } from "../tools/authorization.ts";
 
 /** A resolved model: the AI SDK model plus what the journal needs to say about it. */
 export interface ResolvedModel {
@@ -63,7 +63,9 @@ export class RunContext {
   }
 
   emit(event: RunEventInput): void {
-    this.deps.journal.append({ ...event, runId: this.runId, at: this.deps.clock() } as Parameters<Journal["append"]>[0]);
+    this.deps.journal.append({ ...event, runId: this.runId, at: this.deps.clock() } as Parameters<
+      Journal["append"]
+    >[0]);
   }
 
   addUsage(usage: Usage): void {

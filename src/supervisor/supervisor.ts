@@ -12,9 +12,9 @@ import { admit, type RunRequest } from "./admit.ts";
 import { authorize } from "./authorize.ts";
 import { deliver, type RunResult } from "./deliver.ts";
 import { dispatch } from "./dispatch.ts";
-import type { InputGuard, OutputGuard } from "./guards.ts";
 import { guardInput } from "./guard-input.ts";
 import { guardOutput } from "./guard-output.ts";
+import type { InputGuard, OutputGuard } from "./guards.ts";
 import { plan } from "./plan.ts";
 import { route } from "./route.ts";
 import { type AdmittedRequest, type ModelResolver, RunContext } from "./run-context.ts";
@@ -59,7 +59,8 @@ export interface Supervisor {
 export function createSupervisor(options: SupervisorOptions): Supervisor {
   const profile = options.profile;
   const journal = options.journal ?? new MemoryJournal();
-  const durable = options.durable ?? new MemoryDurableEngine({ ...(options.clock ? { clock: options.clock } : {}) });
+  const durable =
+    options.durable ?? new MemoryDurableEngine({ ...(options.clock ? { clock: options.clock } : {}) });
   const clock = options.clock ?? Date.now;
   const newRunId = options.newRunId ?? (() => `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
   const router = new RulesRouter(profile.document.workers, profile.document.supervisor.routeThreshold);
@@ -93,7 +94,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         message,
         context: admitted.context,
       });
-      if (guarded.guard) ctx.emit({ type: "input-guard", guard: guarded.guard.name, findings: guarded.guard.findings });
+      if (guarded.guard)
+        ctx.emit({ type: "input-guard", guard: guarded.guard.name, findings: guarded.guard.findings });
       const routing = route(ctx, router, message);
       thePlan = await plan(ctx, routing, message);
       const authorized = await authorize(ctx, thePlan);

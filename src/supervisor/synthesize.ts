@@ -14,8 +14,10 @@ export function gapsNotice(outcomes: readonly TaskOutcome[]): string {
   const lines: string[] = [];
   for (const o of outcomes) {
     const status = o.result.status;
-    if (status === "failed") lines.push(`- ${label(o.task.worker)}: not completed — ${o.reason ?? "the worker failed"}.`);
-    else if (status === "refused") lines.push(`- ${label(o.task.worker)}: not handled — ${o.reason ?? "refused"}.`);
+    if (status === "failed")
+      lines.push(`- ${label(o.task.worker)}: not completed — ${o.reason ?? "the worker failed"}.`);
+    else if (status === "refused")
+      lines.push(`- ${label(o.task.worker)}: not handled — ${o.reason ?? "refused"}.`);
     else if (status === "escalated")
       lines.push(`- ${label(o.task.worker)}: pending human review — ${o.reason ?? "needs approval"}.`);
   }
@@ -38,13 +40,12 @@ export function templateAnswer(outcomes: readonly TaskOutcome[]): string {
 }
 
 /**
- * Phase 7: merge results into one answer. With a model configured (mode "llm") the model writes the
+ * Phase 7: merge results into one answer. With a synthesis model (mode "llm", or `--model`) it writes the
  * successful parts from their summaries only; the gaps notice is always appended verbatim, so a failed
  * or pending branch is stated plainly and never invented.
  */
 export async function synthesize(ctx: RunContext, outcomes: readonly TaskOutcome[]): Promise<string> {
-  const config = ctx.profile.document.supervisor.synthesizer;
-  const resolved = config.mode === "llm" ? ctx.deps.models.synthesizer() : undefined;
+  const resolved = ctx.deps.models.synthesizer();
   const succeeded = outcomes.filter((o) => o.result.status === "ok" || o.result.status === "partial");
   if (resolved === undefined || succeeded.length === 0) {
     ctx.emit({ type: "synthesis-end", mode: "template" });

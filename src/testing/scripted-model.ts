@@ -7,8 +7,8 @@ import type {
   LanguageModelV4StreamPart,
   LanguageModelV4StreamResult,
 } from "@ai-sdk/provider";
-import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import { abortableDelay } from "../durable/abortable-delay.ts";
+import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 
 /** One scripted answer. Plain data, so scripts can live in JSON or YAML files. */
 export interface ScriptReply {
@@ -88,7 +88,9 @@ function promptChars(prompt: LanguageModelV4Prompt): number {
   let n = 0;
   for (const m of prompt) {
     if (typeof m.content === "string") n += m.content.length;
-    else for (const part of m.content) n += "text" in part && typeof part.text === "string" ? part.text.length : 16;
+    else
+      for (const part of m.content)
+        n += "text" in part && typeof part.text === "string" ? part.text.length : 16;
   }
   return n;
 }
@@ -211,6 +213,7 @@ function matches(rule: ScriptRule, call: ScriptCall): boolean {
   if (when === undefined) return true;
   if (when.system !== undefined && !new RegExp(when.system, "iu").test(call.system)) return false;
   if (when.user !== undefined && !new RegExp(when.user, "iu").test(call.user)) return false;
-  if (when.tools !== undefined && !call.tools.some((t) => new RegExp(when.tools!, "iu").test(t))) return false;
+  if (when.tools !== undefined && !call.tools.some((t) => new RegExp(when.tools!, "iu").test(t)))
+    return false;
   return true;
 }

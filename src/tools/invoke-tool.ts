@@ -59,7 +59,10 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
   }
   const parsed = tool!.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
-    fail(ErrorCode.ToolInputInvalid, `invalid input for tool "${name}": ${summariseIssues(parsed.error.issues)}`);
+    fail(
+      ErrorCode.ToolInputInvalid,
+      `invalid input for tool "${name}": ${summariseIssues(parsed.error.issues)}`,
+    );
   }
   const input = parsed.data;
   if (scope.authorizer !== undefined) {
@@ -121,7 +124,9 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       });
       throw ArbiterError.is(error)
         ? error
-        : new ArbiterError(ErrorCode.ToolFailed, `tool "${name}" failed: ${describeError(error)}`, { cause: error });
+        : new ArbiterError(ErrorCode.ToolFailed, `tool "${name}" failed: ${describeError(error)}`, {
+            cause: error,
+          });
     });
   scope.emit({
     type: "tool-call-end",

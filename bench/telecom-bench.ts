@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { MemoryJournal } from "../src/journal/memory/memory-journal.ts";
+import { loadProfile, type Profile } from "../src/profile/load-profile.ts";
+import type { ModelResolver } from "../src/supervisor/run-context.ts";
+import { createSupervisor, type Supervisor } from "../src/supervisor/supervisor.ts";
+import { ScriptedModel, type ScriptRule } from "../src/testing/scripted-model.ts";
+
+export const BENCH_MESSAGE =
+  "I was overcharged on my last bill, my internet has been really slow for days, and I'd like to upgrade to a faster plan.";
+
+export interface BenchReport {
+  /** Wall time of one whole run (route, plan, 3 parallel LLM workers with tool calls, synthesis, journal). */
+  overheadP50Ms: number;
+  overheadP99Ms: number;
+  runsPerSec: { c1: number; c100: number; c1000: number };
+  bytesPerInflightRun: number;
+  parallelWallMs: number;
+  /** Same figures with code-handler workers (the embedded default of the example). */
+  handlers: { overheadP50Ms: number; overheadP99Ms: number; runsPerSecC100: number };
+  runs: number;
+}
+
+export interface BenchOptions {
+  quick?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Scripted telecom workers: one tool-call turn, then the structured answer. */
+function telecomRules(): ScriptRule[] {
+  const answer = (summary: string) => ({ object: { status: "ok", summary, confidence: 0.9 } });
+  return [
+    {
+      when: { system: "billing specialist" },
+      reply: [
+        { toolCalls: [{ name: "lookup_charges", input: { customerId: "C-1001" } }] },
+        {
+          toolCalls: [
+            {
+              name: "issue_credit",
+              input: { customerId: "C-1001", amount: 12.99, reason: "duplicate StreamMax charge" },
+            },
+          ],
+        },
+        answer("Credited $12.99 for a duplicate StreamMax charge."),
+      ],
+    },
+    {
+      when: { system: "technical support" },
+      reply: [
+        {
+          toolCalls: [
+            { name: "check_outage", input: { customerId: "C-1001" } },
+            { name: "run_line_test", input: { customerId: "C-1001" } },
+          ],
+        },
+        answer("The line test failed; a technician is needed."),
+      ],
+    },
+    {
+      when: { system: "account specialist" },
+      reply: [
+        { toolCalls: [{ name: "list_plans", input: { customerId: "C-1001" } }] },
+        answer("Fiber 300 is the next faster plan."),
+      ],
+    },
+  ];
+}
+
+function scriptedResolver(latencyMs: number): ModelResolver {
+  const model = new ScriptedModel({ modelId: "bench", rules: telecomRules(), latencyMs, record: false });
+  const resolved = { name: "bench", model };
+  return { forWorker: () => resolved, planner: () => undefined, synthesizer: () => undefined };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function latencies(supervisor: Supervisor, n: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = await supervisor.run({ message: BENCH_MESSAGE });
+    times.push(performance.now() - t);
+    if (r.status !== "completed") throw new Error(`bench run ended ${r.status}: ${r.answer}`);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+async function throughput(supervisor: Supervisor, concurrency: number, total: number): Promise<number> {
+  let started = 0;
+  const t = performance.now();
+  const lane = async () => {
+    while (started < total) {
+      started++;
+      await supervisor.run({ message: BENCH_MESSAGE });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
+  return total / ((performance.now() - t) / 1000);
+}
+
+function gc(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+async function heapPerInflightRun(profile: Profile, runs: number): Promise<number> {
+  const supervisor = createSupervisor({
+    profile,
+    models: scriptedResolver(1500),
+    journal: new MemoryJournal({ maxFinishedRuns: 0 }),
+  });
+  await supervisor.run({ message: BENCH_MESSAGE });
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < runs; i++) inflight.push(supervisor.run({ message: BENCH_MESSAGE }));
+  await new Promise((r) => setTimeout(r, 400));
+  gc();
+  const during = process.memoryUsage().heapUsed;
+  await Promise.all(inflight);
+  return (during - before) / runs;
+}
+
+async function parallelWall(profile: Profile): Promise<number> {
+  const slow = new ScriptedModel({
+    modelId: "slow",
+    record: false,
+    rules: [{ reply: { object: { status: "ok", summary: "done", confidence: 0.9 }, delayMs: 100 } }],
+  });
+  const resolved = { name: "slow", model: slow };
+  const supervisor = createSupervisor({
+    profile,
+    models: { forWorker: () => resolved, planner: () => undefined, synthesizer: () => undefined },
+  });
+  const t = performance.now();
+  const result = await supervisor.run({ message: BENCH_MESSAGE });
+  const wall = performance.now() - t;
+  if (result.tasks.length !== 3) throw new Error(`expected 3 branches, got ${result.tasks.length}`);
+  return wall;
+}
+
+/** Measures the telecom scenario; every figure comes from a run of the real loop. */
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const log = options.log ?? (() => {});
+  const quick = options.quick === true;
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-bench-"));
+  const profile = await loadProfile(new URL("../examples/telecom/profile.yaml", import.meta.url).pathname, {
+    env: { TELECOM_DB: join(dir, "telecom.db") },
+  });
+  try {
+    const journal = new MemoryJournal({ maxFinishedRuns: 0 });
+    const llm = createSupervisor({ profile, models: scriptedResolver(0), journal });
+    const handlers = createSupervisor({ profile, journal });
+    const n = quick ? 200 : 2000;
+    log(`warming up…`);
+    await latencies(llm, quick ? 50 : 300);
+    await latencies(handlers, quick ? 50 : 300);
+    log(`latency: ${n} sequential runs`);
+    const lat = await latencies(llm, n);
+    const latHandlers = await latencies(handlers, n);
+    log("throughput at concurrency 1, 100, 1000");
+    const c1 = await throughput(llm, 1, quick ? 200 : 2000);
+    const c100 = await throughput(llm, 100, quick ? 1000 : 10_000);
+    const c1000 = await throughput(llm, 1000, quick ? 2000 : 10_000);
+    const h100 = await throughput(handlers, 100, quick ? 1000 : 10_000);
+    log("memory: runs held in flight on a slow scripted model");
+    const bytes = await heapPerInflightRun(profile, quick ? 1000 : 10_000);
+    log("parallelism: three 100 ms branches");
+    const wall = await parallelWall(profile);
+    return {
+      overheadP50Ms: round(percentile(lat, 50)),
+      overheadP99Ms: round(percentile(lat, 99)),
+      runsPerSec: { c1: Math.round(c1), c100: Math.round(c100), c1000: Math.round(c1000) },
+      bytesPerInflightRun: Math.round(bytes),
+      parallelWallMs: round(wall, 1),
+      handlers: {
+        overheadP50Ms: round(percentile(latHandlers, 50)),
+        overheadP99Ms: round(percentile(latHandlers, 99)),
+        runsPerSecC100: Math.round(h100),
+      },
+      runs: n,
+    };
+  } finally {
+    await profile.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatBench(r: BenchReport): string {
+  return [
+    "Telecom scenario (3 parallel workers, journal on), scripted zero-latency models:",
+    `  supervisor overhead   p50 ${r.overheadP50Ms} ms   p99 ${r.overheadP99Ms} ms   (target p50 ≤ 0.5, p99 ≤ 5)`,
+    `  throughput            c1 ${r.runsPerSec.c1}/s   c100 ${r.runsPerSec.c100}/s   c1000 ${r.runsPerSec.c1000}/s   (target c100 ≥ 4750)`,
+    `  heap per in-flight run ${r.bytesPerInflightRun} bytes   (target ≤ 50000)`,
+    `  3 × 100 ms branches    ${r.parallelWallMs} ms wall   (target ≤ 120)`,
+    "Code-handler workers (the example's embedded default):",
+    `  overhead p50 ${r.handlers.overheadP50Ms} ms   p99 ${r.handlers.overheadP99Ms} ms   c100 ${r.handlers.runsPerSecC100}/s`,
+    "",
+  ].join("\n");
+}

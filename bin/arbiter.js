@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point of the `arbiter` command. The sources are TypeScript run by Node's type stripping (Node >= 24).
+const major = Number(process.versions.node.split(".")[0]);
+if (major < 24) {
+  process.stderr.write(
+    `arbiter: Node ${process.versions.node} is too old; Arbiter needs Node 24 or newer (see .nvmrc).\n`,
+  );
+  process.exit(2);
+}
+const { main } = await import("../src/cli/main.ts");
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,111 @@
+import type { JournalEntry } from "../../journal/events.ts";
+import { createModelResolver } from "../../models/model-resolver.ts";
+import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
+import { loadProfile } from "../../profile/load-profile.ts";
+import type { RunResult } from "../../supervisor/deliver.ts";
+import { createSupervisor } from "../../supervisor/supervisor.ts";
+import type { Command } from "../main.ts";
+import { ExitCode } from "../output.ts";
+import { parse, parseContext } from "../parse.ts";
+import { renderProgress } from "../progress.ts";
+
+const usage =
+  "arbiter run <profile> <message> [--json] [--tenant T] [--context key=value]... [--model provider:model]... [--quiet]";
+
+/** The JSON a run prints: the result plus each task's tool calls, read back from the journal. */
+export function runJson(result: RunResult, entries: readonly JournalEntry[]) {
+  const calls = new Map<
+    string,
+    Array<{ tool: string; ok: boolean; durationMs: number; replayed: boolean }>
+  >();
+  for (const { event } of entries) {
+    if (event.type !== "tool-call-end") continue;
+    const list = calls.get(event.taskId) ?? [];
+    list.push({
+      tool: event.tool,
+      ok: event.ok,
+      durationMs: Math.round(event.durationMs * 100) / 100,
+      replayed: event.replayed,
+    });
+    calls.set(event.taskId, list);
+  }
+  return {
+    runId: result.runId,
+    status: result.status,
+    profile: result.profile.name,
+    profileVersion: result.profile.version,
+    tenant: result.tenant,
+    plan: result.plan,
+    tasks: result.tasks.map((t) => ({ ...t, toolCalls: calls.get(t.id) ?? [], toolCallCount: t.toolCalls })),
+    pending: result.pending,
+    answer: result.answer,
+    usage: result.usage,
+    durationMs: result.durationMs,
+  };
+}
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "run one request through a profile and print the answer",
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parse(
+      args,
+      {
+        json: { type: "boolean" },
+        quiet: { type: "boolean", short: "q" },
+        tenant: { type: "string" },
+        context: { type: "string", multiple: true },
+        model: { type: "string", multiple: true },
+      },
+      usage,
+    );
+    const [file, ...words] = positionals;
+    if (file === undefined || words.length === 0) {
+      io.err(`Usage: ${usage}\n`);
+      return ExitCode.BadInput;
+    }
+    const overrides = ((values.model as string[] | undefined) ?? []).map(parseModelSpec);
+    const context = parseContext((values.context as string[] | undefined) ?? []);
+    const profile = await loadProfile(file, { env: io.env });
+    try {
+      for (const warning of profile.warnings) io.err(`warning: ${warning}\n`);
+      const supervisor = createSupervisor({
+        profile,
+        models: createModelResolver(profile, { env: io.env, overrides }),
+      });
+      const live = !values.json && !values.quiet;
+      let unsubscribe = () => {};
+      const result = await supervisor.run(
+        {
+          message: words.join(" "),
+          ...(values.tenant === undefined ? {} : { tenant: values.tenant as string }),
+          context,
+        },
+        {
+          onStart: (runId) => {
+            if (!live) return;
+            unsubscribe = supervisor.journal.subscribe((entry) => {
+              const line = renderProgress(entry, io.isTty);
+              if (line !== undefined) io.err(`${line}\n`);
+            }, runId);
+          },
+        },
+      );
+      unsubscribe();
+      if (values.json)
+        io.out(`${JSON.stringify(runJson(result, supervisor.journal.read(result.runId)), null, 2)}\n`);
+      else {
+        io.out(`\n${result.answer}\n`);
+        if (result.pending.length > 0) {
+          io.out(
+            `\nPending human review: ${result.pending.map((p) => `${p.taskId} (${p.worker})`).join(", ")}\n`,
+          );
+        }
+      }
+      return result.status === "completed" ? ExitCode.Ok : ExitCode.RunNotCompleted;
+    } finally {
+      await profile.close();
+    }
+  },
+};

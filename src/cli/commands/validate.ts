@@ -1,0 +1,44 @@
+import { loadProfile } from "../../profile/load-profile.ts";
+import type { Command } from "../main.ts";
+import { parse } from "../parse.ts";
+
+const usage = "arbiter validate <profile> [--json]";
+
+export const validateCommand: Command = {
+  name: "validate",
+  summary: "check a mission profile and print its version",
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parse(args, { json: { type: "boolean" } }, usage);
+    const file = positionals[0];
+    if (file === undefined || positionals.length > 1) {
+      io.err(`Usage: ${usage}\n`);
+      return 2;
+    }
+    const profile = await loadProfile(file, { env: io.env });
+    try {
+      const doc = profile.document;
+      if (values.json) {
+        io.out(
+          `${JSON.stringify({
+            ok: true,
+            file,
+            name: doc.name,
+            version: profile.version,
+            workers: doc.workers.map((w) => w.name),
+            tools: [...profile.tools.keys()],
+            warnings: profile.warnings,
+          })}\n`,
+        );
+      } else {
+        io.out(`${file}: ok — profile "${doc.name}" version ${profile.version.slice(0, 12)}\n`);
+        io.out(`  workers: ${doc.workers.map((w) => w.name).join(", ")}\n`);
+        io.out(`  tools:   ${[...profile.tools.keys()].join(", ") || "none"}\n`);
+        for (const warning of profile.warnings) io.out(`  warning: ${warning}\n`);
+      }
+      return 0;
+    } finally {
+      await profile.close();
+    }
+  },
+};

@@ -1,0 +1,51 @@
+import type { JournalEntry } from "../journal/events.ts";
+
+const ms = (n: number): string => `${Math.round(n)}ms`;
+const short = (text: string, max = 70): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** Renders journal entries as one line of live progress each (stderr), or nothing for noise. */
+export function renderProgress(entry: JournalEntry, color: boolean): string | undefined {
+  const c = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const e = entry.event;
+  switch (e.type) {
+    case "run-start":
+      return `${c(1, "▸ run")} ${e.runId}  profile ${e.profile.name}@${e.profile.version.slice(0, 12)}  tenant ${e.tenant}`;
+    case "input-guard":
+      return `  guard   ${e.guard}: ${e.findings} value(s) tokenised`;
+    case "route-decide":
+      return `  route   ${e.tier}${e.confident ? "" : " (unsure)"}: ${e.intents.map((i) => `${i.worker} (${i.score})`).join(", ") || "no match"} — ${e.reason}`;
+    case "plan-create":
+      return `  plan    ${e.source}: ${e.tasks.map((t) => `${t.id}→${t.worker}${t.dependsOn.length ? ` after ${t.dependsOn.join(",")}` : ""}`).join("  ")}`;
+    case "plan-reject":
+      return c(33, `  plan    planner answer rejected: ${short(e.reason, 100)}`);
+    case "delegation-decide":
+      return e.decision === "allow"
+        ? undefined
+        : c(31, `  policy  ${e.taskId}→${e.worker} denied: ${e.reason ?? ""}`);
+    case "task-start":
+      return `  ${c(36, "▶")} ${e.taskId} ${e.worker}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""} [${e.mode}]`;
+    case "tool-call-end":
+      return `    ${e.ok ? c(32, "·") : c(31, "✗")} ${e.taskId} ${e.tool} ${e.ok ? "ok" : `failed: ${short(e.error ?? "")}`}${e.replayed ? " (recorded result)" : ""} ${ms(e.durationMs)}`;
+    case "model-call-end":
+      return `    ${e.ok ? "·" : c(31, "✗")} ${e.taskId ?? e.purpose} model ${e.provider}:${e.model} ${e.usage.inputTokens}→${e.usage.outputTokens} tok ${ms(e.durationMs)}${e.ok ? "" : ` ${short(e.error ?? "")}`}`;
+    case "task-retry":
+      return c(
+        33,
+        `  ↻ ${e.taskId} ${e.worker} attempt ${e.attempt} failed (${short(e.error)}); retrying in ${ms(e.delayMs)}`,
+      );
+    case "task-fallback":
+      return c(33, `  ↪ ${e.taskId} ${e.from} → ${e.to}: ${short(e.reason)}`);
+    case "task-end": {
+      const mark = e.status === "ok" ? c(32, "✓") : e.status === "escalated" ? c(33, "⏸") : c(31, "✗");
+      return `  ${mark} ${e.taskId} ${e.worker} ${e.status}${e.confidence ? ` (${e.confidence.toFixed(2)})` : ""} ${ms(e.durationMs)}${e.reason ? ` — ${short(e.reason, 90)}` : ""}`;
+    }
+    case "escalation-pending":
+      return c(33, `  ⏸ ${e.taskId} waits for a person: ${e.reason}`);
+    case "run-end":
+      return `${c(1, "■ run")} ${e.status} in ${ms(e.durationMs)}${e.usage.modelCalls ? `, ${e.usage.modelCalls} model calls, ${e.usage.inputTokens}+${e.usage.outputTokens} tokens` : ""}`;
+    case "warning":
+      return c(33, `  warning: ${e.message}`);
+    default:
+      return undefined;
+  }
+}

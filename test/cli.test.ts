@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { test } from "node:test";
+
+const root = new URL("..", import.meta.url).pathname;
+const bin = join(root, "bin/arbiter.js");
+const profile = join(root, "examples/telecom/profile.yaml");
+const THREE_INTENTS =
+  "I was overcharged on my last bill, my internet has been really slow for days, and I'd like to upgrade to a faster plan.";
+
+function arbiter(args: string[], env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-cli-"));
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: dir,
+    env: { ...process.env, TELECOM_DB: join(dir, "telecom.db"), ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { ...result, dir };
+}
+
+test("arbiter run --json delegates the three intents in parallel and answers all three", () => {
+  const r = arbiter(["run", profile, THREE_INTENTS, "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.status, "completed");
+  assert.match(out.profileVersion, /^[0-9a-f]{64}$/);
+  assert.deepEqual(
+    out.tasks.map((t: { worker: string }) => t.worker),
+    ["billing", "tech_support", "account"],
+  );
+  const starts = out.tasks.map((t: { startedAt: number }) => t.startedAt);
+  const ends = out.tasks.map((t: { endedAt: number }) => t.endedAt);
+  assert.ok(Math.max(...starts) <= Math.min(...ends), "the three task windows overlap");
+  for (const t of out.tasks) {
+    assert.equal(t.status, "ok");
+    assert.ok(t.confidence > 0.5);
+    assert.ok(t.toolCalls.length >= 2 && t.toolCalls.every((c: { ok: boolean }) => c.ok));
+  }
+  assert.match(out.answer, /credited \$12\.99/);
+  assert.match(out.answer, /technician is booked/);
+  assert.match(out.answer, /now on Fiber 300/);
+  const db = new DatabaseSync(join(r.dir, "telecom.db"));
+  const effects = db.prepare("SELECT tool, idempotency_key FROM telecom_effects ORDER BY tool").all();
+  db.close();
+  assert.deepEqual(
+    effects.map((e) => e.tool),
+    ["change_plan", "dispatch_technician", "issue_credit"],
+  );
+  assert.ok(effects.every((e) => String(e.idempotency_key).startsWith(`${out.runId}:`)));
+});
+
+test("arbiter run prints live progress on stderr and the answer on stdout", () => {
+  const r = arbiter(["run", profile, "my wifi keeps dropping"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /▸ run run_\w+ +profile telecom-support@[0-9a-f]{12}/);
+  assert.match(r.stderr, /route +rules: tech_support/);
+  assert.match(r.stderr, /✓ t1 tech_support ok/);
+  assert.match(r.stderr, /■ run completed/);
+  assert.match(r.stdout, /Tech support: .*technician is booked/);
+});
+
+test("an out-of-scope request goes to the generalist", () => {
+  const r = arbiter(["run", profile, "what's the capital of Peru?", "--json"]);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.plan.tasks[0].worker, "generalist");
+  assert.match(out.answer, /I can help with bills/);
+});
+
+test("a broken profile gives file:line:column, the path, and exit code 2", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-bad-"));
+  const text = readFileSync(profile, "utf8")
+    .replace("./toolkit.ts", join(root, "examples/telecom/toolkit.ts"))
+    .replace("timeout: 15s", "timeout: soon");
+  const bad = join(dir, "profile.yaml");
+  writeFileSync(bad, text);
+  const line = text.split("\n").findIndex((l) => l.includes("timeout: soon")) + 1;
+  for (const args of [
+    ["validate", bad],
+    ["run", bad, "hello"],
+  ]) {
+    const r = arbiter(args);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`profile\\.yaml:${line}:14 workers\\[1\\]\\.timeout: expected a duration like "5s"`),
+    );
+  }
+});
+
+test("validate prints the version; unknown commands and options exit 2 with usage", () => {
+  const ok = arbiter(["validate", profile, "--json"]);
+  assert.equal(ok.status, 0, ok.stderr);
+  const out = JSON.parse(ok.stdout);
+  assert.deepEqual(out.workers, ["billing", "tech_support", "account", "generalist"]);
+  assert.equal(arbiter(["frobnicate"]).status, 2);
+  const badOption = arbiter(["run", profile, "hi", "--colour"]);
+  assert.equal(badOption.status, 2);
+  assert.match(badOption.stderr, /Unknown option '--colour'[\s\S]*Usage: arbiter run/);
+  const tooLong = arbiter(["run", profile, "x".repeat(5000)]);
+  assert.equal(tooLong.status, 2);
+  assert.match(tooLong.stderr, /request\.message: 5000 characters is over the profile's limit of 4000/);
+});
+
+test("--model with a missing credential names the environment variable and exits 2", () => {
+  const r = arbiter(["run", profile, "my bill is wrong", "--model", "openai:gpt-4.1-mini"], {
+    OPENAI_API_KEY: "",
+  });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /OPENAI_API_KEY/);
+});
