@@ -29,7 +29,7 @@ export interface RulesRouting {
 }
 
 const SEPARATOR =
-  /(?:[.!?;]+\s+|[.!?;]+$|\n+|,\s*(?:and|but|plus|also)\s+|,\s+|\s+(?:and\s+also|and\s+then|as\s+well\s+as|plus|also|but|and)\s+)/giu;
+  /(?:[.!?;]+\s+|[.!?;]+$|\n+|,\s*(?:and\s+also|and\s+then|and|but|plus|also)\s+|,\s+|\s+(?:and\s+also|and\s+then|as\s+well\s+as|plus|also|but|and)\s+)/giu;
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -52,7 +52,9 @@ export function splitClauses(message: string): Clause[] {
       SEPARATOR.lastIndex++;
       continue;
     }
-    pushClause(clauses, message, start, m.index);
+    // A sentence keeps its own ".", "!" or "?"; connectives and commas are dropped.
+    const punctuation = /^[.!?]+/u.exec(m[0])?.[0].length ?? 0;
+    pushClause(clauses, message, start, m.index + punctuation);
     start = m.index + m[0].length;
   }
   pushClause(clauses, message, start, message.length);
@@ -153,7 +155,7 @@ export class RulesRouter {
         });
       } else {
         existing.score += a.score;
-        existing.text = `${existing.text} … ${a.clause.text}`;
+        existing.text = `${existing.text}${/[.!?]$/u.test(existing.text) ? " " : "; "}${a.clause.text}`;
         existing.end = a.clause.end;
       }
     }
