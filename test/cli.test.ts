@@ -113,3 +113,26 @@ test("--model with a missing credential names the environment variable and exits
   assert.equal(r.status, 2);
   assert.match(r.stderr, /OPENAI_API_KEY/);
 });
+
+test("--model scripted:<file> runs planner, LLM workers and synthesis through the AI SDK without an API key", () => {
+  const script = join(root, "examples/telecom/scripted-agents.yaml");
+  const r = arbiter(["run", profile, THREE_INTENTS, "--json", "--model", `scripted:${script}`]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.status, "completed");
+  assert.deepEqual(
+    out.tasks.map((t: { worker: string; status: string }) => `${t.worker}:${t.status}`),
+    ["billing:ok", "tech_support:ok", "account:ok"],
+  );
+  assert.equal(out.usage.modelCalls, 12, "planner + 3 tool loops + synthesis");
+  assert.match(out.answer, /credited the duplicate \$12\.99/);
+  const db = new DatabaseSync(join(r.dir, "telecom.db"));
+  const effects = db
+    .prepare("SELECT tool, COUNT(*) AS n FROM telecom_effects GROUP BY tool ORDER BY tool")
+    .all();
+  db.close();
+  assert.deepEqual(
+    effects.map((e) => `${e.tool}=${e.n}`),
+    ["change_plan=1", "dispatch_technician=1", "issue_credit=1"],
+  );
+});

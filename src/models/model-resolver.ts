@@ -45,7 +45,8 @@ export function createModelResolver(profile: Profile, options: ModelResolverOpti
       const model: LanguageModelV4 = createLanguageModel(spec, {
         ...(options.env ? { env: options.env } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
-        scripted: (s) => loadScriptedModel(resolve(profile.dir, script ?? ""), s.model),
+        // A catalog entry names its script beside the profile; `--model scripted:<file>` names it from here.
+        scripted: (s) => loadScriptedModel(script ? resolve(profile.dir, script) : resolve(s.model), s.model),
       });
       existing = { name, model };
       cache.set(name, existing);
