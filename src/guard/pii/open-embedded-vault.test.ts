@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { openEmbeddedVault } from "./open-embedded-vault.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "arbiter-embedded-vault-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("openEmbeddedVault", () => {
+  it("generates its key on first run and reopens the same vault with it", async () => {
+    const options = { path: join(dir, "vault.db"), keyFile: join(dir, "vault.key"), env: {} };
+    const first = await openEmbeddedVault(options);
+    assert.equal(first.keyGenerated, true);
+    assert.equal(await first.tokenFor("acme", "EMAIL", "a@example.com"), "<EMAIL_1>");
+    await first.close();
+    const second = await openEmbeddedVault(options);
+    assert.equal(second.keyGenerated, false);
+    assert.equal(second.keySource, options.keyFile);
+    assert.deepEqual(await second.reveal("acme", "<EMAIL_1>"), { type: "EMAIL", value: "a@example.com" });
+    await second.close();
+  });
+
+  it("fails with the key-mismatch error when the key file was replaced", async () => {
+    const path = join(dir, "other.db");
+    const first = await openEmbeddedVault({ path, keyFile: join(dir, "k1.key"), env: {} });
+    await first.close();
+    await assert.rejects(
+      openEmbeddedVault({ path, keyFile: join(dir, "k2.key"), env: {} }),
+      /does not match the key this vault was created with/,
+    );
+  });
+});

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { runVaultStoreContract } from "../vault-store-contract.ts";
+import { createSqliteVaultStore } from "./sqlite-vault-store.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "arbiter-vault-store-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+runVaultStoreContract("sqlite file", () => createSqliteVaultStore({ path: join(dir, `contract-${n++}.db`) }));
+
+describe("sqlite vault store", () => {
+  it("keeps records and numbering across reopen, and shares numbering between connections", async () => {
+    const path = join(dir, "reopen.db");
+    const first = createSqliteVaultStore({ path });
+    const second = createSqliteVaultStore({ path });
+    const a = await first.put({ tenant: "t", type: "CARD", digest: "a", sealed: new Uint8Array([1]) });
+    const b = await second.put({ tenant: "t", type: "CARD", digest: "b", sealed: new Uint8Array([2]) });
+    assert.deepEqual([a.number, b.number], [1, 2]);
+    await first.close();
+    await second.close();
+    const reopened = createSqliteVaultStore({ path });
+    assert.equal((await reopened.findByDigest("t", "b"))?.number, 2);
+    assert.equal(
+      (await reopened.put({ tenant: "t", type: "CARD", digest: "c", sealed: new Uint8Array([3]) })).number,
+      3,
+    );
+    await reopened.close();
+  });
+});
