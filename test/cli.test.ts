@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -135,4 +135,19 @@ test("--model scripted:<file> runs planner, LLM workers and synthesis through th
     effects.map((e) => `${e.tool}=${e.n}`),
     ["change_plan=1", "dispatch_technician=1", "issue_credit=1"],
   );
+});
+
+test("arbiter eval pii prints precision, recall and leaks per supported type", (t) => {
+  const data = join(root, "../shared/data/pii/presidio-synth-v2.json");
+  if (!existsSync(data)) return t.skip("shared/data is not beside this checkout");
+  const r = arbiter(["eval", "pii", "--data", data, "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const byType = new Map(report.types.map((x: { type: string }) => [x.type, x]));
+  for (const type of ["CARD", "IBAN", "SSN", "EMAIL"]) {
+    const m = byType.get(type) as { recall: number; precision: number; leaked: number };
+    assert.ok(m.recall >= 0.99 && m.precision >= 0.95, `${type}: ${JSON.stringify(m)}`);
+    assert.equal(m.leaked, 0);
+  }
+  assert.equal(arbiter(["eval", "pii"]).status, 2);
 });
