@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS plans (
 );
 CREATE TABLE IF NOT EXISTS customers (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, plan_id TEXT NOT NULL REFERENCES plans(id), area TEXT NOT NULL,
-  contract_ends TEXT NOT NULL, etf_cents INTEGER NOT NULL
+  contract_ends TEXT NOT NULL, etf_cents INTEGER NOT NULL, credit_cents INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS charges (
   id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, bill_id TEXT NOT NULL, period TEXT NOT NULL,
@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS credits (
   id INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT NOT NULL, amount_cents INTEGER NOT NULL, reason TEXT NOT NULL,
   charge_ids TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS credited_charges (charge_id TEXT NOT NULL, credit_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS credited_charges_charge ON credited_charges(charge_id);
+CREATE INDEX IF NOT EXISTS charges_customer ON charges(customer_id, period);
 CREATE TABLE IF NOT EXISTS tickets (
   id INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT NOT NULL, reason TEXT NOT NULL, window TEXT NOT NULL,
   created_at TEXT NOT NULL
@@ -40,9 +43,9 @@ INSERT INTO plans VALUES
   ('fiber-300', 'Fiber 300', 7500, 300, 3),
   ('fiber-1000', 'Fiber Gigabit', 9500, 1000, 4);
 INSERT INTO customers VALUES
-  ('C-1001', 'Dana Whitfield', 'fiber-100', 'north-7', '2027-06-30', 12000),
-  ('C-1002', 'Ravi Menon', 'fiber-300', 'south-2', '2026-01-31', 0),
-  ('C-1003', 'Ana Costa', 'basic-25', 'north-7', '2027-03-31', 8000);
+  ('C-1001', 'Dana Whitfield', 'fiber-100', 'north-7', '2027-06-30', 12000, 0),
+  ('C-1002', 'Ravi Menon', 'fiber-300', 'south-2', '2026-01-31', 0, 0),
+  ('C-1003', 'Ana Costa', 'basic-25', 'north-7', '2027-03-31', 8000, 0);
 INSERT INTO charges VALUES
   ('CH-1', 'C-1001', 'B-2026-10', '2026-10', 'Fiber 100 monthly fee', 6000, NULL),
   ('CH-2', 'C-1001', 'B-2026-10', '2026-10', 'Router rental', 800, NULL),

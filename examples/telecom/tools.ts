@@ -22,12 +22,14 @@ function statements(db: DatabaseSync) {
     charges: db.prepare(
       "SELECT id, description, amount_cents, flag FROM charges WHERE customer_id = ? AND bill_id = ? ORDER BY id",
     ),
-    credits: db.prepare("SELECT COALESCE(SUM(amount_cents), 0) AS total FROM credits WHERE customer_id = ?"),
+    credits: db.prepare("SELECT credit_cents AS total FROM customers WHERE id = ?"),
+    addCredit: db.prepare("UPDATE customers SET credit_cents = credit_cents + ? WHERE id = ?"),
+    markCredited: db.prepare("INSERT INTO credited_charges (charge_id, credit_id) VALUES (?, ?)"),
     insertCredit: db.prepare(
       "INSERT INTO credits (customer_id, amount_cents, reason, charge_ids, created_at) VALUES (?, ?, ?, ?, ?)",
     ),
     creditedCharges: db.prepare(
-      "SELECT id, charge_ids FROM credits WHERE customer_id = ? AND charge_ids != ''",
+      "SELECT cc.charge_id, MIN(cc.credit_id) AS credit_id FROM credited_charges cc JOIN charges c ON c.id = cc.charge_id WHERE c.customer_id = ? AND c.bill_id = ? GROUP BY cc.charge_id",
     ),
     lineTest: db.prepare(
       "SELECT status, down_mbps, packet_loss_pct, diagnosis FROM line_tests WHERE customer_id = ?",
@@ -118,8 +120,11 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
         }>;
         const credited = (q.credits.get(id) as { total: number }).total;
         const creditedBy = new Map<string, string>();
-        for (const row of q.creditedCharges.all(id) as Array<{ id: number; charge_ids: string }>) {
-          for (const charge of row.charge_ids.split(",")) creditedBy.set(charge, `CR-${row.id}`);
+        for (const row of q.creditedCharges.all(id, bill.bill_id) as Array<{
+          charge_id: string;
+          credit_id: number;
+        }>) {
+          creditedBy.set(row.charge_id, `CR-${row.credit_id}`);
         }
         return {
           billId: bill.bill_id,
@@ -150,13 +155,16 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
         customer(args.customerId);
         const cents = Math.round(args.amount * 100);
         return effect("issue_credit", args, ctx, (at) => {
-          const info = use().q.insertCredit.run(
+          const { q } = use();
+          const info = q.insertCredit.run(
             args.customerId,
             cents,
             args.reason,
             (args.chargeIds ?? []).join(","),
             at,
           );
+          q.addCredit.run(cents, args.customerId);
+          for (const charge of args.chargeIds ?? []) q.markCredited.run(charge, info.lastInsertRowid);
           return { creditId: `CR-${info.lastInsertRowid}`, amount: dollars(cents), reason: args.reason };
         });
       },

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { test } from "node:test";
+import { loadProfile } from "../src/profile/load-profile.ts";
+import { createSupervisor } from "../src/supervisor/supervisor.ts";
+
+const profilePath = new URL("../examples/telecom/profile.yaml", import.meta.url).pathname;
+const MESSAGE =
+  "I was overcharged on my last bill, my internet has been really slow for days, and I'd like to upgrade to a faster plan.";
+
+test("the telecom example credits an overcharge once, even when the customer asks again", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "arbiter-telecom-")), "telecom.db");
+  const profile = await loadProfile(profilePath, { env: { TELECOM_DB: db } });
+  try {
+    const supervisor = createSupervisor({ profile });
+    const first = await supervisor.run({ message: MESSAGE });
+    assert.equal(first.status, "completed");
+    assert.match(first.tasks[0]!.summary, /credited \$12\.99/);
+    const second = await supervisor.run({ message: "I was overcharged on my bill" });
+    assert.match(second.answer, /already corrected: StreamMax add-on \$12\.99 \(credit CR-1\)/);
+    const other = await supervisor.run({
+      message: "is there an outage? my internet is down",
+      context: { customerId: "C-1002" },
+    });
+    assert.match(other.answer, /known outage in your area/);
+    const downgrade = await supervisor.run({
+      message: "downgrade me to a cheaper plan",
+      context: { customerId: "C-1003" },
+    });
+    assert.match(downgrade.answer, /already on Basic 25/);
+  } finally {
+    await profile.close();
+  }
+  const check = new DatabaseSync(db);
+  const credits = check
+    .prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'")
+    .get();
+  check.close();
+  assert.equal(credits?.n, 1);
+});
