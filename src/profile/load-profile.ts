@@ -142,19 +142,31 @@ export async function loadProfile(file: string, options: LoadProfileOptions = {}
     throw error;
   }
 
-  const version = createHash("sha256")
-    .update(canonicalJson({ document, toolkits: toolkitHashes }))
-    .digest("hex");
+  return assemble(absolute, dir, document, toolkitHashes, tools, handlers, closeAll);
+}
+
+/** The one place a `Profile` is put together; the version covers the document and the toolkit code. */
+function assemble(
+  file: string,
+  dir: string,
+  document: ProfileDocument,
+  toolkitHashes: Record<string, string> | undefined,
+  tools: ReadonlyMap<string, AnyTool>,
+  handlers: ReadonlyMap<string, CodeHandler>,
+  close: () => Promise<void>,
+): Profile {
   return {
-    file: absolute,
+    file,
     dir,
-    version,
+    version: createHash("sha256")
+      .update(canonicalJson({ document, toolkits: toolkitHashes }))
+      .digest("hex"),
     document,
     workers: new Map(document.workers.map((w) => [w.name, w])),
     tools,
     handlers,
     warnings: collectWarnings(document),
-    close: closeAll,
+    close,
   };
 }
 
@@ -184,17 +196,7 @@ export function defineProfile(input: unknown, parts: ProfileParts = {}): Profile
   const problems = [...checkReferences(document), ...checkToolkitReferences(document, tools, handlers)];
   if (problems.length > 0) fail(problems);
   const dir = parts.dir ?? process.cwd();
-  return {
-    file: join(dir, "(in code)"),
-    dir,
-    version: createHash("sha256").update(canonicalJson({ document })).digest("hex"),
-    document,
-    workers: new Map(document.workers.map((w) => [w.name, w])),
-    tools,
-    handlers,
-    warnings: collectWarnings(document),
-    close: async () => {},
-  };
+  return assemble(join(dir, "(in code)"), dir, document, undefined, tools, handlers, async () => {});
 }
 
 function checkReferences(doc: ProfileDocument): Problem[] {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { modelProviders } from "../models/providers/model-spec.ts";
 import { parseDuration } from "./duration.ts";
 
 /** Persisted-format version of a mission profile document. */
@@ -47,16 +48,7 @@ export const modelRefSchema = z.union([name, z.array(name).min(1)]);
 
 export const modelEntrySchema = z
   .object({
-    provider: z.enum([
-      "openai",
-      "anthropic",
-      "bedrock",
-      "google",
-      "azure",
-      "openai-compatible",
-      "ollama",
-      "scripted",
-    ]),
+    provider: z.enum(modelProviders),
     model: z.string().min(1),
     baseURL: z.url().optional(),
     apiKeyEnv: z

@@ -202,6 +202,7 @@ async function runWithRetries(
   let toolCalls = 0;
   let lastError = "";
   const attempts = spec.retries + 1;
+  let made = 0;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (ctx.signal.aborted) {
       lastError = "the run was cancelled";
@@ -214,6 +215,7 @@ async function runWithRetries(
       lastError = describeError(error);
       break;
     }
+    made = attempt;
     ctx.emit({ type: "task-start", taskId: task.id, worker: workerName, attempt, mode: implementation.kind });
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(spec.timeout)]);
     const scope: ToolCallScope = {
@@ -303,7 +305,7 @@ async function runWithRetries(
     result: { status: "failed", summary: "", data: {}, confidence: 0, evidence: [], usage },
     startedAt,
     endedAt: ctx.deps.clock(),
-    attempts,
+    attempts: made,
     toolCalls,
     reason: `${workerName} failed: ${lastError}`,
   };

@@ -1,6 +1,5 @@
 import { generateText, Output } from "ai";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
-import { observeModel } from "../models/observed-model.ts";
 import { type Plan, planSchema, validatePlan } from "../routing/plan.ts";
 import type { RouteDecision } from "./route.ts";
 import type { RunContext } from "./run-context.ts";
@@ -63,13 +62,7 @@ async function planWithModel(ctx: RunContext, message: string): Promise<Plan | u
   const workers = [...ctx.profile.workers.values()].map((w) => `- ${w.name}: ${w.description}`).join("\n");
   try {
     const result = await generateText({
-      model: observeModel(resolved.model, {
-        purpose: "planner",
-        stepPrefix: "planner",
-        durable: ctx.durable,
-        emit: (e) => ctx.emit(e),
-        onUsage: (u) => ctx.addUsage(u),
-      }),
+      model: ctx.observe(resolved.model, "planner"),
       instructions:
         "Split the customer's message into sub-tasks for these workers. One task per distinct need; " +
         "dependsOn only when a task needs another's result. Use only listed workers.\n" +

@@ -2,6 +2,7 @@ import type { LanguageModelV4 } from "@ai-sdk/provider";
 import type { DurableRun } from "../durable/durable.ts";
 import type { RunEventInput } from "../journal/events.ts";
 import type { Journal } from "../journal/journal.ts";
+import { observeModel } from "../models/observed-model.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import type { WorkerSpec } from "../profile/schema.ts";
 import type { Authorizer } from "../tools/authorization.ts";
@@ -66,6 +67,17 @@ export class RunContext {
     this.deps.journal.append({ ...event, runId: this.runId, at: this.deps.clock() } as Parameters<
       Journal["append"]
     >[0]);
+  }
+
+  /** The model wrapped for a run-level call (planner, synthesizer): a durable step, journaled and charged. */
+  observe(model: LanguageModelV4, purpose: "planner" | "synthesizer"): LanguageModelV4 {
+    return observeModel(model, {
+      purpose,
+      stepPrefix: purpose,
+      durable: this.durable,
+      emit: (e) => this.emit(e),
+      onUsage: (u) => this.addUsage(u),
+    });
   }
 
   addUsage(usage: Usage): void {

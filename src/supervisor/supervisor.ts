@@ -82,11 +82,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const signal = runOptions.signal ? AbortSignal.any([runOptions.signal, timeout]) : timeout;
     const ctx = new RunContext(deps, durable.open(runId), admitted, signal);
     runOptions.onStart?.(runId);
-    let message = admitted.message;
-    let thePlan: Plan = { tasks: [] };
+    let started = false;
     try {
       const guarded = await guardInput(ctx, admitted.message);
-      message = guarded.message;
+      const message = guarded.message;
       ctx.emit({
         type: "run-start",
         tenant: admitted.tenant,
@@ -94,10 +93,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         message,
         context: admitted.context,
       });
+      started = true;
       if (guarded.guard)
         ctx.emit({ type: "input-guard", guard: guarded.guard.name, findings: guarded.guard.findings });
       const routing = route(ctx, router, message);
-      thePlan = await plan(ctx, routing, message);
+      const thePlan = await plan(ctx, routing, message);
       const authorized = await authorize(ctx, thePlan);
       const outcomes = await dispatch(ctx, authorized.plan);
       const all = withDenied(ctx, thePlan, outcomes, authorized.denied);
@@ -105,15 +105,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       return deliver(ctx, thePlan, all, answer);
     } catch (error) {
       // A run that started always ends in the journal, even when a phase throws.
-      const reason = describeError(error);
-      ctx.emit({ type: "warning", message: `run aborted: ${reason}` });
-      ctx.emit({
-        type: "run-end",
-        status: "failed",
-        answer: "",
-        durationMs: clock() - ctx.startedAt,
-        usage: ctx.usage.modelCalls ? ctx.usage : zeroUsage(),
-      });
+      if (started) {
+        ctx.emit({ type: "warning", message: `run aborted: ${describeError(error)}` });
+        ctx.emit({
+          type: "run-end",
+          status: "failed",
+          answer: "",
+          durationMs: clock() - ctx.startedAt,
+          usage: ctx.usage,
+        });
+      }
       throw error;
     } finally {
       durable.release(runId);

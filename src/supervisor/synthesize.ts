@@ -1,6 +1,5 @@
 import { generateText } from "ai";
 import { describeError } from "../errors/arbiter-error.ts";
-import { observeModel } from "../models/observed-model.ts";
 import type { RunContext } from "./run-context.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
 
@@ -53,13 +52,7 @@ export async function synthesize(ctx: RunContext, outcomes: readonly TaskOutcome
   }
   try {
     const result = await generateText({
-      model: observeModel(resolved.model, {
-        purpose: "synthesizer",
-        stepPrefix: "synthesizer",
-        durable: ctx.durable,
-        emit: (e) => ctx.emit(e),
-        onUsage: (u) => ctx.addUsage(u),
-      }),
+      model: ctx.observe(resolved.model, "synthesizer"),
       instructions:
         "Write one short, friendly reply to the customer from these results. Use only the facts given; " +
         "do not mention parts that are not listed.",
