@@ -114,7 +114,7 @@ test("--model with a missing credential names the environment variable and exits
   assert.match(r.stderr, /OPENAI_API_KEY/);
 });
 
-test("--model scripted:<file> runs planner, LLM workers and synthesis through the AI SDK without an API key", () => {
+test("--model scripted:<file> runs LLM workers and synthesis through the AI SDK without an API key", () => {
   const script = join(root, "examples/telecom/scripted-agents.yaml");
   const r = arbiter(["run", profile, THREE_INTENTS, "--json", "--model", `scripted:${script}`]);
   assert.equal(r.status, 0, r.stderr);
@@ -124,7 +124,7 @@ test("--model scripted:<file> runs planner, LLM workers and synthesis through th
     out.tasks.map((t: { worker: string; status: string }) => `${t.worker}:${t.status}`),
     ["billing:ok", "tech_support:ok", "account:ok"],
   );
-  assert.equal(out.usage.modelCalls, 12, "planner + 3 tool loops + synthesis");
+  assert.equal(out.usage.modelCalls, 11, "3 tool loops + synthesis; the rules were sure, so no planner call");
   assert.match(out.answer, /credited the duplicate \$12\.99/);
   const db = new DatabaseSync(join(r.dir, "telecom.db"));
   const effects = db
@@ -150,4 +150,66 @@ test("arbiter eval pii prints precision, recall and leaks per supported type", (
     assert.equal(m.leaked, 0);
   }
   assert.equal(arbiter(["eval", "pii"]).status, 2);
+});
+
+test("arbiter eval routing, decompose and injection print the issue's fields; bad data names the entry", (t) => {
+  const clinc = join(root, "../shared/data/clinc150/dev.json");
+  const domains = join(root, "../shared/data/clinc150/domains.json");
+  if (!existsSync(clinc)) return t.skip("shared/data is not beside this checkout");
+  const routing = arbiter([
+    "eval",
+    "routing",
+    "--data",
+    clinc,
+    "--domains",
+    domains,
+    "--examples",
+    "5",
+    "--json",
+  ]);
+  assert.equal(routing.status, 0, routing.stderr);
+  const r = JSON.parse(routing.stdout);
+  for (const key of [
+    "workerAccuracy",
+    "intentAccuracy",
+    "oosRecall",
+    "falseFallbackRate",
+    "routeP50Ms",
+    "routeP99Ms",
+    "trainMs",
+  ]) {
+    assert.equal(typeof r[key], "number", key);
+  }
+  assert.ok(r.workerAccuracy > 0.85 && r.routeP99Ms < 1, JSON.stringify(r));
+  const fixture = join(root, "test/fixtures/multi-intent/clinc-multi-intent.json");
+  const decompose = arbiter(["eval", "decompose", "--data", fixture, "--domains", domains, "--json"]);
+  assert.equal(decompose.status, 0, decompose.stderr);
+  const d = JSON.parse(decompose.stdout);
+  assert.ok(d.workerSetExact > 0.8 && d.byCount["2"].n > 0, JSON.stringify(d).slice(0, 300));
+  const injection = arbiter([
+    "eval",
+    "injection",
+    "--data",
+    join(root, "../shared/data/injection/deepset-train.jsonl"),
+    "--json",
+  ]);
+  assert.equal(injection.status, 0, injection.stderr);
+  const i = JSON.parse(injection.stdout);
+  assert.ok(
+    i.precision > 0.9 && i.routeChangeRate !== null && i.routeChangeRate < 0.01,
+    JSON.stringify(i).slice(0, 300),
+  );
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-eval-"));
+  writeFileSync(
+    join(dir, "bad.json"),
+    JSON.stringify({
+      train: [
+        ["fine", "balance"],
+        ["hi", 5],
+      ],
+    }),
+  );
+  const bad = arbiter(["eval", "routing", "--data", join(dir, "bad.json"), "--domains", domains]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad\.json: train\[1\] must be \[text, intent\]/);
 });

@@ -26,7 +26,7 @@ interface Charge {
 const BILLING_SCOPE =
   /\b(bill\w*|charg\w*|overcharg\w*|refund\w*|credit\w*|invoice\w*|fee\w*|paid|payment\w*)\b/i;
 const TECH_SCOPE =
-  /\b(internet|slow|speed\w*|connection|connect\w*|wi-?fi|outage\w*|down|drop\w*|lag\w*|router|signal|line|buffer\w*|technician)\b/i;
+  /\b(internet|online|slow\w*|speed\w*|connection|connect\w*|wi-?fi|outage\w*|down|drop\w*|lag\w*|router|modem|signal|line|buffer\w*|stall\w*|freez\w*|video\w*|stream\w*|load\w*|technician|fix)\b/i;
 const ACCOUNT_SCOPE =
   /\b(plan\w*|upgrade\w*|downgrade\w*|switch\w*|faster|cheaper|package|tier|gigabit|contract)\b/i;
 

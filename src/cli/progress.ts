@@ -12,8 +12,13 @@ export function renderProgress(entry: JournalEntry, color: boolean): string | un
       return `${c(1, "▸ run")} ${e.runId}  profile ${e.profile.name}@${e.profile.version.slice(0, 12)}  tenant ${e.tenant}`;
     case "input-guard":
       return `  guard   ${e.guard}: ${e.findings} value(s) tokenised`;
+    case "injection-score":
+      return c(
+        33,
+        `  guard   prompt-injection score ${e.score.toFixed(2)} (${e.signals.join(", ") || "no signals"}); ${e.withheld.length} part(s) kept away from routing`,
+      );
     case "route-decide":
-      return `  route   ${e.tier}${e.confident ? "" : " (unsure)"}: ${e.intents.map((i) => `${i.worker} (${i.score})`).join(", ") || "no match"} — ${e.reason}`;
+      return `  route   ${e.tier}${e.confident ? "" : " (unsure)"}: ${e.intents.map((i) => `${i.worker} (${Math.round(i.score * 100) / 100})`).join(", ") || "no match"} — ${e.reason}`;
     case "plan-create":
       return `  plan    ${e.source}: ${e.tasks.map((t) => `${t.id}→${t.worker}${t.dependsOn.length ? ` after ${t.dependsOn.join(",")}` : ""}`).join("  ")}`;
     case "plan-reject":

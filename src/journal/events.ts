@@ -32,8 +32,15 @@ export type RunEvent =
     })
   | (Base & { type: "input-guard"; guard: string; findings: number; note?: string })
   | (Base & {
+      type: "injection-score";
+      score: number;
+      signals: string[];
+      /** Parts of the message kept away from routing because they look injected. */
+      withheld: Array<{ start: number; end: number }>;
+    })
+  | (Base & {
       type: "route-decide";
-      tier: "rules" | "planner" | "fallback";
+      tier: "rules" | "classifier" | "planner" | "fallback";
       confident: boolean;
       intents: RouteIntent[];
       reason: string;

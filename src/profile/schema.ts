@@ -9,7 +9,9 @@ const name = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'expected a lower-case name like "billing" (letters, digits, _ or -)');
 
-const duration = z.string().transform((text, ctx) => {
+/** "5s", "250ms", "2m" — or a whole number of milliseconds. */
+const duration = z.union([z.number().int().positive(), z.string()]).transform((text, ctx) => {
+  if (typeof text === "number") return text;
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
     ctx.addIssue({ code: "custom", message: 'expected a duration like "5s", "250ms" or "2m"' });
@@ -84,7 +86,15 @@ export const workerSchema = z
     fallback: name.optional(),
     confidenceThreshold: z.number().min(0).max(1).default(0),
     maxSteps: z.number().int().min(1).max(50).default(6),
-    examples: z.array(z.string().min(1)).default([]),
+    /** Example utterances for the local classifier; `{text, intent}` labels a finer intent inside the worker. */
+    examples: z
+      .array(
+        z.union([
+          z.string().min(1),
+          z.object({ text: z.string().min(1), intent: z.string().min(1) }).strict(),
+        ]),
+      )
+      .default([]),
     routing: routingRulesSchema.default({ keywords: [], patterns: [], exclude: [] }),
   })
   .strict();
@@ -96,6 +106,17 @@ export const supervisorSchema = z
     fallbackWorker: name.optional(),
     /** Minimum rule score for a clause to count as a confident intent. */
     routeThreshold: z.number().positive().default(1),
+    /** The local classifier, trained from the workers' examples when the profile loads. */
+    classifier: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Confidence below which a part is out of scope; tuned on held-out examples when absent. */
+        oosThreshold: z.number().min(0).max(1).optional(),
+        /** Prompt-injection score from which text is kept away from routing. */
+        injectionThreshold: z.number().min(0).max(1).default(0.5),
+      })
+      .strict()
+      .default({ enabled: true, injectionThreshold: 0.5 }),
     planner: z.object({ model: modelRefSchema }).strict().optional(),
     synthesizer: z
       .object({ model: modelRefSchema.optional(), mode: z.enum(["llm", "template"]).default("template") })

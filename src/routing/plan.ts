@@ -7,6 +7,8 @@ export interface PlanTask {
   worker: string;
   input: string;
   dependsOn: string[];
+  /** Set when the router was unsure and no planner could check: a person reviews the task before it runs. */
+  review?: string;
 }
 
 export interface Plan {

@@ -124,7 +124,10 @@ async function runTask(
     dependencies: dependencyResults(task, outcomes),
   };
   const startedAt = ctx.deps.clock();
-  let outcome = await runWithRetries(ctx, task, task.worker, handlerTask, startedAt);
+  let outcome =
+    task.review === undefined
+      ? await runWithRetries(ctx, task, task.worker, handlerTask, startedAt)
+      : heldForReview(task, startedAt);
   const visited = new Set([task.worker]);
   let spec = ctx.profile.workers.get(outcome.worker)!;
   while (
@@ -173,6 +176,20 @@ async function runTask(
     });
   }
   return outcome;
+}
+
+/** A task the router was unsure of: it does not run until a person confirms it. */
+function heldForReview(task: PlanTask, at: number): TaskOutcome {
+  return {
+    task,
+    worker: task.worker,
+    result: { status: "escalated", summary: "", data: {}, confidence: 0, evidence: [], usage: zeroUsage() },
+    startedAt: at,
+    endedAt: at,
+    attempts: 0,
+    toolCalls: 0,
+    reason: task.review!,
+  };
 }
 
 function implementationFor(ctx: RunContext, workerName: string): WorkerImplementation {

@@ -1,52 +1,77 @@
 import { generateText, Output } from "ai";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
-import { type Plan, planSchema, validatePlan } from "../routing/plan.ts";
+import { type Plan, type PlanTask, planSchema, validatePlan } from "../routing/plan.ts";
 import type { RouteDecision } from "./route.ts";
 import type { RunContext } from "./run-context.ts";
 
 /**
  * Phase 4: turn the routing decision into a DAG.
- * - one confident intent → a single task, no planner call;
- * - several confident intents and no planner → one task per intent;
- * - anything unsure or multi-intent → the LLM planner when configured;
- * - nothing matched and no planner → the fallback worker gets the whole message.
+ * - every part confident → one task per intent (a single intent gets the whole message), no model call;
+ * - some part unsure (or nothing in scope) and a planner configured → the LLM planner;
+ * - some part unsure and no planner → a best-effort plan: confident parts run, an unsure part with a
+ *   likely worker waits for a person (`review`), an unsure part without one goes to the fallback worker;
+ * - nothing in scope → the fallback worker gets the message.
+ * Tasks are cut from `routing.text`, so text routing withheld as injected never reaches a worker.
  */
-export async function plan(ctx: RunContext, routing: RouteDecision, message: string): Promise<Plan> {
-  const planner = ctx.deps.models.planner();
+export async function plan(ctx: RunContext, routing: RouteDecision): Promise<Plan> {
+  const message = routing.text;
   const limits = ctx.profile.document.limits;
-  const direct = routing.confident && routing.intents.length === 1;
-  if (planner !== undefined && !direct) {
+  const fallback = ctx.profile.document.supervisor.fallbackWorker;
+  if (!routing.confident && ctx.deps.models.planner() !== undefined) {
     const fromPlanner = await planWithModel(ctx, message);
     if (fromPlanner !== undefined) return record(ctx, "planner", fromPlanner);
   }
-  if (routing.intents.length > 0) {
-    const tasks = routing.intents.map((intent, i) => ({
-      id: `t${i + 1}`,
+  if (routing.intents.length > 0 || routing.unsure.some((u) => u.candidate !== undefined)) {
+    const tasks: PlanTask[] = routing.intents.map((intent) => ({
+      id: "",
       worker: intent.worker,
-      // A lone intent gets the whole message; several get their own part of it.
-      input: routing.intents.length === 1 ? message : intent.text,
+      input: routing.intents.length === 1 && routing.unsure.length === 0 ? message : intent.text,
       dependsOn: [],
     }));
-    const fallback = ctx.profile.document.supervisor.fallbackWorker;
-    if (routing.unsure.length > 0 && fallback !== undefined) {
-      tasks.push({
-        id: `t${tasks.length + 1}`,
-        worker: fallback,
-        input: routing.unsure.map((c) => c.text).join(" "),
-        dependsOn: [],
-      });
+    const orphans: string[] = [];
+    for (const part of routing.unsure) {
+      if (part.candidate === undefined) orphans.push(part.text);
+      else {
+        tasks.push({
+          id: "",
+          worker: part.candidate,
+          input: part.text,
+          dependsOn: [],
+          review: `the router is unsure that "${part.text.slice(0, 80)}" is for ${part.candidate}; a person should confirm`,
+        });
+      }
     }
+    if (orphans.length > 0 && fallback !== undefined) {
+      tasks.push({ id: "", worker: fallback, input: orphans.join(" "), dependsOn: [] });
+    }
+    tasks.forEach((t, i) => {
+      t.id = `t${i + 1}`;
+    });
+    const direct = routing.confident && tasks.length === 1;
     return record(ctx, direct ? "direct" : "rules", { tasks: tasks.slice(0, limits.maxTasks) });
   }
-  const fallback = ctx.profile.document.supervisor.fallbackWorker;
   if (fallback === undefined) {
     throw new ArbiterError(
       ErrorCode.InvalidRequest,
       "no worker matched the request and the profile has no supervisor.fallbackWorker or planner; " +
-        "add routing keywords or a fallback worker",
+        "add routing keywords, examples or a fallback worker",
     );
   }
-  return record(ctx, "fallback", { tasks: [{ id: "t1", worker: fallback, input: message, dependsOn: [] }] });
+  // Nothing but injected-looking text: a person sees the original before any worker does.
+  const nothingLeft = message.trim() === "";
+  return record(ctx, "fallback", {
+    tasks: [
+      {
+        id: "t1",
+        worker: fallback,
+        input: nothingLeft ? ctx.request.message : message,
+        dependsOn: [],
+        ...(nothingLeft
+          ? { review: "the whole message looks like injected instructions; a person should read it" }
+          : {}),
+      },
+    ],
+  });
 }
 
 function record(ctx: RunContext, source: "direct" | "rules" | "planner" | "fallback", p: Plan): Plan {

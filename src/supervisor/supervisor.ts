@@ -4,8 +4,8 @@ import { describeError } from "../errors/arbiter-error.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MemoryJournal } from "../journal/memory/memory-journal.ts";
 import type { Profile } from "../profile/load-profile.ts";
+import { buildLocalRouter, type LocalRouter } from "../routing/local-router.ts";
 import type { Plan } from "../routing/plan.ts";
-import { RulesRouter } from "../routing/rules-router.ts";
 import type { Authorizer } from "../tools/authorization.ts";
 import { zeroUsage } from "../workers/worker-result.ts";
 import { admit, type RunRequest } from "./admit.ts";
@@ -35,6 +35,8 @@ export interface SupervisorOptions {
   inputGuard?: InputGuard;
   outputGuard?: OutputGuard;
   authorizer?: Authorizer;
+  /** Default: built from the profile (rules + a classifier trained on the workers' examples). */
+  router?: LocalRouter;
 }
 
 export interface RunOptions {
@@ -53,6 +55,8 @@ const noModels: ModelResolver = {
 export interface Supervisor {
   readonly journal: Journal;
   readonly profile: Profile;
+  /** Load-time warnings of the profile and its router. */
+  readonly warnings: readonly string[];
   run(request: RunRequest, options?: RunOptions): Promise<RunResult>;
 }
 
@@ -63,7 +67,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     options.durable ?? new MemoryDurableEngine({ ...(options.clock ? { clock: options.clock } : {}) });
   const clock = options.clock ?? Date.now;
   const newRunId = options.newRunId ?? (() => `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
-  const router = new RulesRouter(profile.document.workers, profile.document.supervisor.routeThreshold);
+  const router: LocalRouter = options.router ?? buildLocalRouter(profile);
   const deps = {
     profile,
     journal,
@@ -96,8 +100,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       started = true;
       if (guarded.guard)
         ctx.emit({ type: "input-guard", guard: guarded.guard.name, findings: guarded.guard.findings });
-      const routing = route(ctx, router, message);
-      const thePlan = await plan(ctx, routing, message);
+      const thePlan = await plan(ctx, route(ctx, router, message));
       const authorized = await authorize(ctx, thePlan);
       const outcomes = await dispatch(ctx, authorized.plan);
       const all = withDenied(ctx, thePlan, outcomes, authorized.denied);
@@ -121,7 +124,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     }
   }
 
-  return { journal, profile, run };
+  return { journal, profile, warnings: [...profile.warnings, ...router.warnings], run };
 }
 
 function withDenied(

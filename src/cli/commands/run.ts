@@ -69,11 +69,11 @@ export const runCommand: Command = {
     const context = parseContext((values.context as string[] | undefined) ?? []);
     const profile = await loadProfile(file, { env: io.env });
     try {
-      for (const warning of profile.warnings) io.err(`warning: ${warning}\n`);
       const supervisor = createSupervisor({
         profile,
         models: createModelResolver(profile, { env: io.env, overrides }),
       });
+      for (const warning of supervisor.warnings) io.err(`warning: ${warning}\n`);
       const live = !values.json && !values.quiet;
       let unsubscribe = () => {};
       const result = await supervisor.run(

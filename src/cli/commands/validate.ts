@@ -1,4 +1,5 @@
 import { loadProfile } from "../../profile/load-profile.ts";
+import { buildLocalRouter } from "../../routing/local-router.ts";
 import type { Command } from "../main.ts";
 import { parse } from "../parse.ts";
 
@@ -18,6 +19,11 @@ export const validateCommand: Command = {
     const profile = await loadProfile(file, { env: io.env });
     try {
       const doc = profile.document;
+      const router = buildLocalRouter(profile);
+      const warnings = [...profile.warnings, ...router.warnings];
+      const classifier = router.classifier
+        ? { examples: router.classifier.stats.examples, trainMs: Math.round(router.classifier.stats.trainMs) }
+        : null;
       if (values.json) {
         io.out(
           `${JSON.stringify({
@@ -27,14 +33,18 @@ export const validateCommand: Command = {
             version: profile.version,
             workers: doc.workers.map((w) => w.name),
             tools: [...profile.tools.keys()],
-            warnings: profile.warnings,
+            classifier,
+            warnings,
           })}\n`,
         );
       } else {
         io.out(`${file}: ok — profile "${doc.name}" version ${profile.version.slice(0, 12)}\n`);
         io.out(`  workers: ${doc.workers.map((w) => w.name).join(", ")}\n`);
         io.out(`  tools:   ${[...profile.tools.keys()].join(", ") || "none"}\n`);
-        for (const warning of profile.warnings) io.out(`  warning: ${warning}\n`);
+        io.out(
+          `  router:  rules${classifier ? ` + classifier (${classifier.examples} examples, trained in ${classifier.trainMs} ms)` : ""}\n`,
+        );
+        for (const warning of warnings) io.out(`  warning: ${warning}\n`);
       }
       return 0;
     } finally {

@@ -1,0 +1,58 @@
+import type { Profile } from "../profile/load-profile.ts";
+import type { IntentClassifier, TrainingExample } from "./classifier/classification.ts";
+import { trainClassifier } from "./classifier/train-classifier.ts";
+import { RulesRouter } from "./rules-router.ts";
+
+/** Tier-1 routing for one profile: its rules and, when the workers have examples, a trained classifier. */
+export interface LocalRouter {
+  readonly rules: RulesRouter;
+  readonly classifier: IntentClassifier | undefined;
+  readonly injectionThreshold: number;
+  /** Load-time problems (too few examples, workers without any), with the numbers. */
+  readonly warnings: readonly string[];
+}
+
+/** Builds the local router; training is deterministic and entirely local. */
+export function buildLocalRouter(profile: Profile): LocalRouter {
+  const doc = profile.document;
+  const config = doc.supervisor.classifier;
+  const rules = new RulesRouter(doc.workers, doc.supervisor.routeThreshold);
+  const examples: TrainingExample[] = [];
+  for (const worker of doc.workers) {
+    for (const example of worker.examples) {
+      examples.push(
+        typeof example === "string"
+          ? { text: example, worker: worker.name }
+          : { text: example.text, worker: worker.name, intent: example.intent },
+      );
+    }
+  }
+  if (!config.enabled || examples.length === 0) {
+    return { rules, classifier: undefined, injectionThreshold: config.injectionThreshold, warnings: [] };
+  }
+  // The fallback worker is where out-of-scope requests go, not a class to predict.
+  const fallback = doc.supervisor.fallbackWorker;
+  const specialists = doc.workers.filter((w) => w.name !== fallback);
+  const classifier = trainClassifier(
+    examples.filter((e) => e.worker !== fallback),
+    {
+      workers: specialists.map((w) => w.name),
+      descriptions: Object.fromEntries(specialists.map((w) => [w.name, w.description])),
+      ...(fallback === undefined
+        ? {}
+        : {
+            outOfScope:
+              doc.workers
+                .find((w) => w.name === fallback)
+                ?.examples.map((e) => (typeof e === "string" ? e : e.text)) ?? [],
+          }),
+      ...(config.oosThreshold === undefined ? {} : { oosThreshold: config.oosThreshold }),
+    },
+  );
+  return {
+    rules,
+    classifier,
+    injectionThreshold: config.injectionThreshold,
+    warnings: classifier.stats.warnings.map((w) => `classifier: ${w}`),
+  };
+}
