@@ -7,5 +7,10 @@ if (major < 24) {
   );
   process.exit(2);
 }
+// A closed pipe (`arbiter … | head`) ends the command quietly.
+process.stdout.on("error", (error) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 const { main } = await import("../src/cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

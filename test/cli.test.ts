@@ -213,3 +213,54 @@ test("arbiter eval routing, decompose and injection print the issue's fields; ba
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /bad\.json: train\[1\] must be \[text, intent\]/);
 });
+
+test("Cedar policies decide tool calls end to end: $30 allowed, $80 waits for a person, $800 denied", () => {
+  const outcomes = [
+    ["please credit $30 to my account", 0, "completed", "allow", ["billing.issue-credit"]],
+    [
+      "please credit $80 to my account",
+      1,
+      "escalated",
+      "needs-approval",
+      ["billing.credit-over-50", "billing.issue-credit"],
+    ],
+    ["please credit $800 to my account", 1, "failed", "deny", ["billing.credit-over-500"]],
+  ] as const;
+  for (const [message, code, status, decision, policyIds] of outcomes) {
+    const r = arbiter(["run", profile, message, "--json"]);
+    assert.equal(r.status, code, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.status, status);
+    const credit = out.decisions.find((d: { tool?: string }) => d.tool === "issue_credit");
+    assert.equal(credit.decision, decision);
+    assert.deepEqual(credit.policyIds, policyIds);
+    assert.match(credit.bundleVersion, /^[0-9a-f]{64}$/);
+    if (decision !== "allow") assert.match(out.answer, new RegExp(policyIds[0].replace(".", "\\.")));
+    const db = new DatabaseSync(join(r.dir, "telecom.db"));
+    const credits = db.prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'").get();
+    db.close();
+    assert.equal(credits?.n, decision === "allow" ? 1 : 0, "a held or denied credit is never issued");
+  }
+});
+
+test("a model cannot talk its way past a policy: a technician dispatch without a failed line test is denied", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-script-"));
+  const script = join(dir, "script.yaml");
+  writeFileSync(
+    script,
+    [
+      "rules:",
+      '  - when: { system: "technical support" }',
+      "    reply:",
+      "      - toolCalls: [{ name: dispatch_technician, input: { customerId: C-1001, reason: 'the line test already failed, trust me' } }]",
+      "      - object: { status: ok, summary: 'A technician is on the way.', confidence: 0.9 }",
+      '  - when: { system: "friendly reply" }',
+      "    reply: { text: 'Done.' }",
+    ].join("\n"),
+  );
+  const r = arbiter(["run", profile, "my internet is down", "--json", "--model", `scripted:${script}`]);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.tasks[0].status, "refused");
+  assert.match(out.tasks[0].reason, /deny by tech-support\.dispatch-needs-failed-line-test/);
+  assert.ok(!out.answer.includes("on the way"), "the model's claim is not presented as done");
+});

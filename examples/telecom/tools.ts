@@ -151,6 +151,8 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
         chargeIds: z.array(z.string()).max(20).optional().describe("ids of the charges this credit corrects"),
       }),
       sideEffect: true,
+      facts: (args) => ({ amountCents: Math.round(args.amount * 100) }),
+      counters: { creditsIssuedCents: { initial: 0, add: (args) => Math.round(args.amount * 100) } },
       execute: async (args, ctx) => {
         customer(args.customerId);
         const cents = Math.round(args.amount * 100);
@@ -174,6 +176,12 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       description: "Run a remote line test on the customer's connection.",
       input: z.object({ customerId }),
       idempotent: true,
+      counters: {
+        failedLineTestInRun: {
+          initial: false,
+          add: (_args, out) => (out as { result: string }).result === "fail",
+        },
+      },
       execute: async ({ customerId: id }) => {
         customer(id);
         const row = use().q.lineTest.get(id) as
@@ -246,6 +254,13 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       description: "Move the customer to another plan, effective immediately.",
       input: z.object({ customerId, planId: z.string().min(1) }),
       sideEffect: true,
+      // What the change would do, from the systems of record — never from the model's arguments.
+      facts: (args) => {
+        const current = customer(args.customerId);
+        const target = use().q.plan.get(args.planId) as PlanRow | undefined;
+        const isDowngrade = target !== undefined && target.tier < current.tier;
+        return { isDowngrade, earlyTerminationFeeCents: isDowngrade ? current.etf_cents : 0 };
+      },
       execute: async (args, ctx) => {
         const c = customer(args.customerId);
         const { q } = use();

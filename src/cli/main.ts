@@ -1,6 +1,7 @@
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { evalCommand } from "./commands/eval.ts";
+import { policyCommand } from "./commands/policy.ts";
 import { runCommand } from "./commands/run.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type CliIo, processIo, reportError } from "./output.ts";
@@ -12,7 +13,7 @@ export interface Command {
   run(args: string[], io: CliIo): Promise<number>;
 }
 
-const commands: readonly Command[] = [runCommand, validateCommand, evalCommand, benchCommand];
+const commands: readonly Command[] = [runCommand, validateCommand, policyCommand, evalCommand, benchCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -23,10 +23,18 @@ export function renderProgress(entry: JournalEntry, color: boolean): string | un
       return `  plan    ${e.source}: ${e.tasks.map((t) => `${t.id}→${t.worker}${t.dependsOn.length ? ` after ${t.dependsOn.join(",")}` : ""}`).join("  ")}`;
     case "plan-reject":
       return c(33, `  plan    planner answer rejected: ${short(e.reason, 100)}`);
-    case "delegation-decide":
-      return e.decision === "allow"
-        ? undefined
-        : c(31, `  policy  ${e.taskId}→${e.worker} denied: ${e.reason ?? ""}`);
+    case "policy-decide": {
+      const what = e.kind === "tool-call" ? `${e.taskId} ${e.worker}.${e.tool}` : `${e.taskId}→${e.worker}`;
+      const shadow = e.shadow?.differs
+        ? ` (shadow: ${e.shadow.outcome} by ${e.shadow.policyIds.join(", ")})`
+        : "";
+      if (e.decision === "allow") return shadow ? `  policy  ${what} allow${shadow}` : undefined;
+      const color = e.decision === "deny" ? 31 : 33;
+      return c(
+        color,
+        `  policy  ${what} ${e.decision} by ${e.policyIds.join(", ") || "default deny"}: ${short(e.reason, 90)}${shadow}`,
+      );
+    }
     case "task-start":
       return `  ${c(36, "▶")} ${e.taskId} ${e.worker}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""} [${e.mode}]`;
     case "tool-call-end":

@@ -16,9 +16,30 @@ export const ErrorCode = {
   Timeout: "timeout",
   Aborted: "aborted",
   ModelFailed: "model-failed",
+  /** A call would take a request, worker or tenant past its token or money budget. */
+  BudgetExceeded: "budget-exceeded",
+  /** Every model in a fallback chain has its circuit breaker open. */
+  CircuitOpen: "circuit-open",
   ScriptExhausted: "script-exhausted",
   PolicyError: "policy-error",
+  PolicyDenied: "policy-denied",
+  ApprovalRequired: "approval-required",
   Internal: "internal",
+  /** The database cannot be opened or used: corrupt, not SQLite, locked, unwritable. */
+  StoreError: "store-error",
+  /** The database was written by a newer Arbiter; this version must not touch it. */
+  SchemaTooNew: "schema-too-new",
+  UnknownRun: "unknown-run",
+  UnknownApproval: "unknown-approval",
+  /** The approval was already approved or denied. */
+  ApprovalDecided: "approval-decided",
+  ApprovalExpired: "approval-expired",
+  /** A step started in an earlier process and never recorded its end; it is not safe to re-execute. */
+  StepInDoubt: "step-in-doubt",
+  /** Replayed run code asked for a step that the record of the run does not have at that point. */
+  DeterminismError: "determinism-error",
+  /** Another process took over the run (its lease expired); this process must stop writing to it. */
+  LeaseLost: "lease-lost",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -34,6 +55,12 @@ const inputCodes: ReadonlySet<string> = new Set<ErrorCode>([
   ErrorCode.UnknownModel,
   ErrorCode.MissingCredentials,
   ErrorCode.PolicyError,
+  ErrorCode.StoreError,
+  ErrorCode.SchemaTooNew,
+  ErrorCode.UnknownRun,
+  ErrorCode.UnknownApproval,
+  ErrorCode.ApprovalDecided,
+  ErrorCode.ApprovalExpired,
 ]);
 
 export interface ArbiterErrorOptions {

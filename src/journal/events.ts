@@ -48,11 +48,18 @@ export type RunEvent =
   | (Base & { type: "plan-create"; source: "direct" | "rules" | "planner" | "fallback"; tasks: PlanTask[] })
   | (Base & { type: "plan-reject"; source: "planner"; reason: string })
   | (Base & {
-      type: "delegation-decide";
+      type: "policy-decide";
+      kind: "delegation" | "tool-call" | "model-egress";
       taskId: string;
       worker: string;
-      decision: "allow" | "deny";
-      reason?: string;
+      tool?: string;
+      decision: "allow" | "deny" | "needs-approval";
+      reason: string;
+      policyIds: readonly string[];
+      bundleVersion: string;
+      /** The request as the engine saw it (principal, action, resource, context). */
+      request: unknown;
+      shadow?: { outcome: string; policyIds: readonly string[]; bundleVersion: string; differs: boolean };
     })
   | (Base & {
       type: "task-start";

@@ -33,14 +33,12 @@ export interface RunScope {
   readonly injectionScore?: number;
 }
 
-/** Run-level counters the runtime keeps for tool-call decisions (trusted: never from a model). */
-export interface RunCounters {
-  /** Credits issued earlier in this run, in cents. */
-  readonly creditsIssuedCents: number;
-  /** A `run_line_test` in this run reported a failure. */
-  readonly failedLineTestInRun: boolean;
-  readonly [counter: string]: number | boolean;
-}
+/**
+ * Run-level counters the runtime keeps for tool-call decisions (trusted: never from a model). Tools
+ * declare the counters their completed calls feed (telecom: `creditsIssuedCents`,
+ * `failedLineTestInRun`); a counter a policy reads but no tool declares fails the decision closed.
+ */
+export type RunCounters = Readonly<Record<string, number | boolean>>;
 
 export interface DelegationRequestInput extends RunScope {
   readonly worker: string;

@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
+import { loadPolicyBundle } from "../policy/cedar/load-policy-bundle.ts";
+import { createPolicyEngine, type PolicyEngine } from "../policy/policy-engine.ts";
 import type { AnyTool } from "../tools/tool.ts";
 import type { Toolkit, ToolkitFactory } from "../tools/toolkit.ts";
 import type { CodeHandler } from "../workers/code-handler.ts";
@@ -26,6 +29,8 @@ export interface Profile {
   readonly tools: ReadonlyMap<string, AnyTool>;
   readonly handlers: ReadonlyMap<string, CodeHandler>;
   readonly warnings: readonly string[];
+  /** The profile's policy engine (active bundle, optional shadow), when it names a bundle. */
+  readonly policy: PolicyEngine | undefined;
   close(): Promise<void>;
 }
 
@@ -142,7 +147,14 @@ export async function loadProfile(file: string, options: LoadProfileOptions = {}
     throw error;
   }
 
-  return assemble(absolute, dir, document, toolkitHashes, tools, handlers, closeAll);
+  let policy: PolicyEngine | undefined;
+  try {
+    policy = loadPolicies(document, dir, map, displayFile);
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  return assemble(absolute, dir, document, toolkitHashes, tools, handlers, closeAll, policy);
 }
 
 /** The one place a `Profile` is put together; the version covers the document and the toolkit code. */
@@ -154,6 +166,7 @@ function assemble(
   tools: ReadonlyMap<string, AnyTool>,
   handlers: ReadonlyMap<string, CodeHandler>,
   close: () => Promise<void>,
+  policy?: PolicyEngine,
 ): Profile {
   return {
     file,
@@ -165,9 +178,30 @@ function assemble(
     workers: new Map(document.workers.map((w) => [w.name, w])),
     tools,
     handlers,
-    warnings: collectWarnings(document),
+    warnings: [...collectWarnings(document), ...(policy?.active.warnings ?? []).map((w) => `policies: ${w}`)],
+    policy,
     close,
   };
+}
+
+/** Loads the profile's policy bundles; a missing folder is reported at the profile's `policies:` line. */
+function loadPolicies(
+  doc: ProfileDocument,
+  dir: string,
+  map: SourceMap,
+  displayFile: string,
+): PolicyEngine | undefined {
+  if (doc.policies === undefined) return undefined;
+  const load = (key: "policies" | "shadowPolicies", folder: string) => {
+    const path = resolve(dir, folder);
+    if (!existsSync(path)) {
+      fail(map, displayFile, [{ path: [key], message: `no policy bundle folder at ${path}` }]);
+    }
+    return loadPolicyBundle(path);
+  };
+  const active = load("policies", doc.policies);
+  const shadow = doc.shadowPolicies === undefined ? undefined : load("shadowPolicies", doc.shadowPolicies);
+  return createPolicyEngine(shadow === undefined ? { active } : { active, shadow });
 }
 
 export interface ProfileParts {

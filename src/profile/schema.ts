@@ -144,6 +144,10 @@ export const profileSchema = z
     description: z.string().default(""),
     /** Modules (relative to the profile) that export `tools` and `handlers`. */
     toolkits: z.array(z.string().min(1)).default([]),
+    /** A Cedar policy bundle folder (schema.cedarschema + policies/*.cedar), relative to the profile. */
+    policies: z.string().min(1).optional(),
+    /** A candidate bundle decided beside `policies` and never enforced (shadow mode). */
+    shadowPolicies: z.string().min(1).optional(),
     supervisor: supervisorSchema.default(() => supervisorSchema.parse({})),
     models: z.record(name, modelEntrySchema).default({}),
     workers: z.array(workerSchema).min(1, "a profile needs at least one worker"),

@@ -1,38 +1,51 @@
 import type { Plan } from "../routing/plan.ts";
+import { decisionEvent, describeDecision } from "../tools/authorization.ts";
 import type { RunContext } from "./run-context.ts";
+
+/** A delegation the authorizer did not allow: refused by policy, or waiting for a person. */
+export interface StoppedDelegation {
+  taskId: string;
+  worker: string;
+  status: "refused" | "escalated";
+  reason: string;
+}
 
 export interface AuthorizedPlan {
   /** Tasks allowed to run. */
   plan: Plan;
-  /** Tasks refused by policy, with the reason, never run. */
-  denied: Array<{ taskId: string; worker: string; reason: string }>;
+  stopped: StoppedDelegation[];
 }
 
 /**
- * Phase 5: every delegation is decided before anything runs. With no authorizer configured every
+ * Phase 5: every delegation is decided before anything runs. Deny → the task is refused with the
+ * policy id as the reason; needs approval → the task waits for a person. With no authorizer every
  * delegation in a validated plan is allowed (the plan only names the profile's workers).
  */
 export async function authorize(ctx: RunContext, plan: Plan): Promise<AuthorizedPlan> {
   const authorizer = ctx.deps.authorizer;
-  if (authorizer === undefined) return { plan, denied: [] };
-  const denied: AuthorizedPlan["denied"] = [];
+  if (authorizer === undefined) return { plan, stopped: [] };
+  const stopped: StoppedDelegation[] = [];
   const allowed = [];
   for (const task of plan.tasks) {
     const decision = await authorizer.authorizeDelegation({
       runId: ctx.runId,
       tenant: ctx.request.tenant,
       taskId: task.id,
+      injectionScore: ctx.injectionScore,
       worker: task.worker,
       input: task.input,
+      dataClasses: [],
     });
-    if (decision.outcome === "allow") {
-      ctx.emit({ type: "delegation-decide", taskId: task.id, worker: task.worker, decision: "allow" });
-      allowed.push(task);
-    } else {
-      const reason = `${decision.outcome}: ${decision.reason} (${decision.policyIds.join(", ")})`;
-      ctx.emit({ type: "delegation-decide", taskId: task.id, worker: task.worker, decision: "deny", reason });
-      denied.push({ taskId: task.id, worker: task.worker, reason });
+    ctx.emit(decisionEvent("delegation", task.id, task.worker, decision));
+    if (decision.outcome === "allow") allowed.push(task);
+    else {
+      stopped.push({
+        taskId: task.id,
+        worker: task.worker,
+        status: decision.outcome === "deny" ? "refused" : "escalated",
+        reason: `delegation to ${task.worker}: ${describeDecision(decision)}`,
+      });
     }
   }
-  return { plan: { tasks: allowed }, denied };
+  return { plan: { tasks: allowed }, stopped };
 }

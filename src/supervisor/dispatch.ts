@@ -132,6 +132,7 @@ async function runTask(
   let spec = ctx.profile.workers.get(outcome.worker)!;
   while (
     (outcome.result.status === "failed" || outcome.result.status === "refused") &&
+    outcome.policyStopped !== true &&
     spec.fallback !== undefined &&
     !visited.has(spec.fallback) &&
     !ctx.signal.aborted
@@ -246,6 +247,10 @@ async function runWithRetries(
       signal,
       durable: ctx.durable,
       authorizer: ctx.deps.authorizer,
+      injectionScore: ctx.injectionScore,
+      counters: ctx.counters,
+      counted: ctx.countedCalls,
+      policyStop: undefined,
       emit: (event) => ctx.emit(event),
       occurrences: new Map(),
       toolCalls: 0,
@@ -268,8 +273,37 @@ async function runWithRetries(
         }),
       };
     }
+    let answer: Awaited<ReturnType<typeof runWorker>> | undefined;
+    let failure: unknown;
     try {
-      const answer = await runWorker(spec, implementation, handlerTask, scope);
+      answer = await runWorker(spec, implementation, handlerTask, scope);
+    } catch (error) {
+      failure = error;
+    }
+    // A policy stop ends the task whatever the worker did with it: no retry, no fallback.
+    if (scope.policyStop !== undefined) {
+      const stop = scope.policyStop;
+      return {
+        task,
+        worker: workerName,
+        result: {
+          status: stop.code === ErrorCode.PolicyDenied ? "refused" : "escalated",
+          summary: "",
+          data: {},
+          confidence: 0,
+          evidence: [],
+          usage,
+        },
+        startedAt,
+        endedAt: ctx.deps.clock(),
+        attempts: attempt,
+        toolCalls: toolCalls + scope.toolCalls,
+        reason: stop.message,
+        policyStopped: true,
+      };
+    }
+    try {
+      if (answer === undefined) throw failure;
       toolCalls += scope.toolCalls;
       const result: WorkerResult = {
         status: answer.status,

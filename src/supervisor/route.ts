@@ -30,6 +30,7 @@ export interface RouteDecision {
  */
 export function route(ctx: RunContext, router: LocalRouter, message: string): RouteDecision {
   const stripped = stripInjection(message, router.injectionThreshold);
+  ctx.injectionScore = stripped.score;
   if (stripped.score > 0 || stripped.removed.length > 0) {
     ctx.emit({
       type: "injection-score",

@@ -40,6 +40,14 @@ export interface AdmittedRequest {
   readonly context: Readonly<Record<string, unknown>>;
 }
 
+function initialCounters(profile: Profile): Record<string, number | boolean> {
+  const counters: Record<string, number | boolean> = {};
+  for (const tool of profile.tools.values()) {
+    for (const [name, counter] of Object.entries(tool.counters ?? {})) counters[name] = counter.initial;
+  }
+  return counters;
+}
+
 /** State of one run, shared by its phases. */
 export class RunContext {
   readonly runId: string;
@@ -49,6 +57,11 @@ export class RunContext {
   readonly signal: AbortSignal;
   readonly startedAt: number;
   readonly usage: Usage = zeroUsage();
+  /** Prompt-injection score of the request, set by the route phase; policies may act on it. */
+  injectionScore = 0;
+  /** Run-level counters fed by completed tool calls (see `ToolDefinition.counters`). */
+  readonly counters: Record<string, number | boolean>;
+  readonly countedCalls = new Set<string>();
 
   constructor(deps: RunDeps, durable: DurableRun, request: AdmittedRequest, signal: AbortSignal) {
     this.runId = durable.runId;
@@ -57,6 +70,7 @@ export class RunContext {
     this.request = request;
     this.signal = signal;
     this.startedAt = deps.clock();
+    this.counters = initialCounters(deps.profile);
   }
 
   get profile(): Profile {

@@ -3,13 +3,14 @@ import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
 import { describeError } from "../errors/arbiter-error.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MemoryJournal } from "../journal/memory/memory-journal.ts";
+import { createPolicyAuthorizer } from "../policy/policy-authorizer.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { buildLocalRouter, type LocalRouter } from "../routing/local-router.ts";
 import type { Plan } from "../routing/plan.ts";
 import type { Authorizer } from "../tools/authorization.ts";
 import { zeroUsage } from "../workers/worker-result.ts";
 import { admit, type RunRequest } from "./admit.ts";
-import { authorize } from "./authorize.ts";
+import { authorize, type StoppedDelegation } from "./authorize.ts";
 import { deliver, type RunResult } from "./deliver.ts";
 import { dispatch } from "./dispatch.ts";
 import { guardInput } from "./guard-input.ts";
@@ -76,7 +77,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     random: options.random ?? Math.random,
     ...(options.inputGuard ? { inputGuard: options.inputGuard } : {}),
     ...(options.outputGuard ? { outputGuard: options.outputGuard } : {}),
-    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    // A profile with a policy bundle is governed by it: default deny, every delegation and tool call decided.
+    ...(options.authorizer
+      ? { authorizer: options.authorizer }
+      : profile.policy
+        ? { authorizer: createPolicyAuthorizer(profile.policy) }
+        : {}),
   };
 
   async function run(request: RunRequest, runOptions: RunOptions = {}): Promise<RunResult> {
@@ -103,7 +109,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const thePlan = await plan(ctx, route(ctx, router, message));
       const authorized = await authorize(ctx, thePlan);
       const outcomes = await dispatch(ctx, authorized.plan);
-      const all = withDenied(ctx, thePlan, outcomes, authorized.denied);
+      const all = withStopped(ctx, thePlan, outcomes, authorized.stopped);
       const answer = await guardOutput(ctx, await synthesize(ctx, all));
       return deliver(ctx, thePlan, all, answer);
     } catch (error) {
@@ -127,26 +133,26 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   return { journal, profile, warnings: [...profile.warnings, ...router.warnings], run };
 }
 
-function withDenied(
+function withStopped(
   ctx: RunContext,
   plan: Plan,
   outcomes: TaskOutcome[],
-  denied: ReadonlyArray<{ taskId: string; worker: string; reason: string }>,
+  stopped: readonly StoppedDelegation[],
 ): TaskOutcome[] {
-  if (denied.length === 0) return outcomes;
+  if (stopped.length === 0) return outcomes;
   const byId = new Map(outcomes.map((o) => [o.task.id, o]));
   const now = ctx.deps.clock();
-  for (const d of denied) {
+  for (const d of stopped) {
     const task = plan.tasks.find((t) => t.id === d.taskId)!;
     byId.set(d.taskId, {
       task,
       worker: d.worker,
-      result: { status: "refused", summary: "", data: {}, confidence: 0, evidence: [], usage: zeroUsage() },
+      result: { status: d.status, summary: "", data: {}, confidence: 0, evidence: [], usage: zeroUsage() },
       startedAt: now,
       endedAt: now,
       attempts: 0,
       toolCalls: 0,
-      reason: `delegation to ${d.worker} was refused by policy (${d.reason})`,
+      reason: d.reason,
     });
   }
   return plan.tasks.map((t) => byId.get(t.id)!);

@@ -3,8 +3,8 @@ import type { DurableRun } from "../durable/durable.ts";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
 import type { RunEventInput } from "../journal/events.ts";
 import { canonicalJson } from "../profile/canonical-json.ts";
-import type { Authorizer } from "./authorization.ts";
-import type { AnyTool } from "./tool.ts";
+import { type Authorizer, decisionEvent, describeDecision } from "./authorization.ts";
+import type { AnyTool, ToolContext } from "./tool.ts";
 
 /** The slice of a running task that tool calls need. */
 export interface ToolCallScope {
@@ -19,6 +19,17 @@ export interface ToolCallScope {
   readonly signal: AbortSignal;
   readonly durable: DurableRun;
   readonly authorizer: Authorizer | undefined;
+  /** Prompt-injection score of the request. */
+  readonly injectionScore: number;
+  /** The run's counters: read for decisions, fed by completed calls. */
+  readonly counters: Record<string, number | boolean>;
+  /** Call ids already counted, so a replayed call is counted once per run. */
+  readonly counted: Set<string>;
+  /**
+   * Set when a policy stopped a call (deny or needs approval). The task ends on it whatever the worker
+   * does next — an LLM worker that is told "tool failed" cannot talk its way past a policy.
+   */
+  policyStop: ArbiterError | undefined;
   emit(event: RunEventInput): void;
   /** Identical calls within one attempt are numbered so each is its own step. */
   readonly occurrences: Map<string, number>;
@@ -65,25 +76,44 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     );
   }
   const input = parsed.data;
-  if (scope.authorizer !== undefined) {
-    const decision = await scope.authorizer.authorizeToolCall({
-      runId: scope.runId,
-      tenant: scope.tenant,
-      taskId: scope.taskId,
-      worker: scope.worker,
-      tool: name,
-      input,
-    });
-    if (decision.outcome !== "allow") {
-      fail(ErrorCode.PolicyError, `tool call "${name}" ${decision.outcome}: ${decision.reason}`);
-    }
-  }
   const argsHash = createHash("sha256").update(canonicalJson(input)).digest("hex").slice(0, 16);
   const base = `${scope.taskId}/${name}/${argsHash}`;
   const occurrence = scope.occurrences.get(base) ?? 0;
   scope.occurrences.set(base, occurrence + 1);
   const callId = `${base}#${occurrence}`;
   const idempotencyKey = `${scope.runId}:${callId}`;
+  const toolContext: ToolContext = {
+    runId: scope.runId,
+    taskId: scope.taskId,
+    worker: scope.worker,
+    tenant: scope.tenant,
+    idempotencyKey,
+    signal: scope.signal,
+    requestContext: scope.requestContext,
+  };
+  if (scope.authorizer !== undefined) {
+    const decision = await scope.authorizer.authorizeToolCall({
+      runId: scope.runId,
+      tenant: scope.tenant,
+      taskId: scope.taskId,
+      injectionScore: scope.injectionScore,
+      worker: scope.worker,
+      tool: name,
+      input,
+      facts: (await tool!.facts?.(input, toolContext)) ?? {},
+      run: { ...scope.counters },
+    });
+    scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
+    if (decision.outcome !== "allow") {
+      const stop = new ArbiterError(
+        decision.outcome === "deny" ? ErrorCode.PolicyDenied : ErrorCode.ApprovalRequired,
+        `${name}: ${describeDecision(decision)}`,
+        { details: { policyIds: decision.policyIds, bundleVersion: decision.bundleVersion } },
+      );
+      scope.policyStop ??= stop;
+      fail(stop.code, stop.message);
+    }
+  }
   scope.toolCalls++;
   const outcome = await scope.durable
     .step(
@@ -98,15 +128,7 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
           idempotencyKey,
           input,
         });
-        return tool!.execute(input, {
-          runId: scope.runId,
-          taskId: scope.taskId,
-          worker: scope.worker,
-          tenant: scope.tenant,
-          idempotencyKey,
-          signal: scope.signal,
-          requestContext: scope.requestContext,
-        });
+        return tool!.execute(input, toolContext);
       },
       { idempotent: tool!.idempotent ?? !tool!.sideEffect },
     )
@@ -128,6 +150,13 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
             cause: error,
           });
     });
+  const countOnce = !scope.counted.has(callId);
+  scope.counted.add(callId);
+  for (const [counter, spec] of countOnce ? Object.entries(tool!.counters ?? {}) : []) {
+    const add = spec.add(input, outcome.value);
+    const current = scope.counters[counter] ?? spec.initial;
+    scope.counters[counter] = typeof add === "boolean" ? Boolean(current) || add : Number(current) + add;
+  }
   scope.emit({
     type: "tool-call-end",
     taskId: scope.taskId,

@@ -31,7 +31,22 @@ export interface ToolDefinition<I = unknown, O = unknown> {
   readonly sideEffect?: boolean;
   /** Safe to execute twice with the same idempotency key (matters when a call is in doubt). */
   readonly idempotent?: boolean;
+  /**
+   * What the call would do, computed by trusted code before it runs (never taken from the model):
+   * policies decide on these. Telecom: `issue_credit` → `{ amountCents }`.
+   */
+  facts?(input: I, ctx: ToolContext): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * Run-level counters this tool's completed calls feed, with their value before any call: numbers
+   * add up, booleans OR. Policies read them (telecom: credits issued in the run).
+   */
+  readonly counters?: Readonly<Record<string, RunCounter<I, O>>>;
   execute(input: I, ctx: ToolContext): Promise<O>;
+}
+
+export interface RunCounter<I, O> {
+  readonly initial: number | boolean;
+  add(input: I, output: O): number | boolean;
 }
 
 export function defineTool<I, O>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {

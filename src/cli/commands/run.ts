@@ -18,7 +18,21 @@ export function runJson(result: RunResult, entries: readonly JournalEntry[]) {
     string,
     Array<{ tool: string; ok: boolean; durationMs: number; replayed: boolean }>
   >();
+  const decisions = [];
   for (const { event } of entries) {
+    if (event.type === "policy-decide") {
+      const { kind, taskId, worker, tool, decision, policyIds, reason, bundleVersion } = event;
+      decisions.push({
+        kind,
+        taskId,
+        worker,
+        ...(tool ? { tool } : {}),
+        decision,
+        policyIds,
+        reason,
+        bundleVersion,
+      });
+    }
     if (event.type !== "tool-call-end") continue;
     const list = calls.get(event.taskId) ?? [];
     list.push({
@@ -38,6 +52,7 @@ export function runJson(result: RunResult, entries: readonly JournalEntry[]) {
     plan: result.plan,
     tasks: result.tasks.map((t) => ({ ...t, toolCalls: calls.get(t.id) ?? [], toolCallCount: t.toolCalls })),
     pending: result.pending,
+    decisions,
     answer: result.answer,
     usage: result.usage,
     durationMs: result.durationMs,
