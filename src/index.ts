@@ -20,7 +20,7 @@ export { type Plan, type PlanTask, planSchema, validatePlan } from "./routing/pl
 export { RulesRouter, splitClauses } from "./routing/rules-router.ts";
 export type { RunRequest } from "./supervisor/admit.ts";
 export type { RunResult, TaskReport } from "./supervisor/deliver.ts";
-export type { InputGuard, OutputGuard } from "./supervisor/guards.ts";
+export type { RunShield, Shield } from "./supervisor/guards.ts";
 export type { ModelResolver, ResolvedModel } from "./supervisor/run-context.ts";
 export {
   createSupervisor,

@@ -264,3 +264,14 @@ test("a model cannot talk its way past a policy: a technician dispatch without a
   assert.match(out.tasks[0].reason, /deny by tech-support\.dispatch-needs-failed-line-test/);
   assert.ok(!out.answer.includes("on the way"), "the model's claim is not presented as done");
 });
+
+test("a card number in a request is tokenised: not in the output, the decisions or the vault file", () => {
+  const card = "4111 1111 1111 1111";
+  const r = arbiter(["run", profile, `I was charged twice on my card ${card}`, "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.ok(!r.stdout.includes(card) && !r.stdout.includes(card.replaceAll(" ", "")));
+  assert.equal(out.tasks[0].worker, "billing");
+  const vault = readFileSync(join(r.dir, ".arbiter/pii-vault.db"));
+  assert.ok(!vault.includes(Buffer.from(card.replaceAll(" ", ""))) && !vault.includes(Buffer.from(card)));
+});

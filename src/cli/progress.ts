@@ -11,7 +11,7 @@ export function renderProgress(entry: JournalEntry, color: boolean): string | un
     case "run-start":
       return `${c(1, "▸ run")} ${e.runId}  profile ${e.profile.name}@${e.profile.version.slice(0, 12)}  tenant ${e.tenant}`;
     case "input-guard":
-      return `  guard   ${e.guard}: ${e.findings} value(s) tokenised`;
+      return `  guard   ${e.guard}: ${e.findings} value(s) tokenised${e.dataClasses.length ? ` (${e.dataClasses.join(", ")})` : ""}`;
     case "injection-score":
       return c(
         33,

@@ -30,7 +30,7 @@ export type RunEvent =
       message: string;
       context: Record<string, unknown>;
     })
-  | (Base & { type: "input-guard"; guard: string; findings: number; note?: string })
+  | (Base & { type: "input-guard"; guard: string; findings: number; dataClasses: string[] })
   | (Base & {
       type: "injection-score";
       score: number;

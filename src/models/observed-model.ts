@@ -15,6 +15,8 @@ export interface ModelObservation {
   /** Step-name prefix; unique per attempt so a retried attempt calls the model afresh. */
   readonly stepPrefix: string;
   readonly durable: DurableRun;
+  /** Tokenises the prompt before it leaves the process (the PII shield of the run). */
+  readonly protect?: { protectValue<T>(value: T): Promise<T> };
   emit(event: RunEventInput): void;
   onUsage(usage: Usage): void;
 }
@@ -25,6 +27,21 @@ export function usageOf(result: LanguageModelV4GenerateResult): Usage {
     outputTokens: result.usage.outputTokens.total ?? 0,
     modelCalls: 1,
   };
+}
+
+/** Every message's content tokenised: no path to a provider skips the shield. */
+async function protectPrompt(
+  options: LanguageModelV4CallOptions,
+  shield: ModelObservation["protect"],
+): Promise<LanguageModelV4CallOptions> {
+  if (shield === undefined) return options;
+  const prompt = await Promise.all(
+    options.prompt.map(async (message) => ({
+      ...message,
+      content: await shield.protectValue(message.content),
+    })),
+  );
+  return { ...options, prompt: prompt as LanguageModelV4CallOptions["prompt"] };
 }
 
 /**
@@ -39,7 +56,7 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
     try {
       const { value, replayed } = await observation.durable.step(
         `model:${observation.stepPrefix}:${index}`,
-        () => Promise.resolve(model.doGenerate(options)),
+        async () => model.doGenerate(await protectPrompt(options, observation.protect)),
       );
       const usage = usageOf(value);
       if (!replayed) observation.onUsage(usage);

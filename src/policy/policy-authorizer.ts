@@ -58,6 +58,7 @@ export function createPolicyAuthorizer(engine: PolicyEngine): Authorizer {
           args: (r.input ?? {}) as Record<string, unknown>,
           facts: r.facts,
           run: r.run,
+          dataClasses: r.dataClasses,
         }),
       ),
   };

@@ -144,6 +144,15 @@ export const profileSchema = z
     description: z.string().default(""),
     /** Modules (relative to the profile) that export `tools` and `handlers`. */
     toolkits: z.array(z.string().min(1)).default([]),
+    /** PII protection: values become tokens before any model or the journal sees them. */
+    guard: z
+      .object({
+        pii: z.boolean().default(true),
+        /** Types restored in the answer for the requester; cards, IBANs and SSNs stay tokens by default. */
+        revealToRequester: z.array(z.string().regex(/^[A-Z][A-Z0-9_]*$/)).default(["EMAIL", "PHONE", "IP"]),
+      })
+      .strict()
+      .default({ pii: true, revealToRequester: ["EMAIL", "PHONE", "IP"] }),
     /** A Cedar policy bundle folder (schema.cedarschema + policies/*.cedar), relative to the profile. */
     policies: z.string().min(1).optional(),
     /** A candidate bundle decided beside `policies` and never enforced (shadow mode). */

@@ -1,3 +1,5 @@
+import { dataClassesOf } from "../guard/pii/data-class.ts";
+import { findTokens } from "../guard/pii/token.ts";
 import type { Plan } from "../routing/plan.ts";
 import { decisionEvent, describeDecision } from "../tools/authorization.ts";
 import type { RunContext } from "./run-context.ts";
@@ -34,7 +36,8 @@ export async function authorize(ctx: RunContext, plan: Plan): Promise<Authorized
       injectionScore: ctx.injectionScore,
       worker: task.worker,
       input: task.input,
-      dataClasses: [],
+      // The sub-task carries these classes as tokens (a card number in a billing request → "PCI").
+      dataClasses: dataClassesOf(findTokens(task.input)),
     });
     ctx.emit(decisionEvent("delegation", task.id, task.worker, decision));
     if (decision.outcome === "allow") allowed.push(task);

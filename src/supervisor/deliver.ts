@@ -53,11 +53,11 @@ export function deliver(
   ctx: RunContext,
   plan: Plan,
   outcomes: readonly TaskOutcome[],
-  answer: string,
+  answer: { journaled: string; delivered: string },
 ): RunResult {
   const status = runStatus(outcomes);
   const durationMs = ctx.deps.clock() - ctx.startedAt;
-  ctx.emit({ type: "run-end", status, answer, durationMs, usage: ctx.usage });
+  ctx.emit({ type: "run-end", status, answer: answer.journaled, durationMs, usage: ctx.usage });
   return {
     runId: ctx.runId,
     status,
@@ -81,7 +81,7 @@ export function deliver(
     pending: outcomes
       .filter((o) => o.result.status === "escalated")
       .map((o) => ({ taskId: o.task.id, worker: o.worker, reason: o.reason ?? "" })),
-    answer,
+    answer: answer.delivered,
     usage: { ...ctx.usage },
     durationMs,
   };

@@ -160,7 +160,7 @@ async function runTask(
     taskId: task.id,
     worker: outcome.worker,
     status: outcome.result.status,
-    summary: outcome.result.summary,
+    summary: await ctx.protect(outcome.result.summary),
     confidence: outcome.result.confidence,
     startedAt: outcome.startedAt,
     durationMs: outcome.endedAt - outcome.startedAt,
@@ -248,6 +248,7 @@ async function runWithRetries(
       durable: ctx.durable,
       authorizer: ctx.deps.authorizer,
       injectionScore: ctx.injectionScore,
+      shield: ctx.shield,
       counters: ctx.counters,
       counted: ctx.countedCalls,
       policyStop: undefined,
@@ -263,6 +264,7 @@ async function runWithRetries(
           taskId: task.id,
           stepPrefix: `${task.id}/${workerName}#${attempt}`,
           durable: ctx.durable,
+          ...(ctx.shield ? { protect: ctx.shield } : {}),
           emit: scope.emit,
           onUsage: (u) => {
             usage.inputTokens += u.inputTokens;

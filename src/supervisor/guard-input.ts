@@ -2,17 +2,22 @@ import type { RunContext } from "./run-context.ts";
 
 export interface GuardedInput {
   message: string;
-  /** Present when a guard ran; journaled right after `run-start`. */
-  guard?: { name: string; findings: number };
+  context: Record<string, unknown>;
+  /** Present when a shield ran; journaled right after `run-start`. */
+  guard?: { name: string; findings: number; dataClasses: string[] };
 }
 
 /**
- * Phase 2: replace sensitive values before any model or the journal sees them. With no guard configured
- * the message passes unchanged (the governance issue installs the PII guard).
+ * Phase 2: replace sensitive values with tokens before any model or the journal sees them. The
+ * request context is tokenised for the journal; tools still receive the caller's context as given.
  */
 export async function guardInput(ctx: RunContext, message: string): Promise<GuardedInput> {
-  const guard = ctx.deps.inputGuard;
-  if (guard === undefined) return { message };
-  const result = await guard.protect(message, ctx.request.tenant);
-  return { message: result.message, guard: { name: guard.name, findings: result.findings } };
+  const shield = ctx.shield;
+  if (shield === undefined) return { message, context: { ...ctx.request.context } };
+  const result = await shield.protectText(message);
+  return {
+    message: result.text,
+    context: await shield.protectValue({ ...ctx.request.context }),
+    guard: { name: ctx.deps.shield!.name, findings: result.findings, dataClasses: result.dataClasses },
+  };
 }

@@ -1,7 +1,14 @@
 import type { RunContext } from "./run-context.ts";
 
-/** Phase 8: restore tokenised values the requester may see (the governance issue installs the guard). */
-export async function guardOutput(ctx: RunContext, answer: string): Promise<string> {
-  const guard = ctx.deps.outputGuard;
-  return guard === undefined ? answer : guard.reveal(answer, ctx.request.tenant);
+/**
+ * Phase 8: the answer as the journal records it (tokenised) and as the requester reads it (this run's
+ * tokens restored for the types the requester may see).
+ */
+export async function guardOutput(
+  ctx: RunContext,
+  answer: string,
+): Promise<{ journaled: string; delivered: string }> {
+  if (ctx.shield === undefined) return { journaled: answer, delivered: answer };
+  const journaled = await ctx.protect(answer);
+  return { journaled, delivered: await ctx.shield.revealAnswer(journaled) };
 }

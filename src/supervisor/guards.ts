@@ -1,13 +1,19 @@
 /**
- * Seams for the PII guard (governance issue): the input guard tokenises sensitive values before any
- * model or journal sees them; the output guard restores what the requester may see.
+ * The PII shield of one run (governance issue): sensitive values become tokens before any model or
+ * the journal sees them, and only this run's tokens can be turned back into values.
  */
-export interface InputGuard {
-  readonly name: string;
-  protect(message: string, tenant: string): Promise<{ message: string; findings: number }>;
+export interface RunShield {
+  /** Tokenises a text; remembers the tokens as issued in this run. */
+  protectText(text: string): Promise<{ text: string; findings: number; dataClasses: string[] }>;
+  /** Tokenises every string in a JSON value (tool results, prompts, journal payloads). */
+  protectValue<T>(value: T): Promise<T>;
+  /** Restores this run's tokens in a value for a tool, with the data classes that became clear. */
+  revealValue<T>(value: T): Promise<{ value: T; dataClasses: string[] }>;
+  /** Restores this run's tokens in the answer, for the types the requester may see. */
+  revealAnswer(text: string): Promise<string>;
 }
 
-export interface OutputGuard {
+export interface Shield {
   readonly name: string;
-  reveal(answer: string, tenant: string): Promise<string>;
+  open(tenant: string): RunShield;
 }

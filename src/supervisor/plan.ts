@@ -64,7 +64,7 @@ export async function plan(ctx: RunContext, routing: RouteDecision): Promise<Pla
       {
         id: "t1",
         worker: fallback,
-        input: nothingLeft ? ctx.request.message : message,
+        input: nothingLeft ? routing.original : message,
         dependsOn: [],
         ...(nothingLeft
           ? { review: "the whole message looks like injected instructions; a person should read it" }

@@ -16,6 +16,8 @@ export interface RouteDecision {
   tier: "rules" | "classifier";
   /** The message as routing saw it: injected-looking text blanked out. Tasks are cut from this. */
   text: string;
+  /** The (tokenised) message before injected-looking text was blanked. */
+  original: string;
   /** Confident intents, one per worker, in message order. */
   intents: RouteIntent[];
   unsure: UnsurePart[];
@@ -41,7 +43,7 @@ export function route(ctx: RunContext, router: LocalRouter, message: string): Ro
   }
   const rules = router.rules.route(stripped.text);
   const text = stripped.removed.length > 0 ? stripped.text.replace(/\s+$/u, "") : message;
-  let decision: RouteDecision = { tier: "rules", text, ...rules };
+  let decision: RouteDecision = { tier: "rules", text, original: message, ...rules };
   if (!rules.confident && router.classifier !== undefined) {
     const local = routeMessage(message, router.classifier, {
       plannerAvailable: ctx.deps.models.planner() !== undefined,
@@ -74,6 +76,7 @@ export function route(ctx: RunContext, router: LocalRouter, message: string): Ro
       decision = {
         tier: "classifier",
         text,
+        original: message,
         intents: [...intents.values()],
         unsure,
         confident: unsure.length === 0 && intents.size > 0,

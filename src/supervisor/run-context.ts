@@ -7,7 +7,7 @@ import type { Profile } from "../profile/load-profile.ts";
 import type { WorkerSpec } from "../profile/schema.ts";
 import type { Authorizer } from "../tools/authorization.ts";
 import { type Usage, zeroUsage } from "../workers/worker-result.ts";
-import type { InputGuard, OutputGuard } from "./guards.ts";
+import type { RunShield, Shield } from "./guards.ts";
 
 /** A resolved model: the AI SDK model plus what the journal needs to say about it. */
 export interface ResolvedModel {
@@ -29,8 +29,7 @@ export interface RunDeps {
   readonly models: ModelResolver;
   readonly clock: () => number;
   readonly random: () => number;
-  readonly inputGuard?: InputGuard;
-  readonly outputGuard?: OutputGuard;
+  readonly shield?: Shield;
   readonly authorizer?: Authorizer;
 }
 
@@ -62,6 +61,8 @@ export class RunContext {
   /** Run-level counters fed by completed tool calls (see `ToolDefinition.counters`). */
   readonly counters: Record<string, number | boolean>;
   readonly countedCalls = new Set<string>();
+  /** This run's PII shield (undefined when the runtime has none). */
+  readonly shield: RunShield | undefined;
 
   constructor(deps: RunDeps, durable: DurableRun, request: AdmittedRequest, signal: AbortSignal) {
     this.runId = durable.runId;
@@ -71,6 +72,7 @@ export class RunContext {
     this.signal = signal;
     this.startedAt = deps.clock();
     this.counters = initialCounters(deps.profile);
+    this.shield = deps.shield?.open(request.tenant);
   }
 
   get profile(): Profile {
@@ -89,9 +91,15 @@ export class RunContext {
       purpose,
       stepPrefix: purpose,
       durable: this.durable,
+      ...(this.shield ? { protect: this.shield } : {}),
       emit: (e) => this.emit(e),
       onUsage: (u) => this.addUsage(u),
     });
+  }
+
+  /** Text as the journal may hold it: tokenised when the run has a shield. */
+  async protect(text: string): Promise<string> {
+    return this.shield === undefined ? text : (await this.shield.protectText(text)).text;
   }
 
   addUsage(usage: Usage): void {

@@ -15,7 +15,7 @@ import { deliver, type RunResult } from "./deliver.ts";
 import { dispatch } from "./dispatch.ts";
 import { guardInput } from "./guard-input.ts";
 import { guardOutput } from "./guard-output.ts";
-import type { InputGuard, OutputGuard } from "./guards.ts";
+import type { Shield } from "./guards.ts";
 import { plan } from "./plan.ts";
 import { route } from "./route.ts";
 import { type AdmittedRequest, type ModelResolver, RunContext } from "./run-context.ts";
@@ -33,8 +33,8 @@ export interface SupervisorOptions {
   clock?: () => number;
   random?: () => number;
   newRunId?: () => string;
-  inputGuard?: InputGuard;
-  outputGuard?: OutputGuard;
+  /** Tokenises PII before any model or the journal sees it (the CLI installs the embedded vault). */
+  shield?: Shield;
   authorizer?: Authorizer;
   /** Default: built from the profile (rules + a classifier trained on the workers' examples). */
   router?: LocalRouter;
@@ -75,8 +75,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     models: options.models ?? noModels,
     clock,
     random: options.random ?? Math.random,
-    ...(options.inputGuard ? { inputGuard: options.inputGuard } : {}),
-    ...(options.outputGuard ? { outputGuard: options.outputGuard } : {}),
+    ...(options.shield ? { shield: options.shield } : {}),
     // A profile with a policy bundle is governed by it: default deny, every delegation and tool call decided.
     ...(options.authorizer
       ? { authorizer: options.authorizer }
@@ -101,17 +100,22 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         tenant: admitted.tenant,
         profile: { name: profile.document.name, version: profile.version },
         message,
-        context: admitted.context,
+        context: guarded.context,
       });
       started = true;
-      if (guarded.guard)
-        ctx.emit({ type: "input-guard", guard: guarded.guard.name, findings: guarded.guard.findings });
+      if (guarded.guard) {
+        ctx.emit({
+          type: "input-guard",
+          guard: guarded.guard.name,
+          findings: guarded.guard.findings,
+          dataClasses: guarded.guard.dataClasses,
+        });
+      }
       const thePlan = await plan(ctx, route(ctx, router, message));
       const authorized = await authorize(ctx, thePlan);
       const outcomes = await dispatch(ctx, authorized.plan);
       const all = withStopped(ctx, thePlan, outcomes, authorized.stopped);
-      const answer = await guardOutput(ctx, await synthesize(ctx, all));
-      return deliver(ctx, thePlan, all, answer);
+      return deliver(ctx, thePlan, all, await guardOutput(ctx, await synthesize(ctx, all)));
     } catch (error) {
       // A run that started always ends in the journal, even when a phase throws.
       if (started) {

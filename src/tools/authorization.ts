@@ -39,6 +39,8 @@ export interface ToolCallRequest extends Scope {
   facts: Readonly<Record<string, unknown>>;
   /** Counters the runtime keeps for this run. */
   run: Readonly<Record<string, number | boolean>>;
+  /** Data classes of the values revealed to the tool (e.g. "PCI" when a card token was turned back into a number). */
+  dataClasses: readonly string[];
 }
 
 /**

@@ -6,6 +6,12 @@ import { canonicalJson } from "../profile/canonical-json.ts";
 import { type Authorizer, decisionEvent, describeDecision } from "./authorization.ts";
 import type { AnyTool, ToolContext } from "./tool.ts";
 
+/** What the tool path needs of the run's PII shield. */
+export interface ToolShield {
+  protectValue<T>(value: T): Promise<T>;
+  revealValue<T>(value: T): Promise<{ value: T; dataClasses: string[] }>;
+}
+
 /** The slice of a running task that tool calls need. */
 export interface ToolCallScope {
   readonly runId: string;
@@ -21,6 +27,8 @@ export interface ToolCallScope {
   readonly authorizer: Authorizer | undefined;
   /** Prompt-injection score of the request. */
   readonly injectionScore: number;
+  /** The run's PII shield: tokens in, values to the tool, tokens to the journal. */
+  readonly shield: ToolShield | undefined;
   /** The run's counters: read for decisions, fed by completed calls. */
   readonly counters: Record<string, number | boolean>;
   /** Call ids already counted, so a replayed call is counted once per run. */
@@ -68,7 +76,11 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       `worker "${scope.worker}" may not call tool "${name}"; its tools are: ${scope.allowedTools.join(", ") || "none"}`,
     );
   }
-  const parsed = tool!.input.safeParse(rawInput ?? {});
+  // The model works with tokens; the tool gets this run's real values back (policy sees which classes).
+  const revealed = scope.shield
+    ? await scope.shield.revealValue(rawInput ?? {})
+    : { value: rawInput, dataClasses: [] };
+  const parsed = tool!.input.safeParse(revealed.value ?? {});
   if (!parsed.success) {
     fail(
       ErrorCode.ToolInputInvalid,
@@ -76,6 +88,8 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     );
   }
   const input = parsed.data;
+  // What the journal and the policy request may hold of the arguments: tokens, never values.
+  const recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
   const argsHash = createHash("sha256").update(canonicalJson(input)).digest("hex").slice(0, 16);
   const base = `${scope.taskId}/${name}/${argsHash}`;
   const occurrence = scope.occurrences.get(base) ?? 0;
@@ -99,9 +113,10 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       injectionScore: scope.injectionScore,
       worker: scope.worker,
       tool: name,
-      input,
+      input: recordedInput,
       facts: (await tool!.facts?.(input, toolContext)) ?? {},
       run: { ...scope.counters },
+      dataClasses: revealed.dataClasses,
     });
     scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
     if (decision.outcome !== "allow") {
@@ -126,7 +141,7 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
           tool: name,
           callId,
           idempotencyKey,
-          input,
+          input: recordedInput,
         });
         return tool!.execute(input, toolContext);
       },
@@ -164,7 +179,7 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     tool: name,
     callId,
     ok: true,
-    output: outcome.value,
+    output: scope.shield ? await scope.shield.protectValue(outcome.value) : outcome.value,
     replayed: outcome.replayed,
     durationMs: performance.now() - started,
   });

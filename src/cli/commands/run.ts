@@ -1,3 +1,4 @@
+import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
 import type { JournalEntry } from "../../journal/events.ts";
 import { createModelResolver } from "../../models/model-resolver.ts";
 import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
@@ -83,10 +84,17 @@ export const runCommand: Command = {
     const overrides = ((values.model as string[] | undefined) ?? []).map(parseModelSpec);
     const context = parseContext((values.context as string[] | undefined) ?? []);
     const profile = await loadProfile(file, { env: io.env });
+    const closers: Array<() => unknown> = [];
     try {
+      const guard = profile.document.guard;
+      const embedded = guard.pii
+        ? await openEmbeddedShield({ env: io.env, revealToRequester: guard.revealToRequester })
+        : undefined;
+      closers.push(() => embedded?.close());
       const supervisor = createSupervisor({
         profile,
         models: createModelResolver(profile, { env: io.env, overrides }),
+        ...(embedded ? { shield: embedded.shield } : {}),
       });
       for (const warning of supervisor.warnings) io.err(`warning: ${warning}\n`);
       const live = !values.json && !values.quiet;
@@ -120,6 +128,7 @@ export const runCommand: Command = {
       }
       return result.status === "completed" ? ExitCode.Ok : ExitCode.RunNotCompleted;
     } finally {
+      for (const close of closers) await close();
       await profile.close();
     }
   },

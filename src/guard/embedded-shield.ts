@@ -1,0 +1,32 @@
+import { resolve } from "node:path";
+import type { Shield } from "../supervisor/guards.ts";
+import { openEmbeddedVault } from "./pii/open-embedded-vault.ts";
+import { createRecognizerRegistry } from "./pii/recognizer-registry.ts";
+import { createTokenizer } from "./pii/tokenizer.ts";
+import { createPiiShield } from "./pii-shield.ts";
+
+export interface EmbeddedShieldOptions {
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Vault database; default `.arbiter/pii-vault.db` (key from ARBITER_VAULT_KEY or `.arbiter/vault.key`, generated on first run). */
+  vaultPath?: string;
+  revealToRequester?: readonly string[];
+}
+
+/** The PII shield of the embedded default: built-in recognisers and an encrypted SQLite vault. */
+export async function openEmbeddedShield(
+  options: EmbeddedShieldOptions = {},
+): Promise<{ shield: Shield; close(): Promise<void> }> {
+  const env = options.env ?? process.env;
+  const vault = await openEmbeddedVault({
+    env,
+    path: resolve(options.vaultPath ?? env.ARBITER_VAULT ?? ".arbiter/pii-vault.db"),
+  });
+  const tokenizer = createTokenizer({ registry: createRecognizerRegistry(), vault });
+  return {
+    shield: createPiiShield({
+      tokenizer,
+      ...(options.revealToRequester ? { revealToRequester: options.revealToRequester } : {}),
+    }),
+    close: () => vault.close(),
+  };
+}

@@ -1,0 +1,52 @@
+import type { RunShield, Shield } from "../supervisor/guards.ts";
+import { dataClassOf } from "./pii/data-class.ts";
+import { findTokens } from "./pii/token.ts";
+import type { Tokenizer } from "./pii/tokenizer.ts";
+
+export interface PiiShieldOptions {
+  tokenizer: Tokenizer;
+  /** Types the requester sees restored in the answer. Default: e-mail, phone and IP; cards, IBANs and SSNs stay tokens. */
+  revealToRequester?: readonly string[];
+}
+
+const DEFAULT_REVEAL = ["EMAIL", "PHONE", "IP"];
+
+/** Tokenises PII at every boundary of a run with the given tokenizer (and its encrypted vault). */
+export function createPiiShield(options: PiiShieldOptions): Shield {
+  const { tokenizer } = options;
+  const reveal = new Set(options.revealToRequester ?? DEFAULT_REVEAL);
+  return {
+    name: "pii",
+    open(tenant: string): RunShield {
+      const issued = new Set<string>();
+      const remember = (tokens: readonly string[]) => {
+        for (const t of tokens) issued.add(t);
+      };
+      return {
+        async protectText(text) {
+          const result = await tokenizer.tokenize(text, { tenant });
+          remember(result.tokens);
+          return {
+            text: result.text,
+            findings: result.findings.length,
+            dataClasses: [...new Set(result.findings.map((f) => dataClassOf(f.type)))],
+          };
+        },
+        async protectValue(value) {
+          const result = await tokenizer.tokenizeValue(value, { tenant });
+          remember(result.tokens);
+          return result.value;
+        },
+        async revealValue(value) {
+          const revealed = findTokens(JSON.stringify(value) ?? "").filter((t) => issued.has(t.token));
+          if (revealed.length === 0) return { value, dataClasses: [] };
+          const dataClasses = [...new Set(revealed.map((t) => dataClassOf(t.type)))];
+          return { value: await tokenizer.detokenizeValue(value, { tenant, tokens: issued }), dataClasses };
+        },
+        async revealAnswer(text) {
+          return tokenizer.detokenize(text, { tenant, tokens: issued, allow: (type) => reveal.has(type) });
+        },
+      };
+    },
+  };
+}
