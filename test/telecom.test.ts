@@ -41,3 +41,31 @@ test("the telecom example credits an overcharge once, even when the customer ask
   check.close();
   assert.equal(credits?.n, 1);
 });
+
+test("model egress: a card number in clear never goes to an external provider (the decision is journaled)", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "arbiter-egress-")), "telecom.db");
+  const profile = await loadProfile(profilePath, { env: { TELECOM_DB: db } });
+  const { ScriptedModel } = await import("../src/testing/scripted-model.ts");
+  try {
+    const model = new ScriptedModel({
+      provider: "openai",
+      rules: [{ reply: { object: { status: "ok", summary: "Checked.", confidence: 0.9 } } }],
+    });
+    const external = { name: "gpt", model, external: true };
+    const supervisor = createSupervisor({
+      profile,
+      models: { forWorker: () => external, planner: () => undefined, synthesizer: () => undefined },
+    });
+    const result = await supervisor.run({ message: "I was overcharged on my card 4111 1111 1111 1111" });
+    assert.equal(model.callCount, 0, "the prompt never left");
+    assert.equal(result.tasks[0]!.status, "refused");
+    assert.match(result.tasks[0]!.reason ?? "", /model-egress\.no-card-or-bank-data-to-external-providers/);
+    const egress = supervisor.journal
+      .read(result.runId)
+      .map((e) => e.event)
+      .find((e) => e.type === "policy-decide" && e.kind === "model-egress");
+    assert.ok(egress?.type === "policy-decide" && egress.decision === "deny");
+  } finally {
+    await profile.close();
+  }
+});

@@ -5,7 +5,7 @@ import type { ModelEntry, WorkerSpec } from "../profile/schema.ts";
 import type { ModelResolver, ResolvedModel } from "../supervisor/run-context.ts";
 import { loadScriptedModel } from "../testing/load-script.ts";
 import { createLanguageModel } from "./providers/create-language-model.ts";
-import type { ModelSpecInput } from "./providers/model-spec.ts";
+import { type ModelSpecInput, modelSpecSchema } from "./providers/model-spec.ts";
 
 export interface ModelResolverOptions {
   env?: Readonly<Record<string, string | undefined>>;
@@ -48,7 +48,7 @@ export function createModelResolver(profile: Profile, options: ModelResolverOpti
         // A catalog entry names its script beside the profile; `--model scripted:<file>` names it from here.
         scripted: (s) => loadScriptedModel(script ? resolve(profile.dir, script) : resolve(s.model), s.model),
       });
-      existing = { name, model };
+      existing = { name, model, external: modelSpecSchema.parse(spec).external };
       cache.set(name, existing);
     }
     return existing;

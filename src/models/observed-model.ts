@@ -17,6 +17,8 @@ export interface ModelObservation {
   readonly durable: DurableRun;
   /** Tokenises the prompt before it leaves the process (the PII shield of the run). */
   readonly protect?: { protectValue<T>(value: T): Promise<T> };
+  /** Runs on the protected call options right before the provider is called (the egress decision). */
+  readonly beforeCall?: (options: LanguageModelV4CallOptions) => Promise<void>;
   emit(event: RunEventInput): void;
   onUsage(usage: Usage): void;
 }
@@ -56,7 +58,11 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
     try {
       const { value, replayed } = await observation.durable.step(
         `model:${observation.stepPrefix}:${index}`,
-        async () => model.doGenerate(await protectPrompt(options, observation.protect)),
+        async () => {
+          const protectedOptions = await protectPrompt(options, observation.protect);
+          await observation.beforeCall?.(protectedOptions);
+          return model.doGenerate(protectedOptions);
+        },
       );
       const usage = usageOf(value);
       if (!replayed) observation.onUsage(usage);

@@ -1,7 +1,7 @@
 import type { AuthorizationDecision, Authorizer } from "../tools/authorization.ts";
 import type { PolicyRequest } from "./decision.ts";
 import type { PolicyEngine } from "./policy-engine.ts";
-import { delegationRequest, toolCallRequest } from "./requests.ts";
+import { delegationRequest, modelEgressRequest, toolCallRequest } from "./requests.ts";
 
 function verdict(engine: PolicyEngine, request: PolicyRequest): AuthorizationDecision {
   const { active, shadow, differs } = engine.decide(request);
@@ -58,6 +58,21 @@ export function createPolicyAuthorizer(engine: PolicyEngine): Authorizer {
           args: (r.input ?? {}) as Record<string, unknown>,
           facts: r.facts,
           run: r.run,
+          dataClasses: r.dataClasses,
+        }),
+      ),
+    authorizeModelEgress: async (r) =>
+      verdict(
+        engine,
+        modelEgressRequest({
+          runId: r.runId,
+          tenant: r.tenant,
+          taskId: r.taskId,
+          injectionScore: r.injectionScore,
+          ...r.caller,
+          provider: r.provider,
+          model: r.model,
+          external: r.external,
           dataClasses: r.dataClasses,
         }),
       ),

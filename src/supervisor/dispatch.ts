@@ -6,6 +6,7 @@ import type { ToolCallScope } from "../tools/invoke-tool.ts";
 import type { DependencyResult, HandlerTask } from "../workers/code-handler.ts";
 import { runWorker, type WorkerImplementation } from "../workers/run-worker.ts";
 import { type TaskStatus, type WorkerResult, zeroUsage } from "../workers/worker-result.ts";
+import { egressCheck } from "./egress.ts";
 import type { RunContext } from "./run-context.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
 
@@ -257,6 +258,17 @@ async function runWithRetries(
       toolCalls: 0,
     };
     if (implementation.kind === "model") {
+      const resolved = ctx.deps.models.forWorker(spec)!;
+      const egress = egressCheck(
+        ctx,
+        ctx.deps.detector,
+        { worker: workerName },
+        resolved,
+        task.id,
+        (stop) => {
+          scope.policyStop ??= stop;
+        },
+      );
       implementation = {
         kind: "model",
         model: observeModel(implementation.model, {
@@ -265,6 +277,7 @@ async function runWithRetries(
           stepPrefix: `${task.id}/${workerName}#${attempt}`,
           durable: ctx.durable,
           ...(ctx.shield ? { protect: ctx.shield } : {}),
+          ...(egress ? { beforeCall: egress } : {}),
           emit: scope.emit,
           onUsage: (u) => {
             usage.inputTokens += u.inputTokens;

@@ -87,7 +87,7 @@ async function planWithModel(ctx: RunContext, message: string): Promise<Plan | u
   const workers = [...ctx.profile.workers.values()].map((w) => `- ${w.name}: ${w.description}`).join("\n");
   try {
     const result = await generateText({
-      model: ctx.observe(resolved.model, "planner"),
+      model: ctx.observe(resolved, "planner"),
       instructions:
         "Split the customer's message into sub-tasks for these workers. One task per distinct need; " +
         "dependsOn only when a task needs another's result. Use only listed workers.\n" +

@@ -1,18 +1,22 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import type { DurableRun } from "../durable/durable.ts";
+import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { RunEventInput } from "../journal/events.ts";
 import type { Journal } from "../journal/journal.ts";
 import { observeModel } from "../models/observed-model.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import type { WorkerSpec } from "../profile/schema.ts";
-import type { Authorizer } from "../tools/authorization.ts";
+import type { AuthorizationDecision, Authorizer } from "../tools/authorization.ts";
 import { type Usage, zeroUsage } from "../workers/worker-result.ts";
+import { egressCheck } from "./egress.ts";
 import type { RunShield, Shield } from "./guards.ts";
 
 /** A resolved model: the AI SDK model plus what the journal needs to say about it. */
 export interface ResolvedModel {
   readonly name: string;
   readonly model: LanguageModelV4;
+  /** Prompts leave the organisation (a public API). Default: true unless the provider is "scripted". */
+  readonly external?: boolean;
 }
 
 /** Resolves the models each part of the loop uses; `undefined` means "no model: use code or templates". */
@@ -30,6 +34,8 @@ export interface RunDeps {
   readonly clock: () => number;
   readonly random: () => number;
   readonly shield?: Shield;
+  /** Finds data classes still in clear in a prompt (for model-egress decisions). */
+  readonly detector?: RecognizerRegistry;
   readonly authorizer?: Authorizer;
 }
 
@@ -61,6 +67,8 @@ export class RunContext {
   /** Run-level counters fed by completed tool calls (see `ToolDefinition.counters`). */
   readonly counters: Record<string, number | boolean>;
   readonly countedCalls = new Set<string>();
+  /** Model-egress decisions of this run, by caller, model and data classes (decided once each). */
+  readonly egressDecisions = new Map<string, Promise<AuthorizationDecision>>();
   /** This run's PII shield (undefined when the runtime has none). */
   readonly shield: RunShield | undefined;
 
@@ -86,12 +94,14 @@ export class RunContext {
   }
 
   /** The model wrapped for a run-level call (planner, synthesizer): a durable step, journaled and charged. */
-  observe(model: LanguageModelV4, purpose: "planner" | "synthesizer"): LanguageModelV4 {
-    return observeModel(model, {
+  observe(resolved: ResolvedModel, purpose: "planner" | "synthesizer"): LanguageModelV4 {
+    const egress = egressCheck(this, this.deps.detector, { supervisor: purpose }, resolved, purpose);
+    return observeModel(resolved.model, {
       purpose,
       stepPrefix: purpose,
       durable: this.durable,
       ...(this.shield ? { protect: this.shield } : {}),
+      ...(egress ? { beforeCall: egress } : {}),
       emit: (e) => this.emit(e),
       onUsage: (u) => this.addUsage(u),
     });

@@ -1,6 +1,7 @@
 import type { DurableEngine } from "../durable/durable.ts";
 import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
 import { describeError } from "../errors/arbiter-error.ts";
+import { createRecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MemoryJournal } from "../journal/memory/memory-journal.ts";
 import { createPolicyAuthorizer } from "../policy/policy-authorizer.ts";
@@ -69,6 +70,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const clock = options.clock ?? Date.now;
   const newRunId = options.newRunId ?? (() => `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
   const router: LocalRouter = options.router ?? buildLocalRouter(profile);
+  const authorizer =
+    options.authorizer ?? (profile.policy ? createPolicyAuthorizer(profile.policy) : undefined);
   const deps = {
     profile,
     journal,
@@ -76,12 +79,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     clock,
     random: options.random ?? Math.random,
     ...(options.shield ? { shield: options.shield } : {}),
-    // A profile with a policy bundle is governed by it: default deny, every delegation and tool call decided.
-    ...(options.authorizer
-      ? { authorizer: options.authorizer }
-      : profile.policy
-        ? { authorizer: createPolicyAuthorizer(profile.policy) }
-        : {}),
+    // A profile with a policy bundle is governed by it: default deny; every delegation, tool call and
+    // model egress decided. Egress decisions need to know what is still in clear in a prompt.
+    ...(authorizer ? { authorizer, detector: createRecognizerRegistry() } : {}),
   };
 
   async function run(request: RunRequest, runOptions: RunOptions = {}): Promise<RunResult> {

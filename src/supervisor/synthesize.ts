@@ -52,7 +52,7 @@ export async function synthesize(ctx: RunContext, outcomes: readonly TaskOutcome
   }
   try {
     const result = await generateText({
-      model: ctx.observe(resolved.model, "synthesizer"),
+      model: ctx.observe(resolved, "synthesizer"),
       instructions:
         "Write one short, friendly reply to the customer from these results. Use only the facts given; " +
         "do not mention parts that are not listed.",

@@ -43,6 +43,16 @@ export interface ToolCallRequest extends Scope {
   dataClasses: readonly string[];
 }
 
+export interface ModelEgressRequest extends Scope {
+  /** Who calls the model: a worker, or the supervisor (planner, synthesizer). */
+  caller: { worker: string } | { supervisor: string };
+  provider: string;
+  model: string;
+  external: boolean;
+  /** Data classes present in clear in the prompt (tokens do not count). */
+  dataClasses: readonly string[];
+}
+
 /**
  * Decides delegations and tool calls (the policy engine implements it). Without an authorizer the
  * profile's own limits apply: a worker reaches only its declared tools, checked in code by the tool invoker.
@@ -50,11 +60,12 @@ export interface ToolCallRequest extends Scope {
 export interface Authorizer {
   authorizeDelegation(request: DelegationRequest): Promise<AuthorizationDecision>;
   authorizeToolCall(request: ToolCallRequest): Promise<AuthorizationDecision>;
+  authorizeModelEgress(request: ModelEgressRequest): Promise<AuthorizationDecision>;
 }
 
 /** A decision as the journal records it (`policy-decide`). */
 export function decisionEvent(
-  kind: "delegation" | "tool-call",
+  kind: "delegation" | "tool-call" | "model-egress",
   taskId: string,
   worker: string,
   decision: AuthorizationDecision,

@@ -1,0 +1,60 @@
+import type { LanguageModelV4CallOptions } from "@ai-sdk/provider";
+import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
+import { dataClassesOf } from "../guard/pii/data-class.ts";
+import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
+import { decisionEvent, describeDecision } from "../tools/authorization.ts";
+import type { ResolvedModel, RunContext } from "./run-context.ts";
+
+export type EgressCheck = (options: LanguageModelV4CallOptions) => Promise<void>;
+
+/**
+ * The model-egress decision for one caller and model: the data classes still in clear in the prompt
+ * (after the shield, normally none) are asked of the authorizer before the prompt leaves. The same
+ * request within a run is decided and journaled once. A deny stops the call (and, through `onStop`,
+ * the task).
+ */
+export function egressCheck(
+  ctx: RunContext,
+  detector: RecognizerRegistry | undefined,
+  caller: { worker: string } | { supervisor: string },
+  resolved: ResolvedModel,
+  taskId: string,
+  onStop?: (error: ArbiterError) => void,
+): EgressCheck | undefined {
+  const authorizer = ctx.deps.authorizer;
+  if (authorizer === undefined) return undefined;
+  const model = resolved.model;
+  const external = resolved.external ?? model.provider !== "scripted";
+  return async (options) => {
+    const text = detector === undefined ? "" : JSON.stringify(options.prompt.map((m) => m.content));
+    const dataClasses = detector === undefined ? [] : dataClassesOf(detector.detect(text));
+    const name = "worker" in caller ? caller.worker : caller.supervisor;
+    const key = `${name}|${model.provider}/${model.modelId}|${external}|${dataClasses.join(",")}`;
+    let decision = ctx.egressDecisions.get(key);
+    if (decision === undefined) {
+      decision = authorizer.authorizeModelEgress({
+        runId: ctx.runId,
+        tenant: ctx.request.tenant,
+        taskId,
+        injectionScore: ctx.injectionScore,
+        caller,
+        provider: model.provider,
+        model: model.modelId,
+        external,
+        dataClasses,
+      });
+      ctx.egressDecisions.set(key, decision);
+      ctx.emit(decisionEvent("model-egress", taskId, name, await decision));
+    }
+    const settled = await decision;
+    if (settled.outcome !== "allow") {
+      const error = new ArbiterError(
+        ErrorCode.PolicyDenied,
+        `prompt to ${model.provider}:${model.modelId}: ${describeDecision(settled)}`,
+        { details: { policyIds: settled.policyIds } },
+      );
+      onStop?.(error);
+      throw error;
+    }
+  };
+}
