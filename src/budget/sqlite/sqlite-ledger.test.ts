@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { after, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { Budget } from "../budget.ts";
+import { BudgetExceededError } from "../budget-exceeded-error.ts";
+import { runLedgerContract } from "../ledger-contract.ts";
+import { createSqliteLedger } from "./sqlite-ledger.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "arbiter-ledger-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+runLedgerContract("sqlite file", () => createSqliteLedger({ path: join(dir, `contract-${n++}.db`) }));
+
+const estimate = (tokens: number) => ({ inputTokens: tokens, outputTokens: 0, costUsd: 0, chars: 0 });
+const monthly = (limit: number) => ({ perTenant: { month: { tokens: limit } } });
+
+describe("sqlite ledger", () => {
+  it("holds a tenant's monthly budget across two connections to one file", async () => {
+    const path = join(dir, "two-handles.db");
+    const first = new DatabaseSync(path);
+    const second = new DatabaseSync(path);
+    const a = new Budget({ ledger: createSqliteLedger({ database: first }), limits: monthly(1000) });
+    const b = new Budget({ ledger: createSqliteLedger({ database: second }), limits: monthly(1000) });
+    const subject = (runId: string) => ({ tenant: "acme", runId });
+
+    const held = await a.reserve(subject("r1"), { name: "gpt" }, estimate(700));
+    await assert.rejects(b.reserve(subject("r2"), { name: "gpt" }, estimate(400)), (error: unknown) => {
+      assert.ok(error instanceof BudgetExceededError);
+      assert.equal(error.scope, "tenant-month");
+      assert.equal(error.spent, 700, "the other connection's hold counts");
+      return true;
+    });
+    await a.settle(held, { inputTokens: 500, outputTokens: 0 });
+    const fits = await b.reserve(subject("r2"), { name: "gpt" }, estimate(400));
+    await b.settle(fits, { inputTokens: 400, outputTokens: 0 });
+    assert.equal(
+      (await a.ledger.spent({ kind: "tenant", tenant: "acme", period: "month", at: Date.now() })).tokens,
+      900,
+    );
+    first.close();
+    second.close();
+  });
+
+  it("holds a tenant's monthly budget across two processes", async () => {
+    const path = join(dir, "two-processes.db");
+    const child = async (tokens: number) => {
+      const script = join(import.meta.dirname, "fixtures", "spend-in-child.ts");
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        script,
+        path,
+        "acme",
+        String(tokens),
+        "1000",
+      ]);
+      return JSON.parse(stdout) as { ok: boolean; scope?: string; spent?: number };
+    };
+    const ledger = createSqliteLedger({ path });
+    const budget = new Budget({ ledger, limits: monthly(1000) });
+    const hold = await budget.reserve({ tenant: "acme", runId: "parent" }, { name: "gpt" }, estimate(700));
+    await budget.settle(hold, { inputTokens: 700, outputTokens: 0 });
+
+    assert.deepEqual(await child(400), { ok: false, scope: "tenant-month", spent: 700, limit: 1000 });
+    assert.deepEqual(await child(250), { ok: true });
+    await assert.rejects(
+      budget.reserve({ tenant: "acme", runId: "parent" }, { name: "gpt" }, estimate(100)),
+      (error: unknown) => error instanceof BudgetExceededError && error.spent === 950,
+      "the child's spend counts here",
+    );
+    assert.equal((await child(50)).ok, true, "exactly at the limit is allowed");
+    assert.equal(
+      (await budget.reserve({ tenant: "globex", runId: "x" }, { name: "gpt" }, estimate(1000))).held,
+      true,
+      "another tenant has its own month",
+    );
+    await ledger.close();
+  });
+
+  it("refuses a ledger written by a newer schema version", () => {
+    const path = join(dir, "newer.db");
+    createSqliteLedger({ path });
+    const db = new DatabaseSync(path);
+    db.prepare("UPDATE budget_ledger_meta SET value = '99' WHERE name = 'schema_version'").run();
+    db.close();
+    assert.throws(
+      () => createSqliteLedger({ path }),
+      (error: unknown) => ArbiterError.is(error, ErrorCode.SchemaTooNew) && /version 99/.test(error.message),
+    );
+  });
+});

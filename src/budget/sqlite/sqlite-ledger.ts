@@ -1,0 +1,343 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { exceededLimit } from "../check-limit.ts";
+import { fromNanos, toNanos } from "../cost.ts";
+import type {
+  HoldRequest,
+  HoldResult,
+  Ledger,
+  LedgerEntry,
+  Spend,
+  SpendScope,
+  TotalsQuery,
+  TotalsRow,
+} from "../ledger.ts";
+import { periodBounds } from "../period.ts";
+import { keysOf, scopeKey } from "../scope-key.ts";
+
+export interface SqliteLedgerOptions {
+  /** Database file (created if missing), or `:memory:`. Ignored when `database` is given. */
+  path?: string;
+  /** An open database to share with other stores; the caller then owns closing it. */
+  database?: DatabaseSync;
+}
+
+/** Version of the ledger tables; a database written by a newer version is refused. */
+export const LEDGER_SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS budget_ledger_meta (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS budget_ledger_calls (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant          TEXT    NOT NULL,
+  run_id          TEXT    NOT NULL,
+  worker          TEXT,
+  model           TEXT    NOT NULL,
+  provider        TEXT,
+  profile_version TEXT,
+  input_tokens    INTEGER NOT NULL,
+  output_tokens   INTEGER NOT NULL,
+  cost_nanos      INTEGER NOT NULL,
+  at              INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS budget_ledger_calls_tenant_at ON budget_ledger_calls (tenant, at);
+CREATE INDEX IF NOT EXISTS budget_ledger_calls_run ON budget_ledger_calls (run_id, worker);
+-- Running sums per budget scope (request, worker, tenant day, tenant month), kept in the same
+-- transaction as each call, so checking a budget reads one row instead of summing the period.
+CREATE TABLE IF NOT EXISTS budget_ledger_sums (
+  scope         TEXT    PRIMARY KEY,
+  input_tokens  INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cost_nanos    INTEGER NOT NULL,
+  calls         INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS budget_ledger_holds (
+  id         TEXT    PRIMARY KEY,
+  tenant     TEXT    NOT NULL,
+  run_id     TEXT    NOT NULL,
+  worker     TEXT,
+  tokens     INTEGER NOT NULL,
+  cost_nanos INTEGER NOT NULL,
+  at         INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`;
+
+interface SumRow {
+  input: number;
+  output: number;
+  cost: number;
+  calls: number;
+}
+
+interface CallRow {
+  tenant: string;
+  run_id: string;
+  worker: string | null;
+  model: string;
+  provider: string | null;
+  profile_version: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_nanos: number;
+  at: number;
+}
+
+const SUMS =
+  "COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(output_tokens), 0) AS output, COALESCE(SUM(cost_nanos), 0) AS cost, COUNT(*) AS calls";
+const HOLD_SUMS = "COALESCE(SUM(tokens), 0) AS tokens, COALESCE(SUM(cost_nanos), 0) AS cost";
+const WHERE = {
+  request: "run_id = ?",
+  worker: "run_id = ? AND worker = ?",
+  tenant: "tenant = ? AND at >= ? AND at < ?",
+} as const;
+
+/**
+ * The cost ledger on `node:sqlite`. Taking a hold checks every budget and inserts the hold inside
+ * one `BEGIN IMMEDIATE` transaction, so processes sharing the file cannot both pass a check that
+ * only one of them fits under.
+ */
+export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
+  const owned = options.database === undefined;
+  let db: DatabaseSync;
+  if (options.database) {
+    db = options.database;
+  } else {
+    const path = options.path ?? ":memory:";
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    db = new DatabaseSync(path);
+    // WAL + synchronous NORMAL: a commit survives a crash of the process, and costs no fsync.
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+  }
+  migrate(db);
+
+  const sumOfScope = db.prepare(
+    `SELECT input_tokens AS input, output_tokens AS output, cost_nanos AS cost, calls
+     FROM budget_ledger_sums WHERE scope = ?`,
+  );
+  const addToSum = db.prepare(
+    `INSERT INTO budget_ledger_sums (scope, input_tokens, output_tokens, cost_nanos, calls) VALUES (?, ?, ?, ?, 1)
+     ON CONFLICT (scope) DO UPDATE SET
+       input_tokens = input_tokens + excluded.input_tokens,
+       output_tokens = output_tokens + excluded.output_tokens,
+       cost_nanos = cost_nanos + excluded.cost_nanos,
+       calls = calls + 1`,
+  );
+  const committed = (scope: SpendScope): SumRow =>
+    (sumOfScope.get(scopeKey(scope)) as SumRow | undefined) ?? { input: 0, output: 0, cost: 0, calls: 0 };
+  const holdSums = {
+    request: db.prepare(
+      `SELECT ${HOLD_SUMS} FROM budget_ledger_holds WHERE ${WHERE.request} AND expires_at > ?`,
+    ),
+    worker: db.prepare(
+      `SELECT ${HOLD_SUMS} FROM budget_ledger_holds WHERE ${WHERE.worker} AND expires_at > ?`,
+    ),
+    tenant: db.prepare(
+      `SELECT ${HOLD_SUMS} FROM budget_ledger_holds WHERE ${WHERE.tenant} AND expires_at > ?`,
+    ),
+  };
+  const insertCall = db.prepare(
+    `INSERT INTO budget_ledger_calls
+       (tenant, run_id, worker, model, provider, profile_version, input_tokens, output_tokens, cost_nanos, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertHold = db.prepare(
+    `INSERT INTO budget_ledger_holds (id, tenant, run_id, worker, tokens, cost_nanos, at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const deleteHold = db.prepare("DELETE FROM budget_ledger_holds WHERE id = ?");
+  const expireHolds = db.prepare("DELETE FROM budget_ledger_holds WHERE expires_at <= ?");
+
+  const write = <T>(fn: () => T): T => {
+    // A caller sharing the handle may already be in a transaction: nest with a savepoint then.
+    const nested = db.isTransaction;
+    db.exec(nested ? "SAVEPOINT budget_ledger" : "BEGIN IMMEDIATE");
+    try {
+      const result = fn();
+      db.exec(nested ? "RELEASE budget_ledger" : "COMMIT");
+      return result;
+    } catch (error) {
+      db.exec(nested ? "ROLLBACK TO budget_ledger; RELEASE budget_ledger" : "ROLLBACK");
+      throw error;
+    }
+  };
+
+  const add = (entry: LedgerEntry) => {
+    const costNanos = toNanos(entry.costUsd);
+    insertCall.run(
+      entry.tenant,
+      entry.runId,
+      entry.worker ?? null,
+      entry.model,
+      entry.provider ?? null,
+      entry.profileVersion ?? null,
+      entry.inputTokens,
+      entry.outputTokens,
+      costNanos,
+      entry.at,
+    );
+    for (const key of keysOf(entry)) addToSum.run(key, entry.inputTokens, entry.outputTokens, costNanos);
+  };
+
+  const held = (scope: SpendScope, now: number) =>
+    holdSums[scope.kind].get(...argsOf(scope), now) as unknown as { tokens: number; cost: number };
+
+  return {
+    async hold(request: HoldRequest): Promise<HoldResult> {
+      return write(() => {
+        expireHolds.run(request.at);
+        const costNanos = toNanos(request.costUsd);
+        for (const check of request.checks) {
+          const spent = committed(check.scope);
+          const holds = held(check.scope, request.at);
+          const exceeded = exceededLimit(
+            check,
+            { tokens: spent.input + spent.output + holds.tokens, costNanos: spent.cost + holds.cost },
+            { tokens: request.tokens, costNanos },
+          );
+          if (exceeded !== undefined) return { ok: false as const, exceeded };
+        }
+        insertHold.run(
+          request.id,
+          request.tenant,
+          request.runId,
+          request.worker ?? null,
+          request.tokens,
+          costNanos,
+          request.at,
+          request.expiresAt,
+        );
+        return { ok: true as const };
+      });
+    },
+
+    async settle(holdId, entry) {
+      write(() => {
+        deleteHold.run(holdId);
+        if (entry !== undefined) add(entry);
+      });
+    },
+
+    async record(entry) {
+      write(() => add(entry));
+    },
+
+    async spent(scope) {
+      return toSpend(committed(scope));
+    },
+
+    async totals(query: TotalsQuery): Promise<TotalsRow[]> {
+      const key =
+        query.by === "worker"
+          ? "COALESCE(worker, '')"
+          : query.by === "model"
+            ? "model"
+            : "strftime('%Y-%m-%d', at / 1000, 'unixepoch')";
+      const where: string[] = [];
+      const args: SQLInputValue[] = [];
+      if (query.tenant !== undefined) {
+        where.push("tenant = ?");
+        args.push(query.tenant);
+      }
+      if (query.from !== undefined) {
+        where.push("at >= ?");
+        args.push(query.from);
+      }
+      if (query.to !== undefined) {
+        where.push("at < ?");
+        args.push(query.to);
+      }
+      const rows = db
+        .prepare(
+          `SELECT ${key} AS key, ${SUMS} FROM budget_ledger_calls
+           ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+           GROUP BY 1 ORDER BY 1`,
+        )
+        .all(...args) as unknown as (SumRow & { key: string })[];
+      return rows.map((row) => ({ key: row.key, ...toSpend(row) }));
+    },
+
+    async entries(filter = {}) {
+      const where: string[] = [];
+      const args: SQLInputValue[] = [];
+      if (filter.tenant !== undefined) {
+        where.push("tenant = ?");
+        args.push(filter.tenant);
+      }
+      if (filter.runId !== undefined) {
+        where.push("run_id = ?");
+        args.push(filter.runId);
+      }
+      const rows = db
+        .prepare(
+          `SELECT * FROM budget_ledger_calls ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`} ORDER BY id`,
+        )
+        .all(...args) as unknown as CallRow[];
+      return rows.map(toEntry);
+    },
+
+    async close() {
+      if (owned && db.isOpen) db.close();
+    },
+  };
+}
+
+function migrate(db: DatabaseSync): void {
+  db.exec(SCHEMA);
+  const row = db.prepare("SELECT value FROM budget_ledger_meta WHERE name = 'schema_version'").get() as
+    | { value: string }
+    | undefined;
+  const version = row === undefined ? undefined : Number(row.value);
+  if (version !== undefined && version > LEDGER_SCHEMA_VERSION) {
+    throw new ArbiterError(
+      ErrorCode.SchemaTooNew,
+      `The cost ledger in this database has schema version ${version}, newer than this Arbiter ` +
+        `understands (${LEDGER_SCHEMA_VERSION}). Upgrade Arbiter or point it at another database.`,
+      { details: { found: version, supported: LEDGER_SCHEMA_VERSION } },
+    );
+  }
+  if (version === undefined) {
+    db.prepare(
+      "INSERT INTO budget_ledger_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO NOTHING",
+    ).run(String(LEDGER_SCHEMA_VERSION));
+  }
+}
+
+function argsOf(scope: SpendScope): SQLInputValue[] {
+  switch (scope.kind) {
+    case "request":
+      return [scope.runId];
+    case "worker":
+      return [scope.runId, scope.worker];
+    case "tenant": {
+      const { start, end } = periodBounds(scope.period, scope.at);
+      return [scope.tenant, start, end];
+    }
+  }
+}
+
+const toSpend = (row: SumRow): Spend => ({
+  inputTokens: row.input,
+  outputTokens: row.output,
+  tokens: row.input + row.output,
+  costUsd: fromNanos(row.cost),
+  calls: row.calls,
+});
+
+const toEntry = (row: CallRow): LedgerEntry => ({
+  tenant: row.tenant,
+  runId: row.run_id,
+  ...(row.worker === null ? {} : { worker: row.worker }),
+  model: row.model,
+  ...(row.provider === null ? {} : { provider: row.provider }),
+  ...(row.profile_version === null ? {} : { profileVersion: row.profile_version }),
+  inputTokens: row.input_tokens,
+  outputTokens: row.output_tokens,
+  costUsd: fromNanos(row.cost_nanos),
+  at: row.at,
+});

@@ -1,0 +1,117 @@
+import type {
+  LanguageModelV4Content,
+  LanguageModelV4Middleware,
+  LanguageModelV4Usage,
+} from "@ai-sdk/provider";
+import type { Budget, BudgetHold, BudgetSubject, CallEstimate, CallUsage } from "../../budget/budget.ts";
+import { BudgetExceededError } from "../../budget/budget-exceeded-error.ts";
+import type { Price } from "../../budget/cost.ts";
+import type { GatewayEventInput } from "./gateway-events.ts";
+import { tapStream } from "./tap-stream.ts";
+
+export interface BudgetMiddlewareOptions {
+  readonly budget: Budget;
+  readonly subject: BudgetSubject;
+  /** Catalog name of the model. */
+  readonly name: string;
+  readonly price?: Price | undefined;
+  readonly emit: (event: GatewayEventInput) => void;
+}
+
+/**
+ * Holds a call's estimate (prompt tokens + max output tokens, priced from the catalog) against the
+ * request, worker and tenant budgets before the call, and settles it with the actual usage after:
+ * `budget-exceed` and a typed `BudgetExceededError` when it does not fit, `budget-charge` when charged.
+ */
+export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageModelV4Middleware {
+  const { budget, subject, name, price, emit } = options;
+
+  async function reserve(provider: string, estimate: CallEstimate): Promise<BudgetHold> {
+    try {
+      return await budget.reserve(subject, { name, provider, price }, estimate);
+    } catch (error) {
+      if (error instanceof BudgetExceededError) {
+        emit({
+          type: "budget-exceed",
+          model: name,
+          scope: error.scope,
+          subject: error.subject,
+          unit: error.unit,
+          limit: error.limit,
+          spent: error.spent,
+          estimate: error.estimate,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async function charge(hold: BudgetHold, usage: CallUsage): Promise<void> {
+    const entry = await budget.settle(hold, usage);
+    if (entry !== undefined) {
+      emit({
+        type: "budget-charge",
+        model: name,
+        inputTokens: entry.inputTokens,
+        outputTokens: entry.outputTokens,
+        costUsd: entry.costUsd,
+      });
+    }
+  }
+
+  const release = (hold: BudgetHold) => budget.settle(hold, undefined).catch(() => {}); // an unreleased hold lapses
+
+  return {
+    specificationVersion: "v4",
+    async wrapGenerate({ doGenerate, params, model }) {
+      const estimate = budget.estimate(name, price, params);
+      const hold = await reserve(model.provider, estimate);
+      let result: Awaited<ReturnType<typeof doGenerate>>;
+      try {
+        result = await doGenerate();
+      } catch (error) {
+        await release(hold);
+        throw error;
+      }
+      await charge(hold, actualUsage(result.usage, estimate, outputChars(result.content)));
+      return result;
+    },
+    async wrapStream({ doStream, params, model }) {
+      const estimate = budget.estimate(name, price, params);
+      const hold = await reserve(model.provider, estimate);
+      let result: Awaited<ReturnType<typeof doStream>>;
+      try {
+        result = await doStream();
+      } catch (error) {
+        await release(hold);
+        throw error;
+      }
+      // Whatever streamed was billed, even if the stream failed or was cancelled half-way.
+      const stream = tapStream(result.stream, (summary) =>
+        charge(hold, actualUsage(summary.usage, estimate, summary.outputChars)),
+      );
+      return { ...result, stream };
+    },
+  };
+}
+
+/** Reported usage; where a provider reports none, the input estimate and output characters / 4. */
+function actualUsage(
+  usage: LanguageModelV4Usage | undefined,
+  estimate: CallEstimate,
+  chars: number,
+): CallUsage {
+  return {
+    inputTokens: usage?.inputTokens.total ?? estimate.inputTokens,
+    outputTokens: usage?.outputTokens.total ?? Math.ceil(chars / 4),
+  };
+}
+
+function outputChars(content: readonly LanguageModelV4Content[]): number {
+  let chars = 0;
+  for (const part of content) {
+    if (part.type === "text" || part.type === "reasoning") chars += part.text.length;
+    else if (part.type === "tool-call") chars += part.input.length;
+  }
+  return chars;
+}
