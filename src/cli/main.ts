@@ -1,5 +1,6 @@
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import { benchCommand } from "./commands/bench.ts";
+import { costsCommand } from "./commands/costs.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { policyCommand } from "./commands/policy.ts";
 import { runCommand } from "./commands/run.ts";
@@ -13,7 +14,14 @@ export interface Command {
   run(args: string[], io: CliIo): Promise<number>;
 }
 
-const commands: readonly Command[] = [runCommand, validateCommand, policyCommand, evalCommand, benchCommand];
+const commands: readonly Command[] = [
+  runCommand,
+  validateCommand,
+  policyCommand,
+  costsCommand,
+  evalCommand,
+  benchCommand,
+];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -56,6 +56,23 @@ export function renderProgress(entry: JournalEntry, color: boolean): string | un
       return c(33, `  ⏸ ${e.taskId} waits for a person: ${e.reason}`);
     case "run-end":
       return `${c(1, "■ run")} ${e.status} in ${ms(e.durationMs)}${e.usage.modelCalls ? `, ${e.usage.modelCalls} model calls, ${e.usage.inputTokens}+${e.usage.outputTokens} tokens` : ""}`;
+    case "model-hop":
+      return c(
+        33,
+        `  ↷ model ${e.from} → ${e.to}: ${e.reason}${e.measured === undefined ? "" : ` (${Math.round(e.measured * 1000) / 1000} over ${e.threshold})`}${e.error ? ` ${short(e.error, 60)}` : ""}`,
+      );
+    case "model-retry":
+      return c(
+        33,
+        `    ↻ ${e.model} attempt ${e.attempt} ${e.fault}${e.status ? ` ${e.status}` : ""}; retry in ${ms(e.delayMs)}`,
+      );
+    case "cache-hit":
+      return `    · ${e.worker ?? "supervisor"} cache hit on ${e.model} (free)`;
+    case "budget-exceed":
+      return c(
+        31,
+        `  ✗ ${e.worker ?? "run"} budget: ${e.scope} ${e.unit} limit ${e.limit} (spent ${e.spent}, needs ${e.estimate})`,
+      );
     case "warning":
       return c(33, `  warning: ${e.message}`);
     default:

@@ -98,6 +98,22 @@ export type Result<T, E = ArbiterError> = { ok: true; value: T } | { ok: false; 
 export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
 export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
 
+/**
+ * The first ArbiterError with `code` in an error's cause chain (the AI SDK wraps errors thrown by
+ * models and tools in its own, e.g. RetryError's `lastError` or a tool error's `cause`).
+ */
+export function findArbiterError(error: unknown, code: ErrorCode): ArbiterError | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current !== null && typeof current === "object" && !seen.has(current)) {
+    seen.add(current);
+    if (current instanceof ArbiterError && current.code === code) return current;
+    const next = current as { cause?: unknown; lastError?: unknown };
+    current = next.lastError ?? next.cause;
+  }
+  return undefined;
+}
+
 /** A short, safe description of any thrown value. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -1,3 +1,11 @@
+import type {
+  BudgetChargeEvent,
+  BudgetExceedEvent,
+  CacheHitEvent,
+  ModelCallEvent,
+  ModelHopEvent,
+  ModelRetryEvent,
+} from "../models/gateway/gateway-events.ts";
 import type { PlanTask } from "../routing/plan.ts";
 import type { TaskStatus, Usage } from "../workers/worker-result.ts";
 
@@ -131,7 +139,14 @@ export type RunEvent =
       durationMs: number;
       usage: Usage;
     })
-  | (Base & { type: "warning"; message: string });
+  | (Base & { type: "warning"; message: string })
+  // The model gateway's events (retries, hops, cache hits, budget charges) as the run's journal keeps them.
+  | (Base & Omit<ModelCallEvent, "type" | "tenant" | "runId"> & { type: "model-attempt" })
+  | (Base & Omit<ModelHopEvent, "tenant" | "runId">)
+  | (Base & Omit<ModelRetryEvent, "tenant" | "runId">)
+  | (Base & Omit<CacheHitEvent, "tenant" | "runId">)
+  | (Base & Omit<BudgetChargeEvent, "tenant" | "runId">)
+  | (Base & Omit<BudgetExceedEvent, "tenant" | "runId">);
 
 export type RunEventType = RunEvent["type"];
 /** An event before the journal stamps it with the run id and time. */

@@ -48,6 +48,37 @@ export const routingRulesSchema = z
 
 export const modelRefSchema = z.union([name, z.array(name).min(1)]);
 
+/** Circuit-breaker thresholds of one model (model hopping). */
+export const breakerSchema = z
+  .object({
+    errorRate: z.number().gt(0).max(1).optional(),
+    latency: duration.optional(),
+    latencyPercentile: z.number().gt(0).max(1).optional(),
+    costPerCallUsd: z.number().positive().optional(),
+    minCalls: z.number().int().min(1).optional(),
+    window: duration.optional(),
+    coolDown: duration.optional(),
+  })
+  .strict();
+
+const limit = z
+  .object({ tokens: z.number().int().positive().optional(), costUsd: z.number().positive().optional() })
+  .strict();
+const tenantLimits = z.object({ day: limit.optional(), month: limit.optional() }).strict();
+
+/** Token and money budgets, enforced before and after every model call. */
+export const budgetsSchema = z
+  .object({
+    perRequest: limit.optional(),
+    perWorker: limit.optional(),
+    workers: z.record(z.string(), limit).optional(),
+    perTenant: tenantLimits.optional(),
+    tenants: z.record(z.string(), tenantLimits).optional(),
+    /** What a branch stopped by a budget becomes: a failed part of a partial answer, or an escalation. */
+    onExceed: z.enum(["partial", "escalate"]).default("partial"),
+  })
+  .strict();
+
 export const modelEntrySchema = z
   .object({
     provider: z.enum(modelProviders),
@@ -68,6 +99,7 @@ export const modelEntrySchema = z
     external: z.boolean().optional(),
     headers: z.record(z.string(), z.string()).optional(),
     options: z.record(z.string(), z.unknown()).optional(),
+    breaker: breakerSchema.optional(),
   })
   .strict();
 
@@ -122,6 +154,11 @@ export const supervisorSchema = z
       .object({ model: modelRefSchema.optional(), mode: z.enum(["llm", "template"]).default("template") })
       .strict()
       .default({ mode: "template" }),
+    /** Model calls: provider retries and the response cache (deterministic calls only). */
+    gateway: z
+      .object({ retries: z.number().int().min(0).max(10).default(2), cacheTtl: duration.default(3_600_000) })
+      .strict()
+      .default({ retries: 2, cacheTtl: 3_600_000 }),
     retryBackoff: z
       .object({ base: duration.default(200), max: duration.default(5_000) })
       .strict()
@@ -159,6 +196,7 @@ export const profileSchema = z
     shadowPolicies: z.string().min(1).optional(),
     supervisor: supervisorSchema.default(() => supervisorSchema.parse({})),
     models: z.record(name, modelEntrySchema).default({}),
+    budgets: budgetsSchema.default({ onExceed: "partial" }),
     workers: z.array(workerSchema).min(1, "a profile needs at least one worker"),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
   })

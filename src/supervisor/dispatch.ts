@@ -1,12 +1,10 @@
 import { abortableDelay } from "../durable/abortable-delay.ts";
-import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
-import { observeModel } from "../models/observed-model.ts";
+import { ArbiterError, describeError, ErrorCode, findArbiterError } from "../errors/arbiter-error.ts";
 import type { Plan, PlanTask } from "../routing/plan.ts";
 import type { ToolCallScope } from "../tools/invoke-tool.ts";
 import type { DependencyResult, HandlerTask } from "../workers/code-handler.ts";
 import { runWorker, type WorkerImplementation } from "../workers/run-worker.ts";
 import { type TaskStatus, type WorkerResult, zeroUsage } from "../workers/worker-result.ts";
-import { egressCheck } from "./egress.ts";
 import type { RunContext } from "./run-context.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
 
@@ -133,7 +131,7 @@ async function runTask(
   let spec = ctx.profile.workers.get(outcome.worker)!;
   while (
     (outcome.result.status === "failed" || outcome.result.status === "refused") &&
-    outcome.policyStopped !== true &&
+    outcome.stopped !== true &&
     spec.fallback !== undefined &&
     !visited.has(spec.fallback) &&
     !ctx.signal.aborted
@@ -258,32 +256,20 @@ async function runWithRetries(
       toolCalls: 0,
     };
     if (implementation.kind === "model") {
-      const resolved = ctx.deps.models.forWorker(spec)!;
-      const egress = egressCheck(
-        ctx,
-        ctx.deps.detector,
-        { worker: workerName },
-        resolved,
-        task.id,
-        (stop) => {
-          scope.policyStop ??= stop;
-        },
-      );
       implementation = {
         kind: "model",
-        model: observeModel(implementation.model, {
+        model: ctx.modelFor(ctx.deps.models.forWorker(spec)!, {
           purpose: "worker",
           taskId: task.id,
+          worker: workerName,
           stepPrefix: `${task.id}/${workerName}#${attempt}`,
-          durable: ctx.durable,
-          ...(ctx.shield ? { protect: ctx.shield } : {}),
-          ...(egress ? { beforeCall: egress } : {}),
-          emit: scope.emit,
           onUsage: (u) => {
             usage.inputTokens += u.inputTokens;
             usage.outputTokens += u.outputTokens;
             usage.modelCalls += u.modelCalls;
-            ctx.addUsage(u);
+          },
+          onStop: (stop) => {
+            scope.policyStop ??= stop;
           },
         }),
       };
@@ -314,7 +300,29 @@ async function runWithRetries(
         attempts: attempt,
         toolCalls: toolCalls + scope.toolCalls,
         reason: stop.message,
-        policyStopped: true,
+        stopped: true,
+      };
+    }
+    // A budget stop ends this branch (no retry, no fallback worker): partial answer or escalation.
+    const overBudget = answer === undefined ? findArbiterError(failure, ErrorCode.BudgetExceeded) : undefined;
+    if (overBudget !== undefined) {
+      return {
+        task,
+        worker: workerName,
+        result: {
+          status: ctx.profile.document.budgets.onExceed === "escalate" ? "escalated" : "failed",
+          summary: "",
+          data: {},
+          confidence: 0,
+          evidence: [],
+          usage,
+        },
+        startedAt,
+        endedAt: ctx.deps.clock(),
+        attempts: attempt,
+        toolCalls: toolCalls + scope.toolCalls,
+        reason: overBudget.message,
+        stopped: true,
       };
     }
     try {

@@ -1,9 +1,9 @@
-import type { LanguageModelV4CallOptions } from "@ai-sdk/provider";
+import type { LanguageModelV4, LanguageModelV4CallOptions } from "@ai-sdk/provider";
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import { dataClassesOf } from "../guard/pii/data-class.ts";
 import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import { decisionEvent, describeDecision } from "../tools/authorization.ts";
-import type { ResolvedModel, RunContext } from "./run-context.ts";
+import type { RunContext } from "./run-context.ts";
 
 export type EgressCheck = (options: LanguageModelV4CallOptions) => Promise<void>;
 
@@ -17,7 +17,7 @@ export function egressCheck(
   ctx: RunContext,
   detector: RecognizerRegistry | undefined,
   caller: { worker: string } | { supervisor: string },
-  resolved: ResolvedModel,
+  resolved: { model: LanguageModelV4; external?: boolean | undefined },
   taskId: string,
   onStop?: (error: ArbiterError) => void,
 ): EgressCheck | undefined {

@@ -94,8 +94,10 @@ async function planWithModel(ctx: RunContext, message: string): Promise<Plan | u
         workers,
       prompt: message,
       output: Output.object({ schema: planSchema }),
+      // Plans are repeatable: temperature 0 also lets the gateway serve a repeated request from its cache.
+      temperature: 0,
       abortSignal: ctx.signal,
-      maxRetries: 1,
+      maxRetries: 0,
     });
     const candidate = result.output;
     const valid = validatePlan(candidate, ctx.profile.workers, ctx.profile.document.limits.maxTasks);

@@ -1,8 +1,11 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import type { DurableRun } from "../durable/durable.ts";
+import type { ArbiterError } from "../errors/arbiter-error.ts";
 import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { RunEventInput } from "../journal/events.ts";
 import type { Journal } from "../journal/journal.ts";
+import type { Gateway, GatewayChainEntry } from "../models/gateway/create-gateway-model.ts";
+import type { GatewayEvent } from "../models/gateway/gateway-events.ts";
 import { observeModel } from "../models/observed-model.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import type { WorkerSpec } from "../profile/schema.ts";
@@ -17,6 +20,8 @@ export interface ResolvedModel {
   readonly model: LanguageModelV4;
   /** Prompts leave the organisation (a public API). Default: true unless the provider is "scripted". */
   readonly external?: boolean;
+  /** Primary then fallbacks, for the gateway (breakers, retries, budgets, cache). Default: `model` alone. */
+  readonly chain?: readonly GatewayChainEntry[];
 }
 
 /** Resolves the models each part of the loop uses; `undefined` means "no model: use code or templates". */
@@ -34,6 +39,8 @@ export interface RunDeps {
   readonly clock: () => number;
   readonly random: () => number;
   readonly shield?: Shield;
+  /** Model gateway: fallback chains, breakers, retries, budgets, cache. Without it models are called directly. */
+  readonly gateway?: Gateway;
   /** Finds data classes still in clear in a prompt (for model-egress decisions). */
   readonly detector?: RecognizerRegistry;
   readonly authorizer?: Authorizer;
@@ -51,6 +58,24 @@ function initialCounters(profile: Profile): Record<string, number | boolean> {
     for (const [name, counter] of Object.entries(tool.counters ?? {})) counters[name] = counter.initial;
   }
   return counters;
+}
+
+/** One model call site of a run. */
+export interface ModelCall {
+  purpose: "planner" | "worker" | "synthesizer";
+  /** Step-name prefix; unique per attempt so a retried attempt calls the model afresh. */
+  stepPrefix: string;
+  taskId?: string;
+  worker?: string;
+  onUsage?: (usage: Usage) => void;
+  /** Called when a policy stops the call (model egress denied). */
+  onStop?: (error: ArbiterError) => void;
+}
+
+/** A gateway event as the run's journal records it (the run id and time are stamped by the journal). */
+function journalGatewayEvent(event: GatewayEvent): RunEventInput {
+  const { tenant: _tenant, runId: _runId, ...rest } = event;
+  return (rest.type === "model-call" ? { ...rest, type: "model-attempt" } : rest) as RunEventInput;
 }
 
 /** State of one run, shared by its phases. */
@@ -95,15 +120,61 @@ export class RunContext {
 
   /** The model wrapped for a run-level call (planner, synthesizer): a durable step, journaled and charged. */
   observe(resolved: ResolvedModel, purpose: "planner" | "synthesizer"): LanguageModelV4 {
-    const egress = egressCheck(this, this.deps.detector, { supervisor: purpose }, resolved, purpose);
-    return observeModel(resolved.model, {
-      purpose,
-      stepPrefix: purpose,
+    return this.modelFor(resolved, { purpose, stepPrefix: purpose });
+  }
+
+  /**
+   * The model as a call of this run makes it: through the gateway when the runtime has one (fallback
+   * chain, breakers, retries, budgets, cache), each entry's prompt decided for egress, the prompt
+   * tokenised, and the whole call a durable step journaled as `model-call-end`.
+   */
+  modelFor(resolved: ResolvedModel, call: ModelCall): LanguageModelV4 {
+    const caller = call.worker === undefined ? { supervisor: call.purpose } : { worker: call.worker };
+    const site = call.taskId ?? call.purpose;
+    const egressFor = (m: { model: LanguageModelV4; external?: boolean }) =>
+      egressCheck(this, this.deps.detector, caller, m, site, call.onStop);
+    let model = resolved.model;
+    let beforeCall: ReturnType<typeof egressCheck>;
+    const gateway = this.deps.gateway;
+    if (gateway === undefined) beforeCall = egressFor(resolved);
+    else {
+      const chain = resolved.chain ?? [
+        { name: resolved.name, model: resolved.model, external: resolved.external ?? true },
+      ];
+      model = gateway.model(
+        chain,
+        {
+          tenant: this.request.tenant,
+          runId: this.runId,
+          ...(call.worker === undefined ? {} : { worker: call.worker }),
+          profileVersion: this.profile.version,
+        },
+        (event) => this.emit(journalGatewayEvent(event)),
+        (entry) => {
+          const check = egressFor(entry);
+          return check === undefined
+            ? []
+            : [
+                {
+                  specificationVersion: "v4",
+                  transformParams: async ({ params }) => (await check(params), params),
+                },
+              ];
+        },
+      );
+    }
+    return observeModel(model, {
+      purpose: call.purpose,
+      ...(call.taskId === undefined ? {} : { taskId: call.taskId }),
+      stepPrefix: call.stepPrefix,
       durable: this.durable,
       ...(this.shield ? { protect: this.shield } : {}),
-      ...(egress ? { beforeCall: egress } : {}),
+      ...(beforeCall ? { beforeCall } : {}),
       emit: (e) => this.emit(e),
-      onUsage: (u) => this.addUsage(u),
+      onUsage: (u) => {
+        call.onUsage?.(u);
+        this.addUsage(u);
+      },
     });
   }
 

@@ -1,9 +1,12 @@
+import { MemoryLedger } from "../budget/memory/memory-ledger.ts";
 import type { DurableEngine } from "../durable/durable.ts";
 import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
 import { describeError } from "../errors/arbiter-error.ts";
 import { createRecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MemoryJournal } from "../journal/memory/memory-journal.ts";
+import type { Gateway } from "../models/gateway/create-gateway-model.ts";
+import { createProfileGateway } from "../models/profile-gateway.ts";
 import { createPolicyAuthorizer } from "../policy/policy-authorizer.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { buildLocalRouter, type LocalRouter } from "../routing/local-router.ts";
@@ -39,6 +42,11 @@ export interface SupervisorOptions {
   authorizer?: Authorizer;
   /** Default: built from the profile (rules + a classifier trained on the workers' examples). */
   router?: LocalRouter;
+  /**
+   * The model gateway (fallback chains, breakers, retries, cache, budgets). Default: one built from the
+   * profile with an in-memory ledger; `false` calls models directly.
+   */
+  gateway?: Gateway | false;
 }
 
 export interface RunOptions {
@@ -72,8 +80,13 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const router: LocalRouter = options.router ?? buildLocalRouter(profile);
   const authorizer =
     options.authorizer ?? (profile.policy ? createPolicyAuthorizer(profile.policy) : undefined);
+  const gateway =
+    options.gateway === false
+      ? undefined
+      : (options.gateway ?? createProfileGateway(profile, { ledger: new MemoryLedger(), clock }).gateway);
   const deps = {
     profile,
+    ...(gateway ? { gateway } : {}),
     journal,
     models: options.models ?? noModels,
     clock,

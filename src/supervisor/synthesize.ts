@@ -58,7 +58,7 @@ export async function synthesize(ctx: RunContext, outcomes: readonly TaskOutcome
         "do not mention parts that are not listed.",
       prompt: succeeded.map((o) => `${o.worker}: ${o.result.summary}`).join("\n"),
       abortSignal: ctx.signal,
-      maxRetries: 1,
+      maxRetries: 0,
     });
     const gaps = gapsNotice(outcomes);
     ctx.emit({ type: "synthesis-end", mode: "llm" });

@@ -13,6 +13,6 @@ export interface TaskOutcome {
   readonly toolCalls: number;
   /** Why the task did not succeed, in words a customer may read. */
   readonly reason?: string;
-  /** A policy denied or held one of its tool calls: no fallback worker may try instead. */
-  readonly policyStopped?: boolean;
+  /** A policy or a budget stopped it: no fallback worker may try instead. */
+  readonly stopped?: boolean;
 }

@@ -1,17 +1,22 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { createSqliteLedger } from "../../budget/sqlite/sqlite-ledger.ts";
 import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
 import type { JournalEntry } from "../../journal/events.ts";
 import { createModelResolver } from "../../models/model-resolver.ts";
+import { createProfileGateway } from "../../models/profile-gateway.ts";
 import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import type { RunResult } from "../../supervisor/deliver.ts";
 import { createSupervisor } from "../../supervisor/supervisor.ts";
+import { dbPath } from "../db-path.ts";
 import type { Command } from "../main.ts";
 import { ExitCode } from "../output.ts";
 import { parse, parseContext } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
 
 const usage =
-  "arbiter run <profile> <message> [--json] [--tenant T] [--context key=value]... [--model provider:model]... [--quiet]";
+  "arbiter run <profile> <message> [--json] [--tenant T] [--context key=value]... [--model provider:model]... [--db path] [--quiet]";
 
 /** The JSON a run prints: the result plus each task's tool calls, read back from the journal. */
 export function runJson(result: RunResult, entries: readonly JournalEntry[]) {
@@ -73,6 +78,7 @@ export const runCommand: Command = {
         tenant: { type: "string" },
         context: { type: "string", multiple: true },
         model: { type: "string", multiple: true },
+        db: { type: "string" },
       },
       usage,
     );
@@ -91,8 +97,14 @@ export const runCommand: Command = {
         ? await openEmbeddedShield({ env: io.env, revealToRequester: guard.revealToRequester })
         : undefined;
       closers.push(() => embedded?.close());
+      // Spend is recorded in the run database, so a tenant's period budget holds across processes.
+      mkdirSync(dirname(dbPath(values.db, io.env)), { recursive: true });
+      const ledger = createSqliteLedger({ path: dbPath(values.db, io.env) });
+      closers.push(() => ledger.close());
+      const { gateway } = createProfileGateway(profile, { ledger });
       const supervisor = createSupervisor({
         profile,
+        gateway,
         models: createModelResolver(profile, { env: io.env, overrides }),
         ...(embedded ? { shield: embedded.shield } : {}),
       });

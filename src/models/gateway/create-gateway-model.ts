@@ -25,6 +25,8 @@ export interface GatewayChainEntry {
   readonly spec?: { readonly price?: Price | undefined; readonly latencyObjectiveMs?: number | undefined };
   /** Breaker thresholds for this model (used when its breaker is first created). */
   readonly breaker?: BreakerThresholds;
+  /** Prompts to this model leave the organisation (model-egress decisions read it). */
+  readonly external?: boolean;
 }
 
 /** Who the calls are for; passed per task by the supervisor. */
@@ -203,15 +205,24 @@ export function createGatewayModel(options: GatewayModelOptions): LanguageModelV
  * const gateway = createGateway({ breaker: new BreakerRegistry(), budget, cache: { store } });
  * const model = gateway.model(chain, { tenant, runId, worker }, (event) => ctx.emit(event));
  */
-export function createGateway(options: GatewayOptions): {
+export interface Gateway {
   model(
     chain: readonly GatewayChainEntry[],
     context: GatewayContext,
     onEvent?: (event: GatewayEvent) => void,
+    entryMiddleware?: GatewayModelOptions["entryMiddleware"],
   ): LanguageModelV4;
-} {
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
   return {
-    model: (chain, context, onEvent) =>
-      createGatewayModel({ ...options, chain, context, ...(onEvent === undefined ? {} : { onEvent }) }),
+    model: (chain, context, onEvent, entryMiddleware) =>
+      createGatewayModel({
+        ...options,
+        chain,
+        context,
+        ...(onEvent === undefined ? {} : { onEvent }),
+        ...(entryMiddleware === undefined ? {} : { entryMiddleware }),
+      }),
   };
 }

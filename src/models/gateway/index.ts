@@ -14,6 +14,7 @@ export { classifyFailure, type Failure, type FailureKind } from "./classify-fail
 export {
   createGateway,
   createGatewayModel,
+  type Gateway,
   type GatewayCacheOptions,
   type GatewayChainEntry,
   type GatewayContext,

@@ -1,0 +1,63 @@
+import { existsSync } from "node:fs";
+import { createSqliteLedger } from "../../budget/sqlite/sqlite-ledger.ts";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { dbPath } from "../db-path.ts";
+import type { Command } from "../main.ts";
+import { parse } from "../parse.ts";
+
+const usage = "arbiter costs [--tenant T] [--by worker|model|day] [--json] [--db path]";
+
+/** `arbiter costs`: the cost ledger, grouped. */
+export const costsCommand: Command = {
+  name: "costs",
+  summary: "tokens and money spent, by worker, model or day (from the cost ledger)",
+  usage,
+  async run(args, io) {
+    const { values } = parse(
+      args,
+      {
+        tenant: { type: "string" },
+        by: { type: "string" },
+        json: { type: "boolean" },
+        db: { type: "string" },
+      },
+      usage,
+    );
+    const by = (values.by ?? "model") as string;
+    if (by !== "worker" && by !== "model" && by !== "day") {
+      throw new ArbiterError(ErrorCode.InvalidArgument, `--by must be worker, model or day\nUsage: ${usage}`);
+    }
+    const path = dbPath(values.db, io.env);
+    if (!existsSync(path)) {
+      throw new ArbiterError(
+        ErrorCode.InvalidArgument,
+        `no database at ${path}; run something first or pass --db`,
+      );
+    }
+    const ledger = createSqliteLedger({ path });
+    try {
+      const rows = await ledger.totals({
+        by,
+        ...(typeof values.tenant === "string" ? { tenant: values.tenant } : {}),
+      });
+      if (values.json) {
+        io.out(`${JSON.stringify({ by, tenant: values.tenant ?? null, rows })}\n`);
+        return 0;
+      }
+      if (rows.length === 0) {
+        io.out("no model calls recorded\n");
+        return 0;
+      }
+      const width = Math.max(by.length, ...rows.map((r) => (r.key || "(supervisor)").length));
+      io.out(`${by.padEnd(width)}  calls  input tok  output tok   cost USD\n`);
+      for (const r of rows) {
+        io.out(
+          `${(r.key || "(supervisor)").padEnd(width)}  ${String(r.calls).padStart(5)}  ${String(r.inputTokens).padStart(9)}  ${String(r.outputTokens).padStart(10)}  ${r.costUsd.toFixed(6).padStart(9)}\n`,
+        );
+      }
+      return 0;
+    } finally {
+      await ledger.close();
+    }
+  },
+};
