@@ -157,7 +157,10 @@ export class RunContext {
             : [
                 {
                   specificationVersion: "v4",
-                  transformParams: async ({ params }) => (await check(params), params),
+                  transformParams: async ({ params }) => {
+                    await check(params);
+                    return params;
+                  },
                 },
               ];
         },
