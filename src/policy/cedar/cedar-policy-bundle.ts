@@ -24,7 +24,15 @@ export interface CedarPolicyBundleInit {
   readonly schemaName: string;
   readonly fullSetId: string;
   readonly hardSetId: string;
+  /**
+   * Top-level context attributes some policy mentions; decisions are cached on these only. `undefined`
+   * when a policy reads the context as a whole (then nothing is cached).
+   */
+  readonly referencedContext: ReadonlySet<string> | undefined;
 }
+
+/** Decisions kept per bundle; identical requests (on what the policies read) are decided once. */
+const CACHE_LIMIT = 4096;
 
 type Call = Omit<Parameters<typeof statefulIsAuthorized>[0], "preparsedPolicySetId">;
 
@@ -78,11 +86,35 @@ export function createCedarPolicyBundle(init: CedarPolicyBundleInit): PolicyBund
     return { ok: true, allow: cedarDecision === "allow", ids: order(diagnostics.reason) };
   };
 
+  const cache = new Map<string, Decision>();
+  const cacheKey = (call: Call, options: DecideOptions | undefined): string | undefined => {
+    const referenced = init.referencedContext;
+    if (referenced === undefined || (call.entities as unknown[]).length > 0) return undefined;
+    const context: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(call.context as Record<string, unknown>)) {
+      if (referenced.has(name)) context[name] = value;
+    }
+    return JSON.stringify([call.principal, call.action, call.resource, context, options?.approved ?? null]);
+  };
+
   const decideUnsafe = (request: PolicyRequest, options: DecideOptions | undefined): Decision => {
     const problems: string[] = [];
     const call = buildCall(init, request, problems);
     if (call === undefined || problems.length > 0) return failClosed(problems, "the request is malformed");
+    // Cedar's answer depends only on the entities and the attributes the policies read: a request that
+    // differs only in others (run id, task id) gets the decision already computed.
+    const key = cacheKey(call, options);
+    const cached = key === undefined ? undefined : cache.get(key);
+    if (cached !== undefined) return cached;
+    const fresh = evaluateCall(call, request, options);
+    if (key !== undefined) {
+      if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+      cache.set(key, fresh);
+    }
+    return fresh;
+  };
 
+  const evaluateCall = (call: Call, request: PolicyRequest, options: DecideOptions | undefined): Decision => {
     const full = evaluate(init.fullSetId, call);
     if (!full.ok)
       return failClosed(redactValues(full.errors, call.context, call.entities), full.why, full.ids);

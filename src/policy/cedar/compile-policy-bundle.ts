@@ -191,7 +191,26 @@ export function compilePolicyBundle(sources: PolicyBundleSources): PolicyBundle 
     schemaName,
     fullSetId,
     hardSetId,
+    referencedContext: referencedContext(policies.map((p) => p.text)),
   });
+}
+
+/**
+ * The top-level context attribute names the policies can read: every identifier after `context.` or
+ * `context has`. A policy that uses `context` any other way (compares or passes it whole) disables pruning.
+ */
+function referencedContext(texts: readonly string[]): ReadonlySet<string> | undefined {
+  const names = new Set<string>();
+  for (const text of texts) {
+    for (const m of text.matchAll(
+      /\bcontext\b(\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\s+has\s+([A-Za-z_][A-Za-z0-9_]*|"[^"]*")|)/g,
+    )) {
+      const name = m[2] ?? m[3]?.replaceAll('"', "");
+      if (name === undefined) return undefined;
+      names.add(name);
+    }
+  }
+  return names;
 }
 
 function describePolicy(
