@@ -26,8 +26,12 @@ export function egressCheck(
   const model = resolved.model;
   const external = resolved.external ?? model.provider !== "scripted";
   return async (options) => {
-    const text = detector === undefined ? "" : JSON.stringify(options.prompt.map((m) => m.content));
-    const dataClasses = detector === undefined ? [] : dataClassesOf(detector.detect(text));
+    // With the run's shield on, the prompt was just tokenised by the same recognisers: nothing they find
+    // is left in clear, so only an unshielded run needs the scan.
+    const scan = detector !== undefined && ctx.shield === undefined;
+    const dataClasses = scan
+      ? dataClassesOf(detector.detect(JSON.stringify(options.prompt.map((m) => m.content))))
+      : [];
     const name = "worker" in caller ? caller.worker : caller.supervisor;
     const key = `${name}|${model.provider}/${model.modelId}|${external}|${dataClasses.join(",")}`;
     let decision = ctx.egressDecisions.get(key);
