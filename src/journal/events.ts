@@ -131,6 +131,28 @@ export type RunEvent =
       durationMs: number;
     })
   | (Base & { type: "escalation-pending"; taskId: string; worker: string; reason: string })
+  | (Base & {
+      type: "approval-request";
+      approvalId: string;
+      taskId: string;
+      worker: string;
+      reason: string;
+      /** Milliseconds since the epoch when the request expires, if it does. */
+      expiresAt?: number;
+    })
+  | (Base & {
+      type: "approval-decide";
+      approvalId: string;
+      taskId: string;
+      status: "approved" | "denied" | "expired";
+      /** Who decided (absent for an expiry). */
+      by?: string;
+      reason?: string;
+      /** Replacement input the approver supplied. */
+      edit?: unknown;
+      /** When the decision was made (`at` is when the run took it up). */
+      decidedAt: number;
+    })
   | (Base & { type: "synthesis-end"; mode: "llm" | "template"; fallbackFromLlm?: string })
   | (Base & {
       type: "run-end";

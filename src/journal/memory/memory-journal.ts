@@ -9,6 +9,7 @@ export interface MemoryJournalOptions {
 /** In-process journal: tests, the benchmark, and runs that need no durability. */
 export class MemoryJournal implements Journal {
   readonly #runs = new Map<string, JournalEntry[]>();
+  readonly #keys = new Map<string, Map<string, JournalEntry>>();
   readonly #finished: string[] = [];
   readonly #maxFinished: number;
   readonly #listeners = new Set<{ listener: JournalListener; runId: string | undefined }>();
@@ -38,6 +39,23 @@ export class MemoryJournal implements Journal {
     return this.#runs.get(runId) ?? [];
   }
 
+  tail(runId: string, afterSeq: number): readonly JournalEntry[] {
+    return (this.#runs.get(runId) ?? []).slice(Math.max(0, afterSeq));
+  }
+
+  appendOnce(event: RunEvent, key: string): { entry: JournalEntry; appended: boolean } {
+    let keys = this.#keys.get(event.runId);
+    const existing = keys?.get(key);
+    if (existing !== undefined) return { entry: existing, appended: false };
+    if (keys === undefined) {
+      keys = new Map();
+      this.#keys.set(event.runId, keys);
+    }
+    const entry = this.append(event);
+    keys.set(key, entry);
+    return { entry, appended: true };
+  }
+
   subscribe(listener: JournalListener, runId?: string): () => void {
     const handle = { listener, runId };
     this.#listeners.add(handle);
@@ -48,7 +66,10 @@ export class MemoryJournal implements Journal {
     this.#finished.push(runId);
     while (this.#finished.length > this.#maxFinished) {
       const oldest = this.#finished.shift();
-      if (oldest !== undefined) this.#runs.delete(oldest);
+      if (oldest !== undefined) {
+        this.#runs.delete(oldest);
+        this.#keys.delete(oldest);
+      }
     }
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * Versioned migrations of the SQLite schema. Append only: a released migration is never edited,
+ * a change is a new entry with the next version (and `STORE_SCHEMA_VERSION` moves with it).
+ * `test/fixtures/store/v<N>.db` files written by older versions must keep opening.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+const runStatuses = "'created', 'running', 'waiting', 'completed', 'partial', 'failed', 'escalated'";
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: "runs, steps, signals, approvals, append-only journal",
+    sql: `
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        profile_name TEXT NOT NULL,
+        profile_version TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN (${runStatuses})),
+        owner TEXT,
+        lease_until INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        request TEXT NOT NULL,
+        v INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX runs_by_status ON runs (status, created_at);
+      CREATE INDEX runs_by_created ON runs (created_at);
+
+      CREATE TABLE steps (
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('started', 'completed', 'failed')),
+        result TEXT,
+        error TEXT,
+        idempotent INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        v INTEGER NOT NULL,
+        PRIMARY KEY (run_id, name, attempt)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE signals (
+        id INTEGER PRIMARY KEY,
+        topic TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        consumed_by TEXT,
+        consumed_at INTEGER,
+        v INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX signals_by_topic ON signals (topic, consumed_by, id);
+
+      CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        decided_by TEXT,
+        decided_at INTEGER,
+        decision_reason TEXT,
+        edit TEXT,
+        v INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX approvals_by_status ON approvals (status, created_at);
+      CREATE INDEX approvals_by_run ON approvals (run_id);
+
+      CREATE TABLE journal (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        v INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        key TEXT,
+        event TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE UNIQUE INDEX journal_by_key ON journal (run_id, key) WHERE key IS NOT NULL;
+      -- Appends only: the next seq of the run, a key not used before. This also stops INSERT OR REPLACE,
+      -- whose implicit delete would not fire the DELETE trigger.
+      CREATE TRIGGER journal_appends_only BEFORE INSERT ON journal
+      WHEN NEW.seq <> (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE run_id = NEW.run_id)
+        OR (NEW.key IS NOT NULL AND EXISTS (SELECT 1 FROM journal WHERE run_id = NEW.run_id AND key = NEW.key))
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: an insert must take the next seq of its run and a new key'); END;
+      CREATE TRIGGER journal_refuses_update BEFORE UPDATE ON journal
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: UPDATE refused'); END;
+      CREATE TRIGGER journal_refuses_delete BEFORE DELETE ON journal
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: DELETE refused'); END;
+    `,
+  },
+];
+
+/** The schema version this code writes: the last migration's. */
+export const LATEST_SCHEMA_VERSION = migrations.at(-1)?.version ?? 0;

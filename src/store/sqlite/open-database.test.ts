@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { after, describe, it } from "node:test";
+import { InDoubtError } from "../../durable/durable.ts";
+import { LocalDurableEngine } from "../../durable/local/local-durable.ts";
+import { ArbiterError } from "../../errors/arbiter-error.ts";
+import { approvalTopic, STORE_SCHEMA_VERSION } from "../store.ts";
+import { LATEST_SCHEMA_VERSION, migrations } from "./migrations.ts";
+import { openDatabase } from "./open-database.ts";
+import { resolveDbPath } from "./resolve-db-path.ts";
+import { SqliteStore } from "./sqlite-store.ts";
+import { FIXTURE_RUN_ID } from "./write-fixture.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "arbiter-open-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const fresh = (name = "db") => join(dir, `${name}-${n++}.db`);
+
+describe("openDatabase", () => {
+  it("creates the directory and schema, in WAL mode with the chosen synchronous level", () => {
+    const path = join(dir, "nested", "deeper", "arbiter.db");
+    const db = openDatabase({ path });
+    assert.equal((db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode, "wal");
+    assert.equal((db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous, 2, "FULL");
+    assert.deepEqual(
+      db
+        .prepare("SELECT version FROM schema_version")
+        .all()
+        .map((r) => r.version),
+      migrations.map((m) => m.version),
+    );
+    db.close();
+    const normal = openDatabase({ path, synchronous: "normal" });
+    assert.equal((normal.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous, 1);
+    normal.close();
+    assert.equal(
+      LATEST_SCHEMA_VERSION,
+      STORE_SCHEMA_VERSION,
+      "rows are written with the latest schema version",
+    );
+  });
+
+  it("refuses a database written by a newer schema version, without changing it", () => {
+    const path = fresh();
+    new SqliteStore({ path }).close();
+    const raw = new DatabaseSync(path);
+    raw
+      .prepare("INSERT INTO schema_version (version, description, applied_at) VALUES (?, 'future', 0)")
+      .run(LATEST_SCHEMA_VERSION + 1);
+    raw.close();
+    const before = readFileSync(path);
+    assert.throws(
+      () => new SqliteStore({ path }),
+      (e) =>
+        ArbiterError.is(e, "schema-too-new") &&
+        e.isInputError &&
+        e.message.includes(path) &&
+        e.message.includes(`schema version ${LATEST_SCHEMA_VERSION + 1}`) &&
+        /Upgrade Arbiter/.test(e.message),
+    );
+    assert.deepEqual(readFileSync(path), before);
+  });
+
+  it("names the path of a file that is not a SQLite database", () => {
+    const path = fresh("garbage");
+    writeFileSync(
+      path,
+      "this is not a database, just some text that is long enough to have a header ".repeat(20),
+    );
+    assert.throws(
+      () => new SqliteStore({ path }),
+      (e) =>
+        ArbiterError.is(e, "store-error") &&
+        e.isInputError &&
+        e.message.includes(path) &&
+        /not a readable/.test(e.message),
+    );
+  });
+
+  it("names the path of a corrupt database", () => {
+    const path = fresh("corrupt");
+    const store = new SqliteStore({ path });
+    for (let i = 0; i < 200; i++)
+      store.appendEvent({ type: "warning", runId: "r", at: i, message: "x".repeat(200) });
+    store.close();
+    const bytes = readFileSync(path);
+    bytes.fill(0xa5, 4096, bytes.length); // keep the header, destroy every page after the first
+    writeFileSync(path, bytes);
+    assert.throws(
+      () => {
+        const reopened = new SqliteStore({ path });
+        try {
+          reopened.readEvents("r");
+        } finally {
+          reopened.close();
+        }
+      },
+      (e) => ArbiterError.is(e, "store-error") && e.message.includes(path),
+    );
+  });
+
+  it("refuses a SQLite database whose tables clash with the store's, and shares a file with other stores", () => {
+    const path = fresh("foreign");
+    const raw = new DatabaseSync(path);
+    raw.exec("CREATE TABLE runs (id INTEGER PRIMARY KEY); CREATE TABLE customers (id INTEGER PRIMARY KEY)");
+    raw.close();
+    assert.throws(
+      () => new SqliteStore({ path }),
+      (e) =>
+        ArbiterError.is(e, "store-error") &&
+        /did not create \(it has tables runs but no schema_version\)/.test(e.message),
+    );
+
+    const sharedPath = fresh("shared");
+    const connection = new DatabaseSync(sharedPath);
+    connection.exec("CREATE TABLE budget_ledger_calls (id INTEGER PRIMARY KEY)");
+    const store = new SqliteStore({ path: sharedPath, database: connection });
+    store.createRun({
+      id: "r1",
+      tenant: "t",
+      profile: { name: "p", version: "1" },
+      request: {},
+      createdAt: 1,
+    });
+    store.close();
+    assert.equal(connection.isOpen, true, "a shared connection is the caller's to close");
+    assert.equal((connection.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number }).n, 1);
+    connection.close();
+    assert.throws(
+      () => new SqliteStore({ path: sharedPath, database: new DatabaseSync(":memory:"), commit: "grouped" }),
+      (e) => ArbiterError.is(e, "invalid-argument"),
+    );
+  });
+
+  it("says what to do when another process holds the write lock", () => {
+    const path = fresh("locked");
+    const store = new SqliteStore({ path, busyTimeoutMs: 50 });
+    const holder = new DatabaseSync(path);
+    holder.exec("BEGIN EXCLUSIVE");
+    try {
+      assert.throws(
+        () => store.appendEvent({ type: "warning", runId: "r", at: 1, message: "x" }),
+        (e) =>
+          ArbiterError.is(e, "store-error") &&
+          /locked by another process/.test(e.message) &&
+          e.message.includes(path),
+      );
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+      store.close();
+    }
+  });
+});
+
+describe("fixture written by schema version 1", () => {
+  it("stays readable: runs, steps, journal, approvals and signals", async () => {
+    const path = fresh("fixture");
+    copyFileSync(new URL("../../../test/fixtures/store/v1.db", import.meta.url), path);
+    const store = new SqliteStore({ path });
+    try {
+      const run = store.getRun(FIXTURE_RUN_ID);
+      assert.equal(run?.status, "waiting");
+      assert.equal(run?.v, 1);
+      assert.deepEqual(run?.request, {
+        message: "I want a credit for the outage",
+        context: { customerId: "C-1001" },
+      });
+      assert.deepEqual(
+        store.loadSteps(FIXTURE_RUN_ID).map((s) => [s.name, s.attempt, s.state, s.v]),
+        [
+          ["$now#0", 0, "completed", 1],
+          ["tool:t1/issue_credit/fedcba9876543210#0", 0, "started", 1],
+          ["tool:t1/lookup_account/0123456789abcdef#0", 0, "failed", 1],
+          ["tool:t1/lookup_account/0123456789abcdef#0", 1, "completed", 1],
+        ],
+      );
+      assert.deepEqual(
+        store.readEvents(FIXTURE_RUN_ID).map((e) => [e.seq, e.v, e.event.type]),
+        [
+          [1, 1, "run-start"],
+          [2, 1, "escalation-pending"],
+        ],
+      );
+      assert.equal(store.getApproval("ap_fixture_v1")?.status, "pending");
+      assert.deepEqual(
+        store.listUnfinished().map((r) => r.id),
+        [FIXTURE_RUN_ID],
+      );
+
+      // The engine resumes the recorded run: replays, in-doubt detection, then new work and a decision.
+      const engine = new LocalDurableEngine({ store });
+      const resumed = engine.open(FIXTURE_RUN_ID);
+      assert.equal(resumed.now(), 1_700_000_000_001);
+      await assert.rejects(
+        resumed.step("tool:t1/lookup_account/0123456789abcdef#0", async () => "new"),
+        (e) => ArbiterError.is(e, "timeout"),
+      );
+      assert.deepEqual(await resumed.step("tool:t1/lookup_account/0123456789abcdef#0", async () => "new"), {
+        value: { plan: "fiber-100", balance: 42.5 },
+        replayed: true,
+      });
+      await assert.rejects(
+        resumed.step("tool:t1/issue_credit/fedcba9876543210#0", async () => "again"),
+        (e) => e instanceof InDoubtError,
+      );
+      store.decideApproval("ap_fixture_v1", { status: "approved", by: "dana", at: 1_700_000_000_100 });
+      const decision = await resumed.waitForSignal(approvalTopic("ap_fixture_v1"), { timeoutMs: 1_000 });
+      assert.equal(decision.status, "received");
+      assert.equal(
+        store.appendEvent({ type: "warning", runId: FIXTURE_RUN_ID, at: 1, message: "later" }).entry.seq,
+        3,
+      );
+      engine.close();
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("resolveDbPath", () => {
+  it("takes the option, then ARBITER_DB, then ./.arbiter/arbiter.db, made absolute", () => {
+    assert.equal(resolveDbPath("x.db", { ARBITER_DB: "/env.db" }, "/work"), "/work/x.db");
+    assert.equal(resolveDbPath(undefined, { ARBITER_DB: "/env.db" }, "/work"), "/env.db");
+    assert.equal(resolveDbPath(undefined, { ARBITER_DB: "  " }, "/work"), "/work/.arbiter/arbiter.db");
+    assert.equal(resolveDbPath(undefined, {}, "/work"), "/work/.arbiter/arbiter.db");
+    assert.equal(resolveDbPath(":memory:", {}, "/work"), ":memory:");
+  });
+});

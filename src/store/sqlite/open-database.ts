@@ -1,0 +1,136 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { migrations as allMigrations, LATEST_SCHEMA_VERSION, type Migration } from "./migrations.ts";
+import { storeError } from "./sqlite-error.ts";
+
+export type SynchronousMode = "full" | "normal";
+
+export interface OpenDatabaseOptions {
+  /** The database file (created if missing), or `:memory:`; with `database`, only named in messages. */
+  path: string;
+  /** An open connection to share with other stores (cost ledger, PII vault); the caller closes it. */
+  database?: DatabaseSync;
+  /**
+   * `full` (default): every commit is fsynced before it returns, so a recorded step or journal entry
+   * survives power loss. `normal`: commits survive a crash of this process (kill -9) but the last
+   * ones may be lost if the machine loses power.
+   */
+  synchronous?: SynchronousMode;
+  /** How long a write waits for another process's write lock before failing. */
+  busyTimeoutMs?: number;
+  clock?: () => number;
+  /** For tests of upgrades; defaults to every migration this version knows. */
+  migrations?: readonly Migration[];
+}
+
+/**
+ * Opens (creating when missing) an Arbiter database: WAL, the chosen `synchronous` mode, a busy
+ * timeout, then pending migrations. Fails with `schema-too-new` for a database written by a newer
+ * Arbiter and with `store-error` (naming the path) for a corrupt, foreign or unopenable file.
+ * Tables of other stores sharing the file are left alone.
+ */
+export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
+  const { path } = options;
+  const shared = options.database;
+  const migrations = options.migrations ?? allMigrations;
+  const latest = migrations.at(-1)?.version ?? LATEST_SCHEMA_VERSION;
+  let db: DatabaseSync;
+  if (shared !== undefined) {
+    db = shared;
+  } else {
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    } catch (error) {
+      throw new ArbiterError(
+        ErrorCode.StoreError,
+        `cannot create the directory of ${path} (${error instanceof Error ? error.message : String(error)}). ` +
+          "Choose a writable location with --db / ARBITER_DB.",
+        { cause: error, details: { path } },
+      );
+    }
+    try {
+      db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    } catch (error) {
+      throw storeError(error, path, "opening the database failed");
+    }
+  }
+  try {
+    // Version first: a newer database is refused before anything (even the journal mode) changes.
+    const found = schemaVersion(db, path);
+    if (found > latest) throw tooNew(path, found, latest);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    if (shared !== undefined) db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
+    if (found < latest) migrate(db, migrations, options.clock ?? Date.now, path, latest);
+    return db;
+  } catch (error) {
+    if (shared === undefined) db.close();
+    throw storeError(error, path, "opening the database failed");
+  }
+}
+
+function schemaVersion(db: DatabaseSync, path: string): number {
+  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as Array<{
+    name: string;
+  }>;
+  if (tables.some((t) => t.name === "schema_version")) {
+    const row = db.prepare("SELECT MAX(version) AS version FROM schema_version").get() as
+      | { version: number | null }
+      | undefined;
+    return row?.version ?? 0;
+  }
+  // Other Arbiter stores (cost ledger, PII vault) may share the file; tables named like ours are not ours.
+  const ours = new Set(["runs", "steps", "signals", "approvals", "journal"]);
+  const clashing = tables.filter((t) => ours.has(t.name));
+  if (clashing.length > 0) {
+    throw new ArbiterError(
+      ErrorCode.StoreError,
+      `${path} is a SQLite database that Arbiter's store did not create (it has tables ${clashing
+        .map((t) => t.name)
+        .join(", ")} but no schema_version). Point --db / ARBITER_DB at an Arbiter database or a new file.`,
+      { details: { path } },
+    );
+  }
+  return 0;
+}
+
+function migrate(
+  db: DatabaseSync,
+  migrations: readonly Migration[],
+  clock: () => number,
+  path: string,
+  latest: number,
+): void {
+  // IMMEDIATE takes the write lock first, so two processes opening a new file do not both migrate.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
+    );
+    const found = schemaVersion(db, path);
+    if (found > latest) throw tooNew(path, found, latest);
+    const record = db.prepare(
+      "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+    );
+    for (const migration of migrations) {
+      if (migration.version <= found) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.description, clock());
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function tooNew(path: string, found: number, latest: number): ArbiterError {
+  return new ArbiterError(
+    ErrorCode.SchemaTooNew,
+    `${path} was written by a newer Arbiter (database schema version ${found}; this version knows up to ${latest}). ` +
+      "Upgrade Arbiter to open it, or use another database with --db / ARBITER_DB; the file was not changed.",
+    { details: { path, found, supported: latest } },
+  );
+}

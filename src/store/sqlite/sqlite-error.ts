@@ -1,0 +1,53 @@
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+
+// Primary SQLite result codes (the low byte of an extended code).
+const BUSY = 5;
+const LOCKED = 6;
+const READONLY = 8;
+const IOERR = 10;
+const CORRUPT = 11;
+const FULL = 13;
+const CANTOPEN = 14;
+const NOTADB = 26;
+
+function primaryCode(error: unknown): number | undefined {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" ? code & 0xff : undefined;
+}
+
+/**
+ * Turns a `node:sqlite` failure into a `store-error` that names the database file and says what to
+ * do. Errors that are already `ArbiterError`s (and constraint failures we raise on purpose) pass through.
+ */
+export function storeError(error: unknown, path: string, action: string): ArbiterError {
+  if (error instanceof ArbiterError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  const details = { path, action, sqlite: detail };
+  const fail = (what: string) =>
+    new ArbiterError(ErrorCode.StoreError, `${action}: ${what}`, { cause: error, details });
+  switch (primaryCode(error)) {
+    case NOTADB:
+    case CORRUPT:
+      return fail(
+        `${path} is not a readable Arbiter database (${detail}). ` +
+          "Point --db / ARBITER_DB at the right file, or move this one aside and start with a new database.",
+      );
+    case BUSY:
+    case LOCKED:
+      return fail(
+        `${path} is locked by another process (${detail}). ` +
+          "Wait for it to finish or stop it, then try again.",
+      );
+    case READONLY:
+    case CANTOPEN:
+      return fail(
+        `cannot open ${path} for writing (${detail}). ` +
+          "Check that the directory exists and is writable, or choose another path with --db / ARBITER_DB.",
+      );
+    case FULL:
+    case IOERR:
+      return fail(`the disk holding ${path} failed (${detail}). Free space or fix the disk, then try again.`);
+    default:
+      return fail(`${detail} (database ${path})`);
+  }
+}

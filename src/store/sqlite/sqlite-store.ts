@@ -1,0 +1,518 @@
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { EVENT_SCHEMA_VERSION, type JournalEntry, type RunEvent } from "../../journal/events.ts";
+import {
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  approvalSignalOf,
+  approvalTopic,
+  type NewApproval,
+  type NewRun,
+  type NewStep,
+  type RunRecord,
+  type SignalRecord,
+  STORE_SCHEMA_VERSION,
+  type StepEnd,
+  type StepRecord,
+  type Store,
+  type StoredRunStatus,
+} from "../store.ts";
+import { approvalExists, notPending, runExists, unknownApproval, unknownRun } from "../store-errors.ts";
+import { type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
+import { storeError } from "./sqlite-error.ts";
+
+export interface SqliteStoreOptions extends OpenDatabaseOptions {
+  /**
+   * `each` (default): every write is its own commit, durable when the call returns.
+   * `grouped`: step records and journal appends made in one turn of the event loop share one commit
+   * at the end of the turn; `sync()` waits for it (the durable engine waits before running a step's
+   * side effect, so a started step is always durable first). Other writes commit at once.
+   * The write lock is then held until the end of the turn: no other connection *in this process*
+   * may write to the same file (its synchronous busy wait would block the turn that releases it) —
+   * e.g. open the cost ledger and PII vault on another file, or use `each`.
+   */
+  commit?: "each" | "grouped";
+  /** Where a failed grouped commit is reported (its waiters are rejected too). */
+  onError?: (error: ArbiterError) => void;
+}
+
+type Row = Record<string, unknown>;
+
+const v = STORE_SCHEMA_VERSION;
+const unfinished = "status IN ('created', 'running', 'waiting')";
+
+const sql = {
+  insertRun: `INSERT INTO runs (id, tenant, profile_name, profile_version, status, owner, lease_until, created_at, updated_at, request, v)
+    VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  getRun: "SELECT * FROM runs WHERE id = ?",
+  setRunStatus: "UPDATE runs SET status = ?, updated_at = ? WHERE id = ? RETURNING *",
+  listUnfinished: `SELECT * FROM runs WHERE ${unfinished} ORDER BY created_at, id`,
+  listUnfinishedFor: `SELECT * FROM runs WHERE ${unfinished}
+    AND (owner IS NULL OR owner = ? OR lease_until < ?) ORDER BY created_at, id`,
+  claimRun: `UPDATE runs SET owner = ?, lease_until = ?
+    WHERE id = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)`,
+  renewLease: "UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?",
+  releaseRun: "UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
+  loadSteps: "SELECT * FROM steps WHERE run_id = ? ORDER BY name, attempt",
+  startStep: `INSERT INTO steps (run_id, name, attempt, state, result, error, idempotent, started_at, ended_at, v)
+    VALUES (?, ?, ?, 'started', NULL, NULL, ?, ?, NULL, ?)
+    ON CONFLICT (run_id, name, attempt) DO UPDATE SET state = 'started', result = NULL, error = NULL,
+      idempotent = excluded.idempotent, started_at = excluded.started_at, ended_at = NULL, v = excluded.v`,
+  recordStep: `INSERT INTO steps (run_id, name, attempt, state, result, error, idempotent, started_at, ended_at, v)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (run_id, name, attempt) DO UPDATE SET state = excluded.state, result = excluded.result,
+      error = excluded.error, idempotent = excluded.idempotent, started_at = excluded.started_at,
+      ended_at = excluded.ended_at, v = excluded.v`,
+  finishStep: `UPDATE steps SET state = ?, result = ?, error = ?, ended_at = ?
+    WHERE run_id = ? AND name = ? AND attempt = ?`,
+  insertSignal: "INSERT INTO signals (topic, payload, created_at, v) VALUES (?, ?, ?, ?) RETURNING *",
+  takenSignal: "SELECT * FROM signals WHERE topic = ? AND consumed_by = ? ORDER BY id LIMIT 1",
+  takeSignal: `UPDATE signals SET consumed_by = ?, consumed_at = ?
+    WHERE id = (SELECT id FROM signals WHERE topic = ? AND consumed_by IS NULL ORDER BY id LIMIT 1) RETURNING *`,
+  insertApproval: `INSERT INTO approvals (id, run_id, task_id, worker, reason, status, created_at, expires_at, v)
+    VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`,
+  getApproval: "SELECT * FROM approvals WHERE id = ?",
+  decideApproval: `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ?, edit = ?
+    WHERE id = ? AND status = 'pending' RETURNING *`,
+  expireApproval: `UPDATE approvals SET status = 'expired', decided_at = ?
+    WHERE id = ? AND status = 'pending' RETURNING *`,
+  appendEvent: `INSERT INTO journal (run_id, seq, v, type, at, key, event)
+    VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE run_id = ?), ?, ?, ?, ?, ?) RETURNING seq`,
+  eventByKey: "SELECT seq, v, event FROM journal WHERE run_id = ? AND key = ?",
+  readEvents: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+} as const;
+
+/**
+ * The embedded store: one `node:sqlite` file in WAL mode shared by every process on the machine.
+ * Each method is one statement or one `BEGIN IMMEDIATE` transaction, so it is atomic across processes.
+ */
+export class SqliteStore implements Store {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<keyof typeof sql, StatementSync>();
+  readonly #clock: () => number;
+  readonly #grouped: boolean;
+  readonly #ownsDatabase: boolean;
+  readonly #onError: (error: ArbiterError) => void;
+  #group: { waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> } | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
+    this.#clock = options.clock ?? Date.now;
+    this.#grouped = options.commit === "grouped";
+    if (this.#grouped && options.database !== undefined) {
+      // An open commit group would swallow (or collide with) the other stores' transactions.
+      throw new ArbiterError(
+        ErrorCode.InvalidArgument,
+        'commit: "grouped" needs a connection of its own; drop the shared `database` option or use commit: "each"',
+      );
+    }
+    this.#ownsDatabase = options.database === undefined;
+    this.#onError = options.onError ?? (() => {});
+    this.#db = openDatabase(options);
+  }
+
+  createRun(run: NewRun): RunRecord {
+    return this.#guard("creating a run", "now", () => {
+      const inserted = this.#stmt("insertRun").run(
+        run.id,
+        run.tenant,
+        run.profile.name,
+        run.profile.version,
+        run.status ?? "created",
+        run.createdAt,
+        run.createdAt,
+        JSON.stringify(run.request ?? null),
+        v,
+      );
+      if (inserted.changes === 0) throw runExists(run.id);
+      return toRun(this.#stmt("getRun").get(run.id) as Row);
+    });
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    return this.#guard("reading a run", "read", () => {
+      const row = this.#stmt("getRun").get(id) as Row | undefined;
+      return row === undefined ? undefined : toRun(row);
+    });
+  }
+
+  listRuns(filter: { status?: StoredRunStatus; limit?: number } = {}): RunRecord[] {
+    return this.#guard("listing runs", "read", () => {
+      const where = filter.status === undefined ? "" : "WHERE status = ?";
+      const params = filter.status === undefined ? [] : [filter.status];
+      const rows = this.#db
+        .prepare(`SELECT * FROM runs ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
+        .all(...params, filter.limit ?? -1) as Row[];
+      return rows.map(toRun);
+    });
+  }
+
+  setRunStatus(id: string, status: StoredRunStatus, at: number): RunRecord {
+    return this.#guard("updating a run", "now", () => {
+      const row = this.#stmt("setRunStatus").get(status, at, id) as Row | undefined;
+      if (row === undefined) throw unknownRun(id);
+      return toRun(row);
+    });
+  }
+
+  listUnfinished(options: { owner?: string; now?: number } = {}): RunRecord[] {
+    return this.#guard("listing unfinished runs", "read", () => {
+      const rows =
+        options.owner === undefined
+          ? this.#stmt("listUnfinished").all()
+          : this.#stmt("listUnfinishedFor").all(options.owner, options.now ?? this.#clock());
+      return (rows as Row[]).map(toRun);
+    });
+  }
+
+  claimRun(id: string, owner: string, until: number, now: number): boolean {
+    return this.#guard("claiming a run", "now", () => {
+      if (this.#stmt("claimRun").run(owner, until, id, owner, now).changes === 1) return true;
+      if (this.#stmt("getRun").get(id) === undefined) throw unknownRun(id);
+      return false;
+    });
+  }
+
+  renewLease(id: string, owner: string, until: number): boolean {
+    return this.#guard(
+      "renewing a run lease",
+      "now",
+      () => this.#stmt("renewLease").run(until, id, owner).changes === 1,
+    );
+  }
+
+  releaseRun(id: string, owner: string): void {
+    this.#guard("releasing a run", "now", () => this.#stmt("releaseRun").run(id, owner));
+  }
+
+  loadSteps(runId: string): StepRecord[] {
+    return this.#guard("reading steps", "read", () =>
+      (this.#stmt("loadSteps").all(runId) as Row[]).map(toStep),
+    );
+  }
+
+  startStep(step: NewStep): void {
+    this.#guard("recording a step start", "grouped", () =>
+      this.#stmt("startStep").run(
+        step.runId,
+        step.name,
+        step.attempt,
+        step.idempotent ? 1 : 0,
+        step.startedAt,
+        v,
+      ),
+    );
+  }
+
+  finishStep(runId: string, name: string, attempt: number, end: StepEnd): void {
+    this.#guard("recording a step end", "grouped", () => {
+      const changed = this.#stmt("finishStep").run(
+        end.state,
+        end.state === "completed" ? end.result : null,
+        end.state === "failed" ? JSON.stringify(end.error) : null,
+        end.endedAt,
+        runId,
+        name,
+        attempt,
+      );
+      if (changed.changes === 0)
+        throw new Error(`step "${name}" attempt ${attempt} of run "${runId}" never started`);
+    });
+  }
+
+  recordStep(step: NewStep, end: StepEnd): void {
+    this.#guard("recording a step", "grouped", () =>
+      this.#stmt("recordStep").run(
+        step.runId,
+        step.name,
+        step.attempt,
+        end.state,
+        end.state === "completed" ? end.result : null,
+        end.state === "failed" ? JSON.stringify(end.error) : null,
+        step.idempotent ? 1 : 0,
+        step.startedAt,
+        end.endedAt,
+        v,
+      ),
+    );
+  }
+
+  sendSignal(topic: string, payload: unknown, at: number): SignalRecord {
+    return this.#guard("sending a signal", "now", () => this.#insertSignal(topic, payload, at));
+  }
+
+  takeSignal(topic: string, consumer: string, at: number): SignalRecord | undefined {
+    return this.#guard("taking a signal", "now", () => {
+      const row = (this.#stmt("takenSignal").get(topic, consumer) ??
+        this.#stmt("takeSignal").get(consumer, at, topic)) as Row | undefined;
+      return row === undefined ? undefined : toSignal(row);
+    });
+  }
+
+  createApproval(approval: NewApproval): ApprovalRecord {
+    return this.#guard("creating an approval", "now", () => {
+      const inserted = this.#stmt("insertApproval").run(
+        approval.id,
+        approval.runId,
+        approval.taskId,
+        approval.worker,
+        approval.reason,
+        approval.createdAt,
+        approval.expiresAt ?? null,
+        v,
+      );
+      if (inserted.changes === 0) throw approvalExists(approval.id);
+      return toApproval(this.#stmt("getApproval").get(approval.id) as Row);
+    });
+  }
+
+  getApproval(id: string): ApprovalRecord | undefined {
+    return this.#guard("reading an approval", "read", () => {
+      const row = this.#stmt("getApproval").get(id) as Row | undefined;
+      return row === undefined ? undefined : toApproval(row);
+    });
+  }
+
+  listApprovals(filter: { status?: ApprovalStatus; runId?: string } = {}): ApprovalRecord[] {
+    return this.#guard("listing approvals", "read", () => {
+      const clauses: string[] = [];
+      const params: string[] = [];
+      if (filter.status !== undefined) {
+        clauses.push("status = ?");
+        params.push(filter.status);
+      }
+      if (filter.runId !== undefined) {
+        clauses.push("run_id = ?");
+        params.push(filter.runId);
+      }
+      const where = clauses.length === 0 ? "" : `WHERE ${clauses.join(" AND ")}`;
+      const rows = this.#db
+        .prepare(`SELECT * FROM approvals ${where} ORDER BY created_at, id`)
+        .all(...params);
+      return (rows as Row[]).map(toApproval);
+    });
+  }
+
+  decideApproval(id: string, decision: ApprovalDecision): ApprovalRecord {
+    type Outcome = { refused: ApprovalRecord } | { decided: ApprovalRecord };
+    const outcome = this.#guard("deciding an approval", "now", () =>
+      this.#transaction((): Outcome => {
+        const row = this.#stmt("getApproval").get(id) as Row | undefined;
+        if (row === undefined) throw unknownApproval(id);
+        const current = toApproval(row);
+        if (current.status === "pending" && current.expiresAt !== null && current.expiresAt <= decision.at) {
+          // Record the expiry (committed), then refuse the late decision.
+          return { refused: this.#expire(id, decision.at) ?? current };
+        }
+        if (current.status !== "pending") return { refused: current };
+        const decided = toApproval(
+          this.#stmt("decideApproval").get(
+            decision.status,
+            decision.by,
+            decision.at,
+            decision.reason ?? null,
+            JSON.stringify(decision.edit ?? null),
+            id,
+          ) as Row,
+        );
+        this.#insertSignal(approvalTopic(id), approvalSignalOf(decided), decision.at);
+        return { decided };
+      }),
+    );
+    if ("refused" in outcome) throw notPending(outcome.refused);
+    return outcome.decided;
+  }
+
+  expireApproval(id: string, at: number): ApprovalRecord {
+    return this.#guard("expiring an approval", "now", () =>
+      this.#transaction(() => {
+        const expired = this.#expire(id, at);
+        if (expired !== undefined) return expired;
+        const row = this.#stmt("getApproval").get(id) as Row | undefined;
+        if (row === undefined) throw unknownApproval(id);
+        return toApproval(row);
+      }),
+    );
+  }
+
+  appendEvent(event: RunEvent, key?: string): { entry: JournalEntry; appended: boolean } {
+    return this.#guard("appending to the journal", "grouped", () => {
+      const insert = () => {
+        const { seq } = this.#stmt("appendEvent").get(
+          event.runId,
+          event.runId,
+          EVENT_SCHEMA_VERSION,
+          event.type,
+          event.at,
+          key ?? null,
+          JSON.stringify(event),
+        ) as { seq: number };
+        return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
+      };
+      if (key === undefined) return insert();
+      return this.#transaction(() => {
+        const existing = this.#stmt("eventByKey").get(event.runId, key) as Row | undefined;
+        return existing === undefined ? insert() : { entry: toEntry(existing), appended: false };
+      });
+    });
+  }
+
+  readEvents(runId: string, afterSeq = 0, limit?: number): JournalEntry[] {
+    return this.#guard("reading the journal", "read", () =>
+      (this.#stmt("readEvents").all(runId, afterSeq, limit ?? -1) as Row[]).map(toEntry),
+    );
+  }
+
+  /** Resolves once every write made so far is committed (at once unless a commit group is open). */
+  sync(): Promise<void> {
+    const group = this.#group;
+    if (group === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => group.waiters.push({ resolve, reject }));
+  }
+
+  close(): void {
+    if (!this.#db.isOpen) return;
+    this.#commitGroup();
+    if (this.#ownsDatabase) this.#db.close();
+  }
+
+  #expire(id: string, at: number): ApprovalRecord | undefined {
+    const row = this.#stmt("expireApproval").get(at, id) as Row | undefined;
+    if (row === undefined) return undefined;
+    const expired = toApproval(row);
+    this.#insertSignal(approvalTopic(id), approvalSignalOf(expired), at);
+    return expired;
+  }
+
+  #insertSignal(topic: string, payload: unknown, at: number): SignalRecord {
+    return toSignal(this.#stmt("insertSignal").get(topic, JSON.stringify(payload ?? null), at, v) as Row);
+  }
+
+  #transaction<T>(fn: () => T): T {
+    // Inside an open commit group, a savepoint keeps this unit all-or-nothing without ending the group.
+    const [begin, commit, rollback] = this.#group
+      ? ["SAVEPOINT unit", "RELEASE unit", "ROLLBACK TO unit; RELEASE unit"]
+      : ["BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"];
+    this.#db.exec(begin);
+    try {
+      const result = fn();
+      this.#db.exec(commit);
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec(rollback);
+      throw error;
+    }
+  }
+
+  #stmt(name: keyof typeof sql): StatementSync {
+    let statement = this.#statements.get(name);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql[name]);
+      this.#statements.set(name, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Runs one store operation, translating SQLite failures. `grouped` writes join the open commit
+   * group (grouped mode only); `now` writes commit at once, together with the group.
+   */
+  #guard<T>(action: string, write: "read" | "now" | "grouped", fn: () => T): T {
+    try {
+      if (write === "grouped" && this.#grouped && this.#group === undefined) this.#openGroup();
+      const result = fn();
+      if (write === "now" && this.#group !== undefined) this.#commitGroup();
+      return result;
+    } catch (error) {
+      throw storeError(error, this.path, `${action} failed`);
+    }
+  }
+
+  #openGroup(): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    this.#group = { waiters: [] };
+    setImmediate(() => this.#commitGroup());
+  }
+
+  #commitGroup(): void {
+    const group = this.#group;
+    if (group === undefined) return;
+    this.#group = undefined;
+    try {
+      this.#db.exec("COMMIT");
+    } catch (cause) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
+      for (const waiter of group.waiters) waiter.reject(error);
+      this.#onError(error);
+      return;
+    }
+    for (const waiter of group.waiters) waiter.resolve();
+  }
+}
+
+function toRun(row: Row): RunRecord {
+  return {
+    id: row.id as string,
+    tenant: row.tenant as string,
+    profile: { name: row.profile_name as string, version: row.profile_version as string },
+    status: row.status as StoredRunStatus,
+    owner: (row.owner as string | null) ?? null,
+    leaseUntil: (row.lease_until as number | null) ?? null,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+    request: JSON.parse(row.request as string),
+    v: row.v as number,
+  };
+}
+
+function toStep(row: Row): StepRecord {
+  return {
+    runId: row.run_id as string,
+    name: row.name as string,
+    attempt: row.attempt as number,
+    state: row.state as StepRecord["state"],
+    result: (row.result as string | null) ?? null,
+    error: row.error === null ? null : JSON.parse(row.error as string),
+    idempotent: row.idempotent === 1,
+    startedAt: row.started_at as number,
+    endedAt: (row.ended_at as number | null) ?? null,
+    v: row.v as number,
+  };
+}
+
+function toSignal(row: Row): SignalRecord {
+  return {
+    id: row.id as number,
+    topic: row.topic as string,
+    payload: JSON.parse(row.payload as string),
+    createdAt: row.created_at as number,
+    consumedBy: (row.consumed_by as string | null) ?? null,
+    consumedAt: (row.consumed_at as number | null) ?? null,
+    v: row.v as number,
+  };
+}
+
+function toApproval(row: Row): ApprovalRecord {
+  return {
+    id: row.id as string,
+    runId: row.run_id as string,
+    taskId: row.task_id as string,
+    worker: row.worker as string,
+    reason: row.reason as string,
+    status: row.status as ApprovalStatus,
+    createdAt: row.created_at as number,
+    expiresAt: (row.expires_at as number | null) ?? null,
+    decidedBy: (row.decided_by as string | null) ?? null,
+    decidedAt: (row.decided_at as number | null) ?? null,
+    decisionReason: (row.decision_reason as string | null) ?? null,
+    edit: row.edit === null ? null : JSON.parse(row.edit as string),
+    v: row.v as number,
+  };
+}
+
+function toEntry(row: Row): JournalEntry {
+  return { seq: row.seq as number, v: row.v as number, event: JSON.parse(row.event as string) };
+}
