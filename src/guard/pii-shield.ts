@@ -43,6 +43,9 @@ export function createPiiShield(options: PiiShieldOptions): Shield {
           const dataClasses = [...new Set(revealed.map((t) => dataClassOf(t.type)))];
           return { value: await tokenizer.detokenizeValue(value, { tenant, tokens: issued }), dataClasses };
         },
+        adopt(value) {
+          for (const t of findTokens(JSON.stringify(value) ?? "")) issued.add(t.token);
+        },
         async revealAnswer(text) {
           return tokenizer.detokenize(text, { tenant, tokens: issued, allow: (type) => reveal.has(type) });
         },

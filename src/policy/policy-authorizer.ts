@@ -3,8 +3,15 @@ import type { PolicyRequest } from "./decision.ts";
 import type { PolicyEngine } from "./policy-engine.ts";
 import { delegationRequest, modelEgressRequest, toolCallRequest } from "./requests.ts";
 
-function verdict(engine: PolicyEngine, request: PolicyRequest): AuthorizationDecision {
-  const { active, shadow, differs } = engine.decide(request);
+function verdict(
+  engine: PolicyEngine,
+  request: PolicyRequest,
+  approved?: readonly string[],
+): AuthorizationDecision {
+  const { active, shadow, differs } = engine.decide(
+    request,
+    approved === undefined ? undefined : { approved },
+  );
   const reasons =
     active.errors.length > 0 ? [`policy evaluation failed closed: ${active.errors.join("; ")}`] : [];
   reasons.push(...active.reasons);
@@ -60,6 +67,7 @@ export function createPolicyAuthorizer(engine: PolicyEngine): Authorizer {
           run: r.run,
           dataClasses: r.dataClasses,
         }),
+        r.approved,
       ),
     authorizeModelEgress: async (r) =>
       verdict(

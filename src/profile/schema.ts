@@ -159,6 +159,11 @@ export const supervisorSchema = z
       .object({ retries: z.number().int().min(0).max(10).default(2), cacheTtl: duration.default(3_600_000) })
       .strict()
       .default({ retries: 2, cacheTtl: 3_600_000 }),
+    /** Human approvals: how long a request waits, and what an expired one becomes. */
+    approvals: z
+      .object({ expiresIn: duration.optional(), onExpire: z.enum(["deny", "approve"]).default("deny") })
+      .strict()
+      .default({ onExpire: "deny" }),
     retryBackoff: z
       .object({ base: duration.default(200), max: duration.default(5_000) })
       .strict()

@@ -41,7 +41,10 @@ export async function authorize(ctx: RunContext, plan: Plan): Promise<Authorized
     });
     ctx.emit(decisionEvent("delegation", task.id, task.worker, decision));
     if (decision.outcome === "allow") allowed.push(task);
-    else {
+    else if (decision.outcome === "needs-approval") {
+      // Held in the plan: its branch asks a person and waits, the others go on.
+      allowed.push({ ...task, review: `delegation to ${task.worker}: ${describeDecision(decision)}` });
+    } else {
       stopped.push({
         taskId: task.id,
         worker: task.worker,

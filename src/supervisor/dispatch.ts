@@ -5,6 +5,7 @@ import type { ToolCallScope } from "../tools/invoke-tool.ts";
 import type { DependencyResult, HandlerTask } from "../workers/code-handler.ts";
 import { runWorker, type WorkerImplementation } from "../workers/run-worker.ts";
 import { type TaskStatus, type WorkerResult, zeroUsage } from "../workers/worker-result.ts";
+import { requestApproval } from "./approval.ts";
 import type { RunContext } from "./run-context.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
 
@@ -49,9 +50,11 @@ export async function dispatch(ctx: RunContext, plan: Plan): Promise<TaskOutcome
           continue;
         }
         running++;
+        ctx.taskStarted();
         runTask(ctx, task, outcomes).then((outcome) => {
           running--;
           finish(outcome);
+          ctx.taskEnded();
           pump();
         });
       }
@@ -123,10 +126,25 @@ async function runTask(
     dependencies: dependencyResults(task, outcomes),
   };
   const startedAt = ctx.deps.clock();
-  let outcome =
-    task.review === undefined
-      ? await runWithRetries(ctx, task, task.worker, handlerTask, startedAt)
-      : heldForReview(task, startedAt);
+  let outcome: TaskOutcome;
+  if (task.review === undefined)
+    outcome = await runWithRetries(ctx, task, task.worker, handlerTask, startedAt);
+  else {
+    // Held before it runs (an unsure route, a delegation that needs approval): a person decides.
+    const decision = await requestApproval(ctx, {
+      taskId: task.id,
+      worker: task.worker,
+      reason: task.review,
+      key: `review:${task.id}`,
+    });
+    if (decision.status === "unavailable") outcome = heldForReview(task, startedAt);
+    else if (decision.status === "denied")
+      outcome = deniedByPerson(task, startedAt, ctx.deps.clock(), decision);
+    else {
+      const input = typeof decision.edit === "string" ? decision.edit : task.input;
+      outcome = await runWithRetries(ctx, task, task.worker, { ...handlerTask, input }, startedAt);
+    }
+  }
   const visited = new Set([task.worker]);
   let spec = ctx.profile.workers.get(outcome.worker)!;
   while (
@@ -176,6 +194,25 @@ async function runTask(
     });
   }
   return outcome;
+}
+
+function deniedByPerson(
+  task: PlanTask,
+  startedAt: number,
+  endedAt: number,
+  decision: { by: string | null; reason: string | null },
+): TaskOutcome {
+  return {
+    task,
+    worker: task.worker,
+    result: { status: "refused", summary: "", data: {}, confidence: 0, evidence: [], usage: zeroUsage() },
+    startedAt,
+    endedAt,
+    attempts: 0,
+    toolCalls: 0,
+    reason: `denied by ${decision.by ?? "a person"}${decision.reason ? `: ${decision.reason}` : ""}`,
+    stopped: true,
+  };
 }
 
 /** A task the router was unsure of: it does not run until a person confirms it. */
@@ -251,6 +288,7 @@ async function runWithRetries(
       counters: ctx.counters,
       counted: ctx.countedCalls,
       policyStop: undefined,
+      askApproval: (site) => requestApproval(ctx, { taskId: task.id, worker: workerName, ...site }),
       emit: (event) => ctx.emit(event),
       occurrences: new Map(),
       toolCalls: 0,
@@ -339,8 +377,26 @@ async function runWithRetries(
       let reason: string | undefined;
       if (result.status === "ok" || result.status === "partial") {
         if (result.confidence < spec.confidenceThreshold) {
-          result.status = "escalated";
           reason = `confidence ${result.confidence.toFixed(2)} is below ${workerName}'s threshold ${spec.confidenceThreshold}; a person must review it`;
+          const decision = await requestApproval(ctx, {
+            taskId: task.id,
+            worker: workerName,
+            reason: `${reason}. Proposed answer: ${result.summary}`,
+            key: `confidence:${task.id}:${workerName}#${attempt}`,
+          });
+          if (decision.status === "unavailable") result.status = "escalated";
+          else if (decision.status === "denied") {
+            result.status = "refused";
+            reason = `denied by ${decision.by ?? "a person"}${decision.reason ? `: ${decision.reason}` : ""}`;
+          } else {
+            // Approved: the answer stands, or as the approver edited it ({ summary?, data? }).
+            const edit = (decision.edit ?? {}) as { summary?: unknown; data?: unknown };
+            if (typeof edit.summary === "string") result.summary = edit.summary;
+            if (edit.data !== null && typeof edit.data === "object")
+              result.data = edit.data as Record<string, unknown>;
+            result.status = "ok";
+            reason = undefined;
+          }
         }
       } else if (result.status === "refused") reason = `${workerName} refused: ${answer.summary}`;
       else if (result.status === "failed") reason = answer.summary;

@@ -11,6 +11,8 @@ export interface RunShield {
   revealValue<T>(value: T): Promise<{ value: T; dataClasses: string[] }>;
   /** Restores this run's tokens in the answer, for the types the requester may see. */
   revealAnswer(text: string): Promise<string>;
+  /** Takes the tokens in a recorded value as this run's own (a resumed run's stored request). */
+  adopt(value: unknown): void;
 }
 
 export interface Shield {

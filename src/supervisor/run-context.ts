@@ -9,6 +9,7 @@ import type { GatewayEvent } from "../models/gateway/gateway-events.ts";
 import { observeModel } from "../models/observed-model.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import type { WorkerSpec } from "../profile/schema.ts";
+import type { Store } from "../store/store.ts";
 import type { AuthorizationDecision, Authorizer } from "../tools/authorization.ts";
 import { type Usage, zeroUsage } from "../workers/worker-result.ts";
 import { egressCheck } from "./egress.ts";
@@ -39,6 +40,8 @@ export interface RunDeps {
   readonly clock: () => number;
   readonly random: () => number;
   readonly shield?: Shield;
+  /** Where runs and approvals are recorded. */
+  readonly store?: Store;
   /** Model gateway: fallback chains, breakers, retries, budgets, cache. Without it models are called directly. */
   readonly gateway?: Gateway;
   /** Finds data classes still in clear in a prompt (for model-egress decisions). */
@@ -59,6 +62,17 @@ function initialCounters(profile: Profile): Record<string, number | boolean> {
   }
   return counters;
 }
+
+/** Events that only happen when something really runs (never re-emitted by a replay): plain appends. */
+const UNKEYED: ReadonlySet<string> = new Set([
+  "model-attempt",
+  "model-hop",
+  "model-retry",
+  "cache-hit",
+  "budget-charge",
+  "budget-exceed",
+  "warning",
+]);
 
 /** One model call site of a run. */
 export interface ModelCall {
@@ -97,7 +111,13 @@ export class RunContext {
   /** This run's PII shield (undefined when the runtime has none). */
   readonly shield: RunShield | undefined;
 
-  constructor(deps: RunDeps, durable: DurableRun, request: AdmittedRequest, signal: AbortSignal) {
+  constructor(
+    deps: RunDeps,
+    durable: DurableRun,
+    request: AdmittedRequest,
+    signal: AbortSignal,
+    shield: RunShield | undefined,
+  ) {
     this.runId = durable.runId;
     this.deps = deps;
     this.durable = durable;
@@ -105,17 +125,59 @@ export class RunContext {
     this.signal = signal;
     this.startedAt = deps.clock();
     this.counters = initialCounters(deps.profile);
-    this.shield = deps.shield?.open(request.tenant);
+    this.shield = shield;
   }
 
   get profile(): Profile {
     return this.deps.profile;
   }
 
+  /**
+   * Appends an event to the run's journal. Events that run code emits again when a resumed run replays
+   * (everything but the gateway's per-attempt events and warnings) carry a key — type, task, call and
+   * occurrence — so a replay does not journal them twice.
+   */
   emit(event: RunEventInput): void {
-    this.deps.journal.append({ ...event, runId: this.runId, at: this.deps.clock() } as Parameters<
-      Journal["append"]
-    >[0]);
+    const full = { ...event, runId: this.runId, at: this.deps.clock() } as Parameters<Journal["append"]>[0];
+    const journal = this.deps.journal;
+    if (journal.appendOnce === undefined || UNKEYED.has(event.type)) {
+      journal.append(full);
+      return;
+    }
+    const e = event as { taskId?: string; callId?: string; attempt?: number; kind?: string; tool?: string };
+    const prefix = `${event.type}|${e.taskId ?? ""}|${e.callId ?? ""}|${e.attempt ?? ""}|${e.kind ?? ""}|${e.tool ?? ""}`;
+    const n = (this.#emitted.get(prefix) ?? 0) + 1;
+    this.#emitted.set(prefix, n);
+    journal.appendOnce(full, `${prefix}#${n}`);
+  }
+
+  readonly #emitted = new Map<string, number>();
+
+  // Suspension: when every task in flight waits for a person, the caller may stop here and resume later.
+  #active = 0;
+  #waiting = 0;
+  onSuspend: (() => void) | undefined;
+
+  taskStarted(): void {
+    this.#active++;
+  }
+
+  taskEnded(): void {
+    this.#active--;
+    this.#checkSuspended();
+  }
+
+  waitStarted(): void {
+    this.#waiting++;
+    this.#checkSuspended();
+  }
+
+  waitEnded(): void {
+    this.#waiting--;
+  }
+
+  #checkSuspended(): void {
+    if (this.#waiting > 0 && this.#waiting >= this.#active) this.onSuspend?.();
   }
 
   /** The model wrapped for a run-level call (planner, synthesizer): a durable step, journaled and charged. */

@@ -11,6 +11,7 @@ import { createPolicyAuthorizer } from "../policy/policy-authorizer.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { buildLocalRouter, type LocalRouter } from "../routing/local-router.ts";
 import type { Plan } from "../routing/plan.ts";
+import type { RunRecord, Store } from "../store/store.ts";
 import type { Authorizer } from "../tools/authorization.ts";
 import { zeroUsage } from "../workers/worker-result.ts";
 import { admit, type RunRequest } from "./admit.ts";
@@ -42,6 +43,8 @@ export interface SupervisorOptions {
   authorizer?: Authorizer;
   /** Default: built from the profile (rules + a classifier trained on the workers' examples). */
   router?: LocalRouter;
+  /** Where runs and approvals are recorded (with a durable engine on the same store, runs survive restarts). */
+  store?: Store;
   /**
    * The model gateway (fallback chains, breakers, retries, cache, budgets). Default: one built from the
    * profile with an in-memory ledger; `false` calls models directly.
@@ -51,6 +54,8 @@ export interface SupervisorOptions {
 
 export interface RunOptions {
   signal?: AbortSignal;
+  /** Use this run id (a run created beforehand, e.g. by `run --detach`). */
+  runId?: string;
   /** Called with the run id as soon as the run is admitted (before it finishes). */
   onStart?: (runId: string) => void;
 }
@@ -68,6 +73,8 @@ export interface Supervisor {
   /** Load-time warnings of the profile and its router. */
   readonly warnings: readonly string[];
   run(request: RunRequest, options?: RunOptions): Promise<RunResult>;
+  /** Continues a recorded, unfinished run (after a crash or a restart). */
+  resume(record: RunRecord, options?: RunOptions): Promise<RunResult>;
 }
 
 export function createSupervisor(options: SupervisorOptions): Supervisor {
@@ -78,6 +85,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const clock = options.clock ?? Date.now;
   const newRunId = options.newRunId ?? (() => `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
   const router: LocalRouter = options.router ?? buildLocalRouter(profile);
+  const store = options.store;
   const authorizer =
     options.authorizer ?? (profile.policy ? createPolicyAuthorizer(profile.policy) : undefined);
   const gateway =
@@ -86,6 +94,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       : (options.gateway ?? createProfileGateway(profile, { ledger: new MemoryLedger(), clock }).gateway);
   const deps = {
     profile,
+    ...(store ? { store } : {}),
     ...(gateway ? { gateway } : {}),
     journal,
     models: options.models ?? noModels,
@@ -99,15 +108,53 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 
   async function run(request: RunRequest, runOptions: RunOptions = {}): Promise<RunResult> {
     const admitted: AdmittedRequest = admit(profile, request);
-    const runId = newRunId();
+    return execute(runOptions.runId ?? newRunId(), admitted, runOptions, false);
+  }
+
+  /** Runs a recorded run again from the top: completed steps return their recorded results. */
+  async function resume(record: RunRecord, runOptions: RunOptions = {}): Promise<RunResult> {
+    const stored = record.request as { message: string; context?: Record<string, unknown> };
+    return execute(
+      record.id,
+      { message: stored.message, tenant: record.tenant, context: stored.context ?? {} },
+      runOptions,
+      true,
+    );
+  }
+
+  async function execute(
+    runId: string,
+    admitted: AdmittedRequest,
+    runOptions: RunOptions,
+    resumed: boolean,
+  ): Promise<RunResult> {
     const timeout = AbortSignal.timeout(profile.document.limits.runTimeout);
     const signal = runOptions.signal ? AbortSignal.any([runOptions.signal, timeout]) : timeout;
-    const ctx = new RunContext(deps, durable.open(runId), admitted, signal);
+    const shield = deps.shield?.open(admitted.tenant);
+    let request = admitted;
+    if (resumed && shield) {
+      // The stored request holds tokens: they are this run's, and tools get the context's values back.
+      shield.adopt(admitted);
+      request = { ...admitted, context: (await shield.revealValue(admitted.context)).value };
+    }
+    const ctx = new RunContext(deps, durable.open(runId), request, signal, shield);
     runOptions.onStart?.(runId);
     let started = false;
+    let result: RunResult | undefined;
     try {
       const guarded = await guardInput(ctx, admitted.message);
       const message = guarded.message;
+      if (!resumed) {
+        // The request as the store keeps it for a resume: tokens, never values.
+        store?.createRun({
+          id: runId,
+          tenant: admitted.tenant,
+          profile: { name: profile.document.name, version: profile.version },
+          request: { message, context: guarded.context },
+          createdAt: clock(),
+          status: "running",
+        });
+      }
       ctx.emit({
         type: "run-start",
         tenant: admitted.tenant,
@@ -128,10 +175,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const authorized = await authorize(ctx, thePlan);
       const outcomes = await dispatch(ctx, authorized.plan);
       const all = withStopped(ctx, thePlan, outcomes, authorized.stopped);
-      return deliver(ctx, thePlan, all, await guardOutput(ctx, await synthesize(ctx, all)));
+      result = deliver(ctx, thePlan, all, await guardOutput(ctx, await synthesize(ctx, all)));
+      return result;
     } catch (error) {
-      // A run that started always ends in the journal, even when a phase throws.
-      if (started) {
+      // A run that started always ends in the journal, even when a phase throws — unless this process
+      // is stopping: then the run stays unfinished and the next process resumes it.
+      if (started && !runOptions.signal?.aborted) {
         ctx.emit({ type: "warning", message: `run aborted: ${describeError(error)}` });
         ctx.emit({
           type: "run-end",
@@ -140,14 +189,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           durationMs: clock() - ctx.startedAt,
           usage: ctx.usage,
         });
+        store?.setRunStatus(runId, "failed", clock());
       }
       throw error;
     } finally {
+      if (result !== undefined) store?.setRunStatus(runId, result.status, clock());
       durable.release(runId);
     }
   }
 
-  return { journal, profile, warnings: [...profile.warnings, ...router.warnings], run };
+  return { journal, profile, warnings: [...profile.warnings, ...router.warnings], run, resume };
 }
 
 function withStopped(

@@ -41,6 +41,8 @@ export interface ToolCallRequest extends Scope {
   run: Readonly<Record<string, number | boolean>>;
   /** Data classes of the values revealed to the tool (e.g. "PCI" when a card token was turned back into a number). */
   dataClasses: readonly string[];
+  /** Approval policies a person has approved for this very call (decide again after an approval). */
+  approved?: readonly string[];
 }
 
 export interface ModelEgressRequest extends Scope {

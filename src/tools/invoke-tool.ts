@@ -6,6 +6,11 @@ import { canonicalJson } from "../profile/canonical-json.ts";
 import { type Authorizer, decisionEvent, describeDecision } from "./authorization.ts";
 import type { AnyTool, ToolContext } from "./tool.ts";
 
+/** What a person decided on an approval request. */
+export type PersonDecision =
+  | { status: "approved" | "denied"; by: string | null; reason: string | null; edit: unknown }
+  | { status: "unavailable" };
+
 /** What the tool path needs of the run's PII shield. */
 export interface ToolShield {
   protectValue<T>(value: T): Promise<T>;
@@ -38,6 +43,8 @@ export interface ToolCallScope {
    * does next — an LLM worker that is told "tool failed" cannot talk its way past a policy.
    */
   policyStop: ArbiterError | undefined;
+  /** Asks a person and waits durably (absent when the runtime has no durable approvals). */
+  readonly askApproval?: (site: { key: string; reason: string }) => Promise<PersonDecision>;
   emit(event: RunEventInput): void;
   /** Identical calls within one attempt are numbered so each is its own step. */
   readonly occurrences: Map<string, number>;
@@ -106,7 +113,7 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     requestContext: scope.requestContext,
   };
   if (scope.authorizer !== undefined) {
-    const decision = await scope.authorizer.authorizeToolCall({
+    const request = {
       runId: scope.runId,
       tenant: scope.tenant,
       taskId: scope.taskId,
@@ -117,12 +124,29 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       facts: (await tool!.facts?.(input, toolContext)) ?? {},
       run: { ...scope.counters },
       dataClasses: revealed.dataClasses,
-    });
+    };
+    let decision = await scope.authorizer.authorizeToolCall(request);
     scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
-    if (decision.outcome !== "allow") {
+    let deniedBy: string | undefined;
+    if (decision.outcome === "needs-approval" && scope.askApproval !== undefined) {
+      // Only this branch waits for the person; then the policy decides again with the approval.
+      const answer = await scope.askApproval({
+        key: `tool:${callId}`,
+        reason: `${name}: ${describeDecision(decision)}`,
+      });
+      if (answer.status === "approved") {
+        decision = await scope.authorizer.authorizeToolCall({ ...request, approved: decision.policyIds });
+        scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
+      } else if (answer.status === "denied") {
+        deniedBy = `denied by ${answer.by ?? "a person"}${answer.reason ? `: ${answer.reason}` : ""}`;
+      }
+    }
+    if (decision.outcome !== "allow" || deniedBy !== undefined) {
       const stop = new ArbiterError(
-        decision.outcome === "deny" ? ErrorCode.PolicyDenied : ErrorCode.ApprovalRequired,
-        `${name}: ${describeDecision(decision)}`,
+        decision.outcome === "needs-approval" && deniedBy === undefined
+          ? ErrorCode.ApprovalRequired
+          : ErrorCode.PolicyDenied,
+        `${name}: ${deniedBy ?? describeDecision(decision)}`,
         { details: { policyIds: decision.policyIds, bundleVersion: decision.bundleVersion } },
       );
       scope.policyStop ??= stop;

@@ -1,0 +1,108 @@
+import { createHash } from "node:crypto";
+import { type ApprovalSignal, approvalTopic } from "../store/store.ts";
+import type { RunContext } from "./run-context.ts";
+
+export interface ApprovalSite {
+  taskId: string;
+  worker: string;
+  /** What the person is asked to decide, in words. */
+  reason: string;
+  /** Stable within the run (the same on a replay): names the approval and its durable steps. */
+  key: string;
+}
+
+export type ApprovalOutcome =
+  | { status: "approved" | "denied"; by: string | null; reason: string | null; edit: unknown }
+  /** No store or no durable waits: the task ends escalated, as before approvals existed. */
+  | { status: "unavailable" };
+
+/** The approval id of a site: the same in every process that replays the run. */
+export function approvalId(runId: string, key: string): string {
+  return `apr_${createHash("sha256").update(`${runId}\0${key}`).digest("hex").slice(0, 16)}`;
+}
+
+/**
+ * Asks a person and waits durably for the answer: only this branch waits, the process may exit or
+ * crash meanwhile, and the run resumes exactly here (in this process or the next one to start). An
+ * approval that expires takes the profile's configured outcome.
+ */
+export async function requestApproval(ctx: RunContext, site: ApprovalSite): Promise<ApprovalOutcome> {
+  const store = ctx.deps.store;
+  const wait = ctx.durable.waitForSignal?.bind(ctx.durable);
+  if (store === undefined || wait === undefined) return { status: "unavailable" };
+  const config = ctx.profile.document.supervisor.approvals;
+  const id = approvalId(ctx.runId, site.key);
+  const reason = await ctx.protect(site.reason);
+  await ctx.durable.step(
+    `approval:${site.key}`,
+    async () => {
+      const createdAt = ctx.deps.clock();
+      const expiresAt = config.expiresIn === undefined ? null : createdAt + config.expiresIn;
+      if (store.getApproval(id) === undefined) {
+        store.createApproval({
+          id,
+          runId: ctx.runId,
+          taskId: site.taskId,
+          worker: site.worker,
+          reason,
+          createdAt,
+          expiresAt,
+        });
+      }
+      ctx.emit({
+        type: "approval-request",
+        approvalId: id,
+        taskId: site.taskId,
+        worker: site.worker,
+        reason,
+        ...(expiresAt === null ? {} : { expiresAt }),
+      });
+      return id;
+    },
+    { idempotent: true },
+  );
+  ctx.waitStarted();
+  store.setRunStatus(ctx.runId, "waiting", ctx.deps.clock());
+  try {
+    const received = await wait<ApprovalSignal>(approvalTopic(id), {
+      ...(config.expiresIn === undefined ? {} : { timeoutMs: config.expiresIn }),
+      signal: ctx.signal,
+    });
+    let signal: ApprovalSignal;
+    if (received.status === "received") signal = received.payload;
+    else {
+      // Expired: record it (a decision that raced in wins), then take the configured outcome.
+      const record = store.expireApproval(id, ctx.deps.clock());
+      signal = {
+        approvalId: id,
+        status: record.status === "pending" ? "expired" : record.status,
+        by: record.decidedBy,
+        reason: record.decisionReason,
+        edit: record.edit,
+        at: record.decidedAt ?? ctx.deps.clock(),
+      };
+    }
+    const status =
+      signal.status === "expired" ? (config.onExpire === "approve" ? "approved" : "denied") : signal.status;
+    ctx.emit({
+      type: "approval-decide",
+      approvalId: id,
+      taskId: site.taskId,
+      status: signal.status,
+      ...(signal.by === null ? {} : { by: signal.by }),
+      ...(signal.reason === null ? {} : { reason: signal.reason }),
+      ...(signal.edit === null || signal.edit === undefined ? {} : { edit: signal.edit }),
+      decidedAt: signal.at,
+    });
+    return {
+      status,
+      by: signal.by,
+      reason:
+        signal.status === "expired" ? `the approval expired (onExpire: ${config.onExpire})` : signal.reason,
+      edit: signal.edit,
+    };
+  } finally {
+    ctx.waitEnded();
+    if (!ctx.signal.aborted) store.setRunStatus(ctx.runId, "running", ctx.deps.clock());
+  }
+}
