@@ -220,7 +220,7 @@ test("Cedar policies decide tool calls end to end: $30 allowed, $80 waits for a 
     [
       "please credit $80 to my account",
       1,
-      "escalated",
+      "waiting",
       "needs-approval",
       ["billing.credit-over-50", "billing.issue-credit"],
     ],
@@ -235,7 +235,8 @@ test("Cedar policies decide tool calls end to end: $30 allowed, $80 waits for a 
     assert.equal(credit.decision, decision);
     assert.deepEqual(credit.policyIds, policyIds);
     assert.match(credit.bundleVersion, /^[0-9a-f]{64}$/);
-    if (decision !== "allow") assert.match(out.answer, new RegExp(policyIds[0].replace(".", "\\.")));
+    const said = decision === "needs-approval" ? out.pending[0].reason : out.answer;
+    if (decision !== "allow") assert.match(said, new RegExp(policyIds[0].replace(".", "\\.")));
     const db = new DatabaseSync(join(r.dir, "telecom.db"));
     const credits = db.prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'").get();
     db.close();

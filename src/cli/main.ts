@@ -1,9 +1,12 @@
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
+import { approvalsCommand } from "./commands/approvals.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { costsCommand } from "./commands/costs.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { policyCommand } from "./commands/policy.ts";
+import { resumeCommand } from "./commands/resume.ts";
 import { runCommand } from "./commands/run.ts";
+import { runsCommand } from "./commands/runs.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type CliIo, processIo, reportError } from "./output.ts";
 
@@ -16,6 +19,9 @@ export interface Command {
 
 const commands: readonly Command[] = [
   runCommand,
+  resumeCommand,
+  runsCommand,
+  approvalsCommand,
   validateCommand,
   policyCommand,
   costsCommand,

@@ -11,6 +11,7 @@ export function renderProgress(entry: JournalEntry, color: boolean): string | un
     case "run-start":
       return `${c(1, "▸ run")} ${e.runId}  profile ${e.profile.name}@${e.profile.version.slice(0, 12)}  tenant ${e.tenant}`;
     case "input-guard":
+      if (e.findings === 0) return undefined;
       return `  guard   ${e.guard}: ${e.findings} value(s) tokenised${e.dataClasses.length ? ` (${e.dataClasses.join(", ")})` : ""}`;
     case "injection-score":
       return c(
@@ -52,6 +53,13 @@ export function renderProgress(entry: JournalEntry, color: boolean): string | un
       const mark = e.status === "ok" ? c(32, "✓") : e.status === "escalated" ? c(33, "⏸") : c(31, "✗");
       return `  ${mark} ${e.taskId} ${e.worker} ${e.status}${e.confidence ? ` (${e.confidence.toFixed(2)})` : ""} ${ms(e.durationMs)}${e.reason ? ` — ${short(e.reason, 90)}` : ""}`;
     }
+    case "approval-request":
+      return c(33, `  ? ${e.taskId} ${e.worker} asks a person (${e.approvalId}): ${short(e.reason, 100)}`);
+    case "approval-decide":
+      return c(
+        33,
+        `  ! ${e.taskId} ${e.approvalId} ${e.status}${e.by ? ` by ${e.by}` : ""}${e.reason ? `: ${short(e.reason, 80)}` : ""}`,
+      );
     case "escalation-pending":
       return c(33, `  ⏸ ${e.taskId} waits for a person: ${e.reason}`);
     case "run-end":

@@ -61,8 +61,12 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
     },
     { idempotent: true },
   );
-  ctx.waitStarted();
-  store.setRunStatus(ctx.runId, "waiting", ctx.deps.clock());
+  // Already decided (a resumed run): the signal is there to take; nothing waits.
+  const waiting = store.getApproval(id)?.status === "pending";
+  if (waiting) {
+    ctx.waitStarted();
+    store.setRunStatus(ctx.runId, "waiting", ctx.deps.clock());
+  }
   try {
     const received = await wait<ApprovalSignal>(approvalTopic(id), {
       ...(config.expiresIn === undefined ? {} : { timeoutMs: config.expiresIn }),
@@ -102,7 +106,9 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
       edit: signal.edit,
     };
   } finally {
-    ctx.waitEnded();
-    if (!ctx.signal.aborted) store.setRunStatus(ctx.runId, "running", ctx.deps.clock());
+    if (waiting) {
+      ctx.waitEnded();
+      if (!ctx.signal.aborted) store.setRunStatus(ctx.runId, "running", ctx.deps.clock());
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { abortableDelay } from "../durable/abortable-delay.ts";
+import { PausableTimeout } from "../durable/pausable-timeout.ts";
 import { ArbiterError, describeError, ErrorCode, findArbiterError } from "../errors/arbiter-error.ts";
 import type { Plan, PlanTask } from "../routing/plan.ts";
 import type { ToolCallScope } from "../tools/invoke-tool.ts";
@@ -32,7 +33,8 @@ export async function dispatch(ctx: RunContext, plan: Plan): Promise<TaskOutcome
   const ready: PlanTask[] = plan.tasks.filter((t) => t.dependsOn.length === 0);
   let running = 0;
 
-  return new Promise<TaskOutcome[]>((resolve) => {
+  let stopped: unknown;
+  return new Promise<TaskOutcome[]>((resolve, reject) => {
     const finish = (outcome: TaskOutcome) => {
       outcomes.set(outcome.task.id, outcome);
       for (const next of dependents.get(outcome.task.id) ?? []) {
@@ -51,15 +53,27 @@ export async function dispatch(ctx: RunContext, plan: Plan): Promise<TaskOutcome
         }
         running++;
         ctx.taskStarted();
-        runTask(ctx, task, outcomes).then((outcome) => {
-          running--;
-          finish(outcome);
-          ctx.taskEnded();
-          pump();
-        });
+        runTask(ctx, task, outcomes).then(
+          (outcome) => {
+            running--;
+            finish(outcome);
+            ctx.taskEnded();
+            pump();
+          },
+          (error: unknown) => {
+            // The run was stopped (this process is shutting down, or every branch waits for a person):
+            // nothing more starts, and the run stays unfinished for a resume.
+            running--;
+            stopped ??= error;
+            ctx.taskEnded();
+            ready.length = 0;
+            pump();
+          },
+        );
       }
       if (running === 0 && ready.length === 0) {
-        resolve(plan.tasks.map((t) => outcomes.get(t.id)!));
+        if (stopped !== undefined) reject(stopped);
+        else resolve(plan.tasks.map((t) => outcomes.get(t.id)!));
       }
     };
     pump();
@@ -145,6 +159,8 @@ async function runTask(
       outcome = await runWithRetries(ctx, task, task.worker, { ...handlerTask, input }, startedAt);
     }
   }
+  // A stopped run journals no end for its tasks: a resume finishes them.
+  ctx.signal.throwIfAborted();
   const visited = new Set([task.worker]);
   let spec = ctx.profile.workers.get(outcome.worker)!;
   while (
@@ -271,7 +287,8 @@ async function runWithRetries(
     }
     made = attempt;
     ctx.emit({ type: "task-start", taskId: task.id, worker: workerName, attempt, mode: implementation.kind });
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(spec.timeout)]);
+    const attemptTimer = new PausableTimeout(spec.timeout);
+    const signal = AbortSignal.any([ctx.signal, attemptTimer.signal]);
     const scope: ToolCallScope = {
       runId: ctx.runId,
       tenant: ctx.request.tenant,
@@ -288,7 +305,15 @@ async function runWithRetries(
       counters: ctx.counters,
       counted: ctx.countedCalls,
       policyStop: undefined,
-      askApproval: (site) => requestApproval(ctx, { taskId: task.id, worker: workerName, ...site }),
+      askApproval: async (site) => {
+        // The attempt's clock stops while a person decides.
+        attemptTimer.pause();
+        try {
+          return await requestApproval(ctx, { taskId: task.id, worker: workerName, ...site });
+        } finally {
+          attemptTimer.resume();
+        }
+      },
       emit: (event) => ctx.emit(event),
       occurrences: new Map(),
       toolCalls: 0,
@@ -319,6 +344,7 @@ async function runWithRetries(
     } catch (error) {
       failure = error;
     }
+    attemptTimer.clear();
     // A policy stop ends the task whatever the worker did with it: no retry, no fallback.
     if (scope.policyStop !== undefined) {
       const stop = scope.policyStop;

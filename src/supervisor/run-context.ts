@@ -1,5 +1,6 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import type { DurableRun } from "../durable/durable.ts";
+import type { PausableTimeout } from "../durable/pausable-timeout.ts";
 import type { ArbiterError } from "../errors/arbiter-error.ts";
 import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { RunEventInput } from "../journal/events.ts";
@@ -157,6 +158,8 @@ export class RunContext {
   #active = 0;
   #waiting = 0;
   onSuspend: (() => void) | undefined;
+  /** The run's timeout; it stops while any branch waits for a person. */
+  runTimer: PausableTimeout | undefined;
 
   taskStarted(): void {
     this.#active++;
@@ -168,16 +171,22 @@ export class RunContext {
   }
 
   waitStarted(): void {
+    if (this.#waiting === 0) this.runTimer?.pause();
     this.#waiting++;
     this.#checkSuspended();
   }
 
   waitEnded(): void {
     this.#waiting--;
+    if (this.#waiting === 0) this.runTimer?.resume();
   }
 
   #checkSuspended(): void {
-    if (this.#waiting > 0 && this.#waiting >= this.#active) this.onSuspend?.();
+    if (this.onSuspend === undefined || !(this.#waiting > 0 && this.#waiting >= this.#active)) return;
+    // A signal that is already there is taken within a few turns of the event loop: look again then.
+    setTimeout(() => {
+      if (this.#waiting > 0 && this.#waiting >= this.#active) this.onSuspend?.();
+    }, 20);
   }
 
   /** The model wrapped for a run-level call (planner, synthesizer): a durable step, journaled and charged. */

@@ -1,6 +1,7 @@
 import { MemoryLedger } from "../budget/memory/memory-ledger.ts";
 import type { DurableEngine } from "../durable/durable.ts";
 import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
+import { PausableTimeout } from "../durable/pausable-timeout.ts";
 import { describeError } from "../errors/arbiter-error.ts";
 import { createRecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { Journal } from "../journal/journal.ts";
@@ -58,6 +59,10 @@ export interface RunOptions {
   runId?: string;
   /** Called with the run id as soon as the run is admitted (before it finishes). */
   onStart?: (runId: string) => void;
+  /** Called right after a new run is recorded in the store (before its first step). */
+  onRecorded?: (runId: string) => void;
+  /** Called when every open branch of the run waits for a person (the caller may stop and resume later). */
+  onSuspend?: () => void;
 }
 
 const noModels: ModelResolver = {
@@ -128,8 +133,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     runOptions: RunOptions,
     resumed: boolean,
   ): Promise<RunResult> {
-    const timeout = AbortSignal.timeout(profile.document.limits.runTimeout);
-    const signal = runOptions.signal ? AbortSignal.any([runOptions.signal, timeout]) : timeout;
+    const runTimer = new PausableTimeout(profile.document.limits.runTimeout);
+    const signal = runOptions.signal
+      ? AbortSignal.any([runOptions.signal, runTimer.signal])
+      : runTimer.signal;
     const shield = deps.shield?.open(admitted.tenant);
     let request = admitted;
     if (resumed && shield) {
@@ -138,6 +145,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       request = { ...admitted, context: (await shield.revealValue(admitted.context)).value };
     }
     const ctx = new RunContext(deps, durable.open(runId), request, signal, shield);
+    ctx.onSuspend = runOptions.onSuspend;
+    ctx.runTimer = runTimer;
     runOptions.onStart?.(runId);
     let started = false;
     let result: RunResult | undefined;
@@ -150,10 +159,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           id: runId,
           tenant: admitted.tenant,
           profile: { name: profile.document.name, version: profile.version },
-          request: { message, context: guarded.context },
+          // The profile file too: `arbiter resume` finds it there.
+          request: { message, context: guarded.context, profileFile: profile.file },
           createdAt: clock(),
           status: "running",
         });
+        runOptions.onRecorded?.(runId);
       }
       ctx.emit({
         type: "run-start",
@@ -193,6 +204,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       }
       throw error;
     } finally {
+      runTimer.clear();
       if (result !== undefined) store?.setRunStatus(runId, result.status, clock());
       durable.release(runId);
     }

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { createSqliteLedger } from "../../budget/sqlite/sqlite-ledger.ts";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
-import { dbPath } from "../db-path.ts";
+import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { Command } from "../main.ts";
 import { parse } from "../parse.ts";
 
@@ -27,7 +27,7 @@ export const costsCommand: Command = {
     if (by !== "worker" && by !== "model" && by !== "day") {
       throw new ArbiterError(ErrorCode.InvalidArgument, `--by must be worker, model or day\nUsage: ${usage}`);
     }
-    const path = dbPath(values.db, io.env);
+    const path = resolveDbPath(values.db as string | undefined, io.env);
     if (!existsSync(path)) {
       throw new ArbiterError(
         ErrorCode.InvalidArgument,

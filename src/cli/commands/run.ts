@@ -1,44 +1,48 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { createSqliteLedger } from "../../budget/sqlite/sqlite-ledger.ts";
-import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
+import { spawn } from "node:child_process";
 import type { JournalEntry } from "../../journal/events.ts";
+import type { Journal } from "../../journal/journal.ts";
 import { createModelResolver } from "../../models/model-resolver.ts";
-import { createProfileGateway } from "../../models/profile-gateway.ts";
 import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
+import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunResult } from "../../supervisor/deliver.ts";
-import { createSupervisor } from "../../supervisor/supervisor.ts";
-import { dbPath } from "../db-path.ts";
+import { LocalRuntime, type RunOutcome } from "../../supervisor/local-runtime.ts";
 import type { Command } from "../main.ts";
-import { ExitCode } from "../output.ts";
+import { type CliIo, ExitCode } from "../output.ts";
 import { parse, parseContext } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
 
 const usage =
-  "arbiter run <profile> <message> [--json] [--tenant T] [--context key=value]... [--model provider:model]... [--db path] [--quiet]";
+  "arbiter run <profile> <message> [--json] [--tenant T] [--context key=value]... [--model provider:model]... [--db path] [--detach] [--quiet]";
 
 /** The JSON a run prints: the result plus each task's tool calls, read back from the journal. */
+/** The policy decisions of a run, as `run --json` prints them. */
+export function decisionsOf(entries: readonly JournalEntry[]) {
+  const decisions = [];
+  for (const { event } of entries) {
+    if (event.type !== "policy-decide") continue;
+    const { kind, taskId, worker, tool, decision, policyIds, reason, bundleVersion } = event;
+    decisions.push({
+      kind,
+      taskId,
+      worker,
+      ...(tool ? { tool } : {}),
+      decision,
+      policyIds,
+      reason,
+      bundleVersion,
+    });
+  }
+  return decisions;
+}
+
 export function runJson(result: RunResult, entries: readonly JournalEntry[]) {
   const calls = new Map<
     string,
     Array<{ tool: string; ok: boolean; durationMs: number; replayed: boolean }>
   >();
-  const decisions = [];
+  const decisions = decisionsOf(entries);
   for (const { event } of entries) {
-    if (event.type === "policy-decide") {
-      const { kind, taskId, worker, tool, decision, policyIds, reason, bundleVersion } = event;
-      decisions.push({
-        kind,
-        taskId,
-        worker,
-        ...(tool ? { tool } : {}),
-        decision,
-        policyIds,
-        reason,
-        bundleVersion,
-      });
-    }
     if (event.type !== "tool-call-end") continue;
     const list = calls.get(event.taskId) ?? [];
     list.push({
@@ -65,6 +69,32 @@ export function runJson(result: RunResult, entries: readonly JournalEntry[]) {
   };
 }
 
+/** Prints what a run that stopped to wait for a person is waiting for. */
+export function printOutcome(io: CliIo, outcome: RunOutcome, json: boolean, journal: Journal): number {
+  if ("answer" in outcome) {
+    if (json) io.out(`${JSON.stringify(runJson(outcome, journal.read(outcome.runId)), null, 2)}\n`);
+    else {
+      io.out(`\n${outcome.answer}\n`);
+      if (outcome.pending.length > 0) {
+        io.out(
+          `\nPending human review: ${outcome.pending.map((p) => `${p.taskId} (${p.worker})`).join(", ")}\n`,
+        );
+      }
+    }
+    return outcome.status === "completed" ? ExitCode.Ok : ExitCode.RunNotCompleted;
+  }
+  if (json) {
+    io.out(
+      `${JSON.stringify({ ...outcome, decisions: decisionsOf(journal.read(outcome.runId)) }, null, 2)}\n`,
+    );
+  } else {
+    io.out(`\nRun ${outcome.runId} is waiting for a person:\n`);
+    for (const p of outcome.pending) io.out(`  ${p.approvalId}  ${p.taskId} ${p.worker}: ${p.reason}\n`);
+    io.out("Decide with `arbiter approvals approve|deny <id> --by <name>`, then `arbiter resume`.\n");
+  }
+  return ExitCode.RunNotCompleted;
+}
+
 export const runCommand: Command = {
   name: "run",
   summary: "run one request through a profile and print the answer",
@@ -79,6 +109,8 @@ export const runCommand: Command = {
         context: { type: "string", multiple: true },
         model: { type: "string", multiple: true },
         db: { type: "string" },
+        detach: { type: "boolean" },
+        "run-id": { type: "string" },
       },
       usage,
     );
@@ -90,37 +122,45 @@ export const runCommand: Command = {
     const overrides = ((values.model as string[] | undefined) ?? []).map(parseModelSpec);
     const context = parseContext((values.context as string[] | undefined) ?? []);
     const profile = await loadProfile(file, { env: io.env });
-    const closers: Array<() => unknown> = [];
+    if (values.detach) {
+      // The run goes on in a background process of its own; this one prints its id and returns.
+      await profile.close();
+      const runId = `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+      const rest = args.filter((a) => a !== "--detach");
+      const child = spawn(
+        process.execPath,
+        [process.argv[1]!, "run", ...rest, "--run-id", runId, "--quiet"],
+        {
+          detached: true,
+          stdio: "ignore",
+          env: io.env as NodeJS.ProcessEnv,
+        },
+      );
+      child.unref();
+      io.out(`${values.json ? JSON.stringify({ runId, status: "running", detached: true }) : runId}\n`);
+      return ExitCode.Ok;
+    }
+    const runtime = await LocalRuntime.open({
+      profile,
+      dbPath: resolveDbPath(values.db as string | undefined, io.env),
+      env: io.env,
+      models: createModelResolver(profile, { env: io.env, overrides }),
+    });
     try {
-      const guard = profile.document.guard;
-      const embedded = guard.pii
-        ? await openEmbeddedShield({ env: io.env, revealToRequester: guard.revealToRequester })
-        : undefined;
-      closers.push(() => embedded?.close());
-      // Spend is recorded in the run database, so a tenant's period budget holds across processes.
-      mkdirSync(dirname(dbPath(values.db, io.env)), { recursive: true });
-      const ledger = createSqliteLedger({ path: dbPath(values.db, io.env) });
-      closers.push(() => ledger.close());
-      const { gateway } = createProfileGateway(profile, { ledger });
-      const supervisor = createSupervisor({
-        profile,
-        gateway,
-        models: createModelResolver(profile, { env: io.env, overrides }),
-        ...(embedded ? { shield: embedded.shield } : {}),
-      });
-      for (const warning of supervisor.warnings) io.err(`warning: ${warning}\n`);
+      for (const warning of runtime.supervisor.warnings) io.err(`warning: ${warning}\n`);
       const live = !values.json && !values.quiet;
       let unsubscribe = () => {};
-      const result = await supervisor.run(
+      const outcome = await runtime.run(
         {
           message: words.join(" "),
           ...(values.tenant === undefined ? {} : { tenant: values.tenant as string }),
           context,
         },
         {
+          ...(typeof values["run-id"] === "string" ? { runId: values["run-id"] } : {}),
           onStart: (runId) => {
             if (!live) return;
-            unsubscribe = supervisor.journal.subscribe((entry) => {
+            unsubscribe = runtime.journal.subscribe((entry) => {
               const line = renderProgress(entry, io.isTty);
               if (line !== undefined) io.err(`${line}\n`);
             }, runId);
@@ -128,19 +168,9 @@ export const runCommand: Command = {
         },
       );
       unsubscribe();
-      if (values.json)
-        io.out(`${JSON.stringify(runJson(result, supervisor.journal.read(result.runId)), null, 2)}\n`);
-      else {
-        io.out(`\n${result.answer}\n`);
-        if (result.pending.length > 0) {
-          io.out(
-            `\nPending human review: ${result.pending.map((p) => `${p.taskId} (${p.worker})`).join(", ")}\n`,
-          );
-        }
-      }
-      return result.status === "completed" ? ExitCode.Ok : ExitCode.RunNotCompleted;
+      return printOutcome(io, outcome, values.json === true, runtime.journal);
     } finally {
-      for (const close of closers) await close();
+      await runtime.close();
       await profile.close();
     }
   },

@@ -1,0 +1,92 @@
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { createModelResolver } from "../../models/model-resolver.ts";
+import { loadProfile } from "../../profile/load-profile.ts";
+import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
+import type { RunRecord } from "../../store/store.ts";
+import { LocalRuntime, type RunOutcome } from "../../supervisor/local-runtime.ts";
+import type { Command } from "../main.ts";
+import { parse } from "../parse.ts";
+import { openStore } from "./approvals.ts";
+
+const usage = "arbiter resume [--run <id>] [--json] [--db path]";
+
+/**
+ * `arbiter resume`: continues every unfinished run (or one) from its last completed step, and returns
+ * when each has finished or waits for a person.
+ */
+export const resumeCommand: Command = {
+  name: "resume",
+  summary: "continue unfinished runs after a crash or a restart (exits when each is finished or waiting)",
+  usage,
+  async run(args, io) {
+    const { values } = parse(
+      args,
+      { run: { type: "string" }, json: { type: "boolean" }, db: { type: "string" } },
+      usage,
+    );
+    const dbPath = resolveDbPath(values.db as string | undefined, io.env);
+    const probe = openStore(values.db, io);
+    let runs: RunRecord[];
+    try {
+      if (typeof values.run === "string") {
+        const run = probe.getRun(values.run);
+        if (run === undefined) throw new ArbiterError(ErrorCode.UnknownRun, `no run "${values.run}"`);
+        runs = [run];
+      } else runs = probe.listUnfinished();
+    } finally {
+      probe.close();
+    }
+    const byProfile = new Map<string, RunRecord[]>();
+    for (const run of runs) {
+      const file = (run.request as { profileFile?: string }).profileFile ?? "";
+      byProfile.set(file, [...(byProfile.get(file) ?? []), run]);
+    }
+    const results: Array<{ runId: string; status: string; detail?: string }> = [];
+    await Promise.all(
+      [...byProfile].map(async ([file, group]) => {
+        const profile = await loadProfile(file, { env: io.env });
+        const runtime = await LocalRuntime.open({
+          profile,
+          dbPath,
+          env: io.env,
+          models: createModelResolver(profile, { env: io.env }),
+        });
+        try {
+          await Promise.all(
+            group.map(async (record) => {
+              if (record.profile.version !== profile.version) {
+                io.err(
+                  `warning: ${record.id} ran on profile version ${record.profile.version.slice(0, 12)}; ${file} is now ${profile.version.slice(0, 12)}\n`,
+                );
+              }
+              try {
+                const outcome: RunOutcome | undefined = await runtime.resume(record);
+                if (outcome === undefined)
+                  results.push({ runId: record.id, status: "skipped", detail: "another process holds it" });
+                else if ("answer" in outcome)
+                  results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
+                else
+                  results.push({
+                    runId: record.id,
+                    status: "waiting",
+                    detail: outcome.pending.map((p) => p.approvalId).join(", "),
+                  });
+              } catch (error) {
+                results.push({ runId: record.id, status: "error", detail: (error as Error).message });
+              }
+            }),
+          );
+        } finally {
+          await runtime.close();
+          await profile.close();
+        }
+      }),
+    );
+    if (values.json) io.out(`${JSON.stringify({ runs: results })}\n`);
+    else if (results.length === 0) io.out("no unfinished runs\n");
+    else
+      for (const r of results)
+        io.out(`${r.runId}  ${r.status}${r.detail ? `  ${r.detail.split("\n")[0]}` : ""}\n`);
+    return results.some((r) => r.status === "error") ? 1 : 0;
+  },
+};

@@ -1,0 +1,92 @@
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
+import type { StoredRunStatus } from "../../store/store.ts";
+import type { Command } from "../main.ts";
+import { parse } from "../parse.ts";
+import { renderProgress } from "../progress.ts";
+import { openStore } from "./approvals.ts";
+
+const usage = [
+  "arbiter runs list [--status S] [--json] [--db path]",
+  "       arbiter runs show <id> [--json] [--db path]",
+].join("\n");
+
+export const runsCommand: Command = {
+  name: "runs",
+  summary: "list runs, or show one: plan, tasks, steps, events and pending approvals",
+  usage,
+  async run(args, io) {
+    const [sub, ...rest] = args;
+    const { values, positionals } = parse(
+      rest,
+      {
+        json: { type: "boolean" },
+        db: { type: "string" },
+        status: { type: "string" },
+        limit: { type: "string" },
+      },
+      usage,
+    );
+    const store = openStore(values.db, io);
+    try {
+      if (sub === "list") {
+        const runs = store.listRuns({
+          ...(typeof values.status === "string" ? { status: values.status as StoredRunStatus } : {}),
+          limit: Number(values.limit ?? 100),
+        });
+        if (values.json) io.out(`${JSON.stringify(runs.map(({ request: _r, ...run }) => run))}\n`);
+        else if (runs.length === 0) io.out("no runs\n");
+        else {
+          for (const r of runs) {
+            io.out(
+              `${r.id}  ${r.status.padEnd(9)} ${new Date(r.createdAt).toISOString()}  ${r.tenant}  ${r.profile.name}@${r.profile.version.slice(0, 12)}\n`,
+            );
+          }
+        }
+        return 0;
+      }
+      if (sub === "show") {
+        const id = positionals[0];
+        const run = id === undefined ? undefined : store.getRun(id);
+        if (run === undefined) {
+          throw new ArbiterError(
+            ErrorCode.UnknownRun,
+            `no run "${id ?? ""}"; \`arbiter runs list\` shows the runs`,
+          );
+        }
+        const events = new SqliteJournal(store).read(run.id);
+        const plan = events.map((e) => e.event).find((e) => e.type === "plan-create");
+        const tasks = events
+          .map((e) => e.event)
+          .filter((e) => e.type === "task-end")
+          .map((e) => e);
+        const steps = store.loadSteps(run.id).map(({ result: _r, ...s }) => s);
+        const approvals = store.listApprovals({ runId: run.id });
+        const { request: _request, ...record } = run;
+        if (values.json) {
+          io.out(
+            `${JSON.stringify({ run: record, plan: plan?.type === "plan-create" ? plan.tasks : [], tasks, steps, approvals, events })}\n`,
+          );
+          return 0;
+        }
+        io.out(
+          `run ${run.id}  ${run.status}  tenant ${run.tenant}  profile ${run.profile.name}@${run.profile.version.slice(0, 12)}\n`,
+        );
+        io.out(`steps: ${steps.length} (${steps.filter((s) => s.state === "completed").length} completed)\n`);
+        for (const a of approvals) io.out(`approval ${a.id} ${a.status}: ${a.reason}\n`);
+        io.out("events:\n");
+        for (const entry of events) {
+          const line = renderProgress(entry, false);
+          io.out(`${String(entry.seq).padStart(4)} ${line ?? `  ${entry.event.type}`}\n`);
+        }
+        return 0;
+      }
+      throw new ArbiterError(
+        ErrorCode.InvalidArgument,
+        `unknown runs command "${sub ?? ""}"\nUsage: ${usage}`,
+      );
+    } finally {
+      store.close();
+    }
+  },
+};
