@@ -276,3 +276,44 @@ test("a card number in a request is tokenised: not in the output, the decisions 
   const vault = readFileSync(join(r.dir, ".arbiter/pii-vault.db"));
   assert.ok(!vault.includes(Buffer.from(card.replaceAll(" ", ""))) && !vault.includes(Buffer.from(card)));
 });
+
+test("an $80 credit waits for a person across processes, then resumes and is issued once", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-approval-"));
+  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
+  const first = run("run", profile, "please credit $80 to my account", "--json");
+  assert.equal(first.status, 1, first.stderr);
+  const waiting = JSON.parse(first.stdout);
+  assert.equal(waiting.status, "waiting");
+  const id = waiting.pending[0].approvalId;
+  assert.equal(JSON.parse(run("runs", "show", waiting.runId, "--json").stdout).run.status, "waiting");
+  const unknown = run("approvals", "approve", "apr_nope", "--by", "alice");
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /no approval "apr_nope"/);
+  const approve = run("approvals", "approve", id, "--by", "alice", "--reason", "long-standing customer");
+  assert.equal(approve.status, 0, approve.stderr);
+  const twice = run("approvals", "approve", id, "--by", "bob");
+  assert.equal(twice.status, 2, "approving twice is refused");
+  const resumed = run("resume", "--json");
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.deepEqual(
+    JSON.parse(resumed.stdout).runs.map((r: { status: string }) => r.status),
+    ["completed"],
+  );
+  const shown = JSON.parse(run("runs", "show", waiting.runId, "--json").stdout);
+  assert.equal(shown.run.status, "completed");
+  const decided = shown.events.find(
+    (e: { event: { type: string } }) => e.event.type === "approval-decide",
+  ).event;
+  assert.equal(decided.by, "alice");
+  assert.equal(decided.reason, "long-standing customer");
+  const db = new DatabaseSync(env.TELECOM_DB);
+  const credits = db.prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'").get();
+  db.close();
+  assert.equal(credits?.n, 1);
+});

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE TABLE IF NOT EXISTS telecom_effects (
   idempotency_key TEXT NOT NULL, tool TEXT NOT NULL, args_json TEXT NOT NULL, created_at TEXT NOT NULL
 );
+-- What each side effect returned, by idempotency key: a repeated call gets its first result back.
+CREATE TABLE IF NOT EXISTS telecom_results (idempotency_key TEXT PRIMARY KEY, result_json TEXT NOT NULL);
 `;
 
 const SEED = `

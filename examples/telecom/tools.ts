@@ -41,6 +41,8 @@ function statements(db: DatabaseSync) {
     plans: db.prepare("SELECT id, name, monthly_cents, down_mbps, tier FROM plans ORDER BY tier"),
     plan: db.prepare("SELECT id, name, monthly_cents, down_mbps, tier FROM plans WHERE id = ?"),
     setPlan: db.prepare("UPDATE customers SET plan_id = ? WHERE id = ?"),
+    result: db.prepare("SELECT result_json FROM telecom_results WHERE idempotency_key = ?"),
+    saveResult: db.prepare("INSERT INTO telecom_results (idempotency_key, result_json) VALUES (?, ?)"),
     effect: db.prepare(
       "INSERT INTO telecom_effects (idempotency_key, tool, args_json, created_at) VALUES (?, ?, ?, ?)",
     ),
@@ -91,8 +93,16 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
     const at = now().toISOString();
     db.exec("BEGIN IMMEDIATE");
     try {
+      // The idempotency key makes a repeat of a call that already happened return its first result,
+      // which is what lets the runtime re-execute a call left in doubt by a crash.
+      const earlier = q.result.get(ctx.idempotencyKey) as { result_json: string } | undefined;
+      if (earlier !== undefined) {
+        db.exec("COMMIT");
+        return JSON.parse(earlier.result_json) as T;
+      }
       const result = apply(at);
       q.effect.run(ctx.idempotencyKey, tool, JSON.stringify(args), at);
+      q.saveResult.run(ctx.idempotencyKey, JSON.stringify(result));
       db.exec("COMMIT");
       return result;
     } catch (error) {
@@ -151,6 +161,7 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
         chargeIds: z.array(z.string()).max(20).optional().describe("ids of the charges this credit corrects"),
       }),
       sideEffect: true,
+      idempotent: true,
       facts: (args) => ({ amountCents: Math.round(args.amount * 100) }),
       counters: { creditsIssuedCents: { initial: 0, add: (args) => Math.round(args.amount * 100) } },
       execute: async (args, ctx) => {
@@ -214,6 +225,7 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       description: "Book a technician visit for a fault a line test confirmed.",
       input: z.object({ customerId, reason: z.string().min(3).max(200) }),
       sideEffect: true,
+      idempotent: true,
       execute: async (args, ctx) => {
         customer(args.customerId);
         const window = nextWindow(now());
@@ -254,6 +266,7 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       description: "Move the customer to another plan, effective immediately.",
       input: z.object({ customerId, planId: z.string().min(1) }),
       sideEffect: true,
+      idempotent: true,
       // What the change would do, from the systems of record — never from the model's arguments.
       facts: (args) => {
         const current = customer(args.customerId);

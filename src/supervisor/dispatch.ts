@@ -305,6 +305,7 @@ async function runWithRetries(
       counters: ctx.counters,
       counted: ctx.countedCalls,
       policyStop: undefined,
+      ...(ctx.deps.faults ? { faults: ctx.deps.faults } : {}),
       askApproval: async (site) => {
         // The attempt's clock stops while a person decides.
         attemptTimer.pause();
@@ -367,14 +368,16 @@ async function runWithRetries(
         stopped: true,
       };
     }
-    // A budget stop ends this branch (no retry, no fallback worker): partial answer or escalation.
+    // A budget stop ends this branch (no retry, no fallback worker): partial answer or escalation. So
+    // does a side effect left in doubt by a crash that is not safe to repeat: a person must find out.
     const overBudget = answer === undefined ? findArbiterError(failure, ErrorCode.BudgetExceeded) : undefined;
-    if (overBudget !== undefined) {
+    const inDoubt = answer === undefined ? findArbiterError(failure, ErrorCode.StepInDoubt) : undefined;
+    if (overBudget !== undefined || inDoubt !== undefined) {
       return {
         task,
         worker: workerName,
         result: {
-          status: ctx.profile.document.budgets.onExceed === "escalate" ? "escalated" : "failed",
+          status: inDoubt || ctx.profile.document.budgets.onExceed === "escalate" ? "escalated" : "failed",
           summary: "",
           data: {},
           confidence: 0,
@@ -385,7 +388,7 @@ async function runWithRetries(
         endedAt: ctx.deps.clock(),
         attempts: attempt,
         toolCalls: toolCalls + scope.toolCalls,
-        reason: overBudget.message,
+        reason: (inDoubt ?? overBudget)!.message,
         stopped: true,
       };
     }

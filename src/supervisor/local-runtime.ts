@@ -8,6 +8,7 @@ import { createProfileGateway } from "../models/profile-gateway.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { RunRecord } from "../store/store.ts";
+import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
 import type { RunResult } from "./deliver.ts";
 import type { ModelResolver } from "./run-context.ts";
@@ -19,6 +20,7 @@ export interface LocalRuntimeOptions {
   dbPath: string;
   env?: Readonly<Record<string, string | undefined>>;
   models?: ModelResolver;
+  faults?: Faults;
 }
 
 /** A run that stopped because every branch still open waits for a person (it resumes later). */
@@ -81,6 +83,7 @@ export class LocalRuntime {
         store,
         gateway: createProfileGateway(options.profile, { ledger }).gateway,
         ...(options.models ? { models: options.models } : {}),
+        ...(options.faults ? { faults: options.faults } : {}),
         ...(shield ? { shield: shield.shield } : {}),
       });
       closers.push(() => store.close());

@@ -11,6 +11,7 @@ import { observeModel } from "../models/observed-model.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import type { WorkerSpec } from "../profile/schema.ts";
 import type { Store } from "../store/store.ts";
+import type { Faults } from "../testing/fault-injection.ts";
 import type { AuthorizationDecision, Authorizer } from "../tools/authorization.ts";
 import { type Usage, zeroUsage } from "../workers/worker-result.ts";
 import { egressCheck } from "./egress.ts";
@@ -41,6 +42,8 @@ export interface RunDeps {
   readonly clock: () => number;
   readonly random: () => number;
   readonly shield?: Shield;
+  /** Injected latency and failures on tool and model calls (resilience testing). */
+  readonly faults?: Faults;
   /** Where runs and approvals are recorded. */
   readonly store?: Store;
   /** Model gateway: fallback chains, breakers, retries, budgets, cache. Without it models are called directly. */
@@ -243,7 +246,10 @@ export class RunContext {
       stepPrefix: call.stepPrefix,
       durable: this.durable,
       ...(this.shield ? { protect: this.shield } : {}),
-      ...(beforeCall ? { beforeCall } : {}),
+      beforeCall: async (options) => {
+        await this.deps.faults?.before(`model ${call.purpose}`, options.abortSignal);
+        await beforeCall?.(options);
+      },
       emit: (e) => this.emit(e),
       onUsage: (u) => {
         call.onUsage?.(u);

@@ -13,6 +13,7 @@ import type { Profile } from "../profile/load-profile.ts";
 import { buildLocalRouter, type LocalRouter } from "../routing/local-router.ts";
 import type { Plan } from "../routing/plan.ts";
 import type { RunRecord, Store } from "../store/store.ts";
+import type { Faults } from "../testing/fault-injection.ts";
 import type { Authorizer } from "../tools/authorization.ts";
 import { zeroUsage } from "../workers/worker-result.ts";
 import { admit, type RunRequest } from "./admit.ts";
@@ -46,6 +47,8 @@ export interface SupervisorOptions {
   router?: LocalRouter;
   /** Where runs and approvals are recorded (with a durable engine on the same store, runs survive restarts). */
   store?: Store;
+  /** Injected latency and failures on tool and model calls (`--inject`). */
+  faults?: Faults;
   /**
    * The model gateway (fallback chains, breakers, retries, cache, budgets). Default: one built from the
    * profile with an in-memory ledger; `false` calls models directly.
@@ -100,6 +103,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const deps = {
     profile,
     ...(store ? { store } : {}),
+    ...(options.faults ? { faults: options.faults } : {}),
     ...(gateway ? { gateway } : {}),
     journal,
     models: options.models ?? noModels,

@@ -44,6 +44,8 @@ export interface ToolCallScope {
    */
   policyStop: ArbiterError | undefined;
   /** Asks a person and waits durably (absent when the runtime has no durable approvals). */
+  /** Injected latency and failures (testing resilience on the real paths). */
+  readonly faults?: { before(site: string, signal: AbortSignal | undefined): Promise<void> };
   readonly askApproval?: (site: { key: string; reason: string }) => Promise<PersonDecision>;
   emit(event: RunEventInput): void;
   /** Identical calls within one attempt are numbered so each is its own step. */
@@ -167,6 +169,7 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
           idempotencyKey,
           input: recordedInput,
         });
+        await scope.faults?.before(`tool ${name}`, scope.signal);
         return tool!.execute(input, toolContext);
       },
       { idempotent: tool!.idempotent ?? !tool!.sideEffect },

@@ -4,11 +4,12 @@ import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunRecord } from "../../store/store.ts";
 import { LocalRuntime, type RunOutcome } from "../../supervisor/local-runtime.ts";
+import { createFaults, parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
 import { parse } from "../parse.ts";
 import { openStore } from "./approvals.ts";
 
-const usage = "arbiter resume [--run <id>] [--json] [--db path]";
+const usage = "arbiter resume [--run <id>] [--json] [--db path] [--inject latency=100ms,fail=0.2,seed=7]";
 
 /**
  * `arbiter resume`: continues every unfinished run (or one) from its last completed step, and returns
@@ -21,7 +22,12 @@ export const resumeCommand: Command = {
   async run(args, io) {
     const { values } = parse(
       args,
-      { run: { type: "string" }, json: { type: "boolean" }, db: { type: "string" } },
+      {
+        run: { type: "string" },
+        json: { type: "boolean" },
+        db: { type: "string" },
+        inject: { type: "string" },
+      },
       usage,
     );
     const dbPath = resolveDbPath(values.db as string | undefined, io.env);
@@ -50,6 +56,9 @@ export const resumeCommand: Command = {
           dbPath,
           env: io.env,
           models: createModelResolver(profile, { env: io.env }),
+          ...(typeof values.inject === "string"
+            ? { faults: createFaults(parseFaultSpec(values.inject)) }
+            : {}),
         });
         try {
           await Promise.all(

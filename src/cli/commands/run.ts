@@ -7,13 +7,14 @@ import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunResult } from "../../supervisor/deliver.ts";
 import { LocalRuntime, type RunOutcome } from "../../supervisor/local-runtime.ts";
+import { createFaults, parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
 import { type CliIo, ExitCode } from "../output.ts";
 import { parse, parseContext } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
 
 const usage =
-  "arbiter run <profile> <message> [--json] [--tenant T] [--context key=value]... [--model provider:model]... [--db path] [--detach] [--quiet]";
+  "arbiter run <profile> <message> [--json] [--tenant T] [--context key=value]... [--model provider:model]... [--db path] [--detach] [--inject latency=100ms,fail=0.2,seed=7] [--quiet]";
 
 /** The JSON a run prints: the result plus each task's tool calls, read back from the journal. */
 /** The policy decisions of a run, as `run --json` prints them. */
@@ -111,6 +112,7 @@ export const runCommand: Command = {
         db: { type: "string" },
         detach: { type: "boolean" },
         "run-id": { type: "string" },
+        inject: { type: "string" },
       },
       usage,
     );
@@ -145,6 +147,7 @@ export const runCommand: Command = {
       dbPath: resolveDbPath(values.db as string | undefined, io.env),
       env: io.env,
       models: createModelResolver(profile, { env: io.env, overrides }),
+      ...(typeof values.inject === "string" ? { faults: createFaults(parseFaultSpec(values.inject)) } : {}),
     });
     try {
       for (const warning of runtime.supervisor.warnings) io.err(`warning: ${warning}\n`);

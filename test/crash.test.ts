@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { test } from "node:test";
+
+const root = new URL("..", import.meta.url).pathname;
+const bin = join(root, "bin/arbiter.js");
+const profile = join(root, "examples/telecom/profile.yaml");
+const PLAIN =
+  "I was overcharged on my last bill, my internet has been really slow for days, and I'd like to upgrade to a faster plan.";
+const WITH_APPROVAL =
+  "Please credit $80 to my account, my internet has been really slow for days, and I'd like to upgrade to a faster plan.";
+
+function start(
+  dir: string,
+  args: string[],
+): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: dir,
+    env: { ...process.env, ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") },
+  });
+  let out = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    out += d;
+  });
+  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on("close", (code) => resolve({ code, out })),
+  );
+  return { child, done };
+}
+
+const cli = (dir: string, ...args: string[]) => start(dir, args).done;
+
+/** Seeded, so a failure can be reproduced. */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+}
+
+test("runs killed with SIGKILL at random moments resume to completion without repeating a side effect", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-crash-"));
+  const next = random(20261121);
+  const db = join(dir, "arbiter.db");
+  let killedWhileWaiting = 0;
+  let killed = 0;
+  for (let i = 0; i < 20; i++) {
+    const message = i % 2 === 0 ? PLAIN : WITH_APPROVAL;
+    const run = start(dir, ["run", profile, message, "--quiet", "--inject", "latency=120ms"]);
+    // Wait until the run is recorded, then kill it somewhere in its life (or after it ended).
+    const startedBy = Date.now() + 10_000;
+    while (Date.now() < startedBy) {
+      if (existsSync(db)) {
+        const check = new DatabaseSync(db, { readOnly: true });
+        const runs =
+          (check.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number } | undefined)?.n ?? 0;
+        check.close();
+        if (runs > i) break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, Math.floor(next() * 700)));
+    if (run.child.exitCode === null) {
+      const check = new DatabaseSync(db, { readOnly: true });
+      const pending = (
+        check.prepare("SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'").get() as { n: number }
+      ).n;
+      check.close();
+      if (pending > 0) killedWhileWaiting++;
+      run.child.kill("SIGKILL");
+      killed++;
+    }
+    await run.done;
+    // A new process resumes what was left; approvals are decided by a person in between.
+    for (let round = 0; round < 3; round++) {
+      const resumed = await cli(dir, "resume", "--json", "--inject", "latency=120ms");
+      assert.equal(resumed.code, 0, resumed.out);
+      const pending = JSON.parse((await cli(dir, "approvals", "list", "--json")).out) as Array<{
+        id: string;
+      }>;
+      if (pending.length === 0) break;
+      for (const a of pending) {
+        const approved = await cli(dir, "approvals", "approve", a.id, "--by", "ops", "--reason", "verified");
+        assert.equal(approved.code, 0, approved.out);
+      }
+    }
+  }
+  assert.ok(killed >= 10, `only ${killed} of 20 runs were killed mid-flight`);
+  const check = new DatabaseSync(db, { readOnly: true });
+  const statuses = check.prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status").all();
+  assert.deepEqual(
+    statuses.map((s) => `${s.status}=${s.n}`),
+    ["completed=20"],
+  );
+  // No journal gaps: every run's entries are numbered 1..n.
+  const gaps = check
+    .prepare("SELECT run_id FROM journal GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1")
+    .all();
+  assert.deepEqual(gaps, []);
+  check.close();
+  const telecom = new DatabaseSync(join(dir, "telecom.db"), { readOnly: true });
+  const repeated = telecom
+    .prepare(
+      "SELECT idempotency_key, COUNT(*) AS n FROM telecom_effects GROUP BY idempotency_key HAVING n > 1",
+    )
+    .all();
+  const effects = (telecom.prepare("SELECT COUNT(*) AS n FROM telecom_effects").get() as { n: number }).n;
+  telecom.close();
+  assert.deepEqual(repeated, [], "no side effect happened twice");
+  assert.ok(effects >= 20, `${effects} side effects recorded`);
+  process.stdout.write(
+    `# crash test: ${killed} killed, ${killedWhileWaiting} while an approval was pending\n`,
+  );
+});
