@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 
@@ -316,4 +316,41 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
   const credits = db.prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'").get();
   db.close();
   assert.equal(credits?.n, 1);
+});
+
+test("arbiter replay reruns a finished run on its record and reports a profile change that moves routing", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-replay-"));
+  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
+  const first = JSON.parse(run("run", profile, THREE_INTENTS, "--json").stdout);
+  const same = run("replay", first.runId, "--json");
+  assert.equal(same.status, 0, same.stdout + same.stderr);
+  assert.equal(JSON.parse(same.stdout).identical, true);
+  // The same profile with billing's keywords gone: the overcharge now goes elsewhere.
+  const changed = join(dirname(profile), `profile-replay-${process.pid}.yaml`);
+  writeFileSync(
+    changed,
+    readFileSync(profile, "utf8").replace(
+      / {6}keywords:\n(?: {8}- \{ term: (?:bill\*|overcharg\*|charg\*|refund\*|credit\*|invoice\*|late fee|payment\*).*\n)+/,
+      '      keywords: ["zzz"]\n',
+    ),
+  );
+  try {
+    const diverged = run("replay", first.runId, "--profile", changed, "--json");
+    assert.equal(diverged.status, 1, diverged.stderr);
+    const report = JSON.parse(diverged.stdout);
+    assert.equal(report.identical, false);
+    assert.ok(
+      report.divergences.some((d: string) => d.startsWith("routing")),
+      report.divergences.join("\n"),
+    );
+  } finally {
+    rmSync(changed, { force: true });
+  }
+  assert.equal(run("replay", "run_nope").status, 2);
 });

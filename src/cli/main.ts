@@ -4,6 +4,7 @@ import { benchCommand } from "./commands/bench.ts";
 import { costsCommand } from "./commands/costs.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { policyCommand } from "./commands/policy.ts";
+import { replayCommand } from "./commands/replay.ts";
 import { resumeCommand } from "./commands/resume.ts";
 import { runCommand } from "./commands/run.ts";
 import { runsCommand } from "./commands/runs.ts";
@@ -22,6 +23,7 @@ const commands: readonly Command[] = [
   resumeCommand,
   runsCommand,
   approvalsCommand,
+  replayCommand,
   validateCommand,
   policyCommand,
   costsCommand,

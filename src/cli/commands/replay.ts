@@ -1,0 +1,83 @@
+import { LocalDurableEngine } from "../../durable/local/local-durable.ts";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
+import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
+import { createModelResolver } from "../../models/model-resolver.ts";
+import { loadProfile } from "../../profile/load-profile.ts";
+import { replayRun } from "../../supervisor/replay.ts";
+import type { Command } from "../main.ts";
+import { parse } from "../parse.ts";
+import { openStore } from "./approvals.ts";
+
+const usage = "arbiter replay <run-id> [--profile <file>] [--json] [--db path]";
+
+export const replayCommand: Command = {
+  name: "replay",
+  summary: "re-run a finished run on its recorded model and tool results; report divergences",
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parse(
+      args,
+      { json: { type: "boolean" }, db: { type: "string" }, profile: { type: "string" } },
+      usage,
+    );
+    const store = openStore(values.db, io);
+    try {
+      const record = positionals[0] === undefined ? undefined : store.getRun(positionals[0]);
+      if (record === undefined) {
+        throw new ArbiterError(
+          ErrorCode.UnknownRun,
+          `no run "${positionals[0] ?? ""}"; \`arbiter runs list\` shows the runs`,
+        );
+      }
+      if (["created", "running", "waiting"].includes(record.status)) {
+        throw new ArbiterError(
+          ErrorCode.InvalidArgument,
+          `run ${record.id} is ${record.status}; replay a finished run, or \`arbiter resume\` it`,
+        );
+      }
+      // By default the profile the run was made with (as it is now on disk): what changed is what diverges.
+      const file =
+        (values.profile as string | undefined) ??
+        (record.request as { profileFile?: string }).profileFile ??
+        "";
+      const profile = await loadProfile(file, { env: io.env });
+      const engine = new LocalDurableEngine({ store });
+      const shield = profile.document.guard.pii
+        ? await openEmbeddedShield({
+            env: io.env,
+            revealToRequester: profile.document.guard.revealToRequester,
+          })
+        : undefined;
+      try {
+        const report = await replayRun({
+          record,
+          profile,
+          store,
+          engine,
+          recorded: new SqliteJournal(store).read(record.id),
+          models: createModelResolver(profile, { env: io.env }),
+          ...(shield ? { shield: shield.shield } : {}),
+        });
+        if (values.json) io.out(`${JSON.stringify(report)}\n`);
+        else if (report.identical) {
+          io.out(
+            `replay of ${report.runId}: routing, plan and ${report.steps} steps identical (profile ${report.replayedProfile.slice(0, 12)})\n`,
+          );
+        } else {
+          io.out(
+            `replay of ${report.runId} diverges (recorded with profile ${report.recordedProfile.slice(0, 12)}, replayed with ${report.replayedProfile.slice(0, 12)}):\n`,
+          );
+          for (const d of report.divergences) io.out(`  - ${d}\n`);
+        }
+        return report.identical ? 0 : 1;
+      } finally {
+        engine.close();
+        await shield?.close();
+        await profile.close();
+      }
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,0 +1,113 @@
+import type { DurableEngine } from "../durable/durable.ts";
+import type { LocalDurableEngine } from "../durable/local/local-durable.ts";
+import type { LocalDurableRun } from "../durable/local/local-run.ts";
+import { describeError } from "../errors/arbiter-error.ts";
+import type { JournalEntry, RunEvent } from "../journal/events.ts";
+import { MemoryJournal } from "../journal/memory/memory-journal.ts";
+import type { Profile } from "../profile/load-profile.ts";
+import type { RunRecord, Store } from "../store/store.ts";
+import type { Shield } from "./guards.ts";
+import type { ModelResolver } from "./run-context.ts";
+import { createSupervisor } from "./supervisor.ts";
+
+export interface ReplayReport {
+  runId: string;
+  identical: boolean;
+  recordedProfile: string;
+  replayedProfile: string;
+  /** What differs, in words: routing, plan, the steps of a task, task outcomes. */
+  divergences: string[];
+  steps: number;
+}
+
+const routeOf = (events: RunEvent[]) =>
+  events
+    .filter((e) => e.type === "route-decide")
+    .map((e) => (e.type === "route-decide" ? `${e.tier}: ${e.intents.map((i) => i.worker).join(", ")}` : ""));
+const planOf = (events: RunEvent[]) =>
+  events
+    .filter((e) => e.type === "plan-create")
+    .map((e) =>
+      e.type === "plan-create"
+        ? e.tasks
+            .map((t) => `${t.id}→${t.worker}${t.dependsOn.length ? `<${t.dependsOn.join(",")}` : ""}`)
+            .join(" ")
+        : "",
+    );
+/** Per task: the tool calls in order (names and argument hashes), and how the task ended. */
+const stepsOf = (events: RunEvent[]) => {
+  const byTask = new Map<string, string[]>();
+  for (const e of events) {
+    if (e.type === "tool-call-end") byTask.set(e.taskId, [...(byTask.get(e.taskId) ?? []), e.callId]);
+    if (e.type === "task-end")
+      byTask.set(e.taskId, [...(byTask.get(e.taskId) ?? []), `end ${e.worker} ${e.status}`]);
+  }
+  return byTask;
+};
+
+/**
+ * Runs a finished run again against its recorded model and tool results (nothing unrecorded may
+ * execute) with the current profile, and reports any divergence in routing, plan or step sequence:
+ * regression testing of profiles and prompts without calling a model.
+ */
+export async function replayRun(options: {
+  record: RunRecord;
+  profile: Profile;
+  store: Store;
+  engine: LocalDurableEngine;
+  recorded: readonly JournalEntry[];
+  shield?: Shield;
+  models?: ModelResolver;
+}): Promise<ReplayReport> {
+  const { record, profile, engine } = options;
+  const opened: LocalDurableRun[] = [];
+  // Strict replay: recorded steps return their results; a step the record does not have is an error.
+  const replaying: DurableEngine = {
+    name: "replay",
+    open: (runId) => {
+      const run = engine.open(runId, { mode: "replay" });
+      opened.push(run);
+      return run;
+    },
+    release: () => {},
+  };
+  const journal = new MemoryJournal();
+  const supervisor = createSupervisor({
+    profile,
+    journal,
+    durable: replaying,
+    gateway: false,
+    ...(options.shield ? { shield: options.shield } : {}),
+    ...(options.models ? { models: options.models } : {}),
+  });
+  const divergences: string[] = [];
+  try {
+    await supervisor.resume(record);
+  } catch (error) {
+    divergences.push(`the replay stopped: ${describeError(error)}`);
+  }
+  const before = options.recorded.map((e) => e.event);
+  const after = journal.read(record.id).map((e) => e.event);
+  const compare = (what: string, a: string[], b: string[]) => {
+    if (a.join("\n") !== b.join("\n"))
+      divergences.push(`${what}: recorded [${a.join(" | ")}], replayed [${b.join(" | ")}]`);
+  };
+  compare("routing", routeOf(before), routeOf(after));
+  compare("plan", planOf(before), planOf(after));
+  const recordedSteps = stepsOf(before);
+  const replayedSteps = stepsOf(after);
+  for (const task of new Set([...recordedSteps.keys(), ...replayedSteps.keys()])) {
+    compare(`task ${task}`, recordedSteps.get(task) ?? [], replayedSteps.get(task) ?? []);
+  }
+  const unconsumed = opened.flatMap((run) => run.unconsumed());
+  if (unconsumed.length > 0)
+    divergences.push(`recorded steps the replay never asked for: ${unconsumed.join(", ")}`);
+  return {
+    runId: record.id,
+    identical: divergences.length === 0,
+    recordedProfile: record.profile.version,
+    replayedProfile: profile.version,
+    divergences,
+    steps: options.store.loadSteps(record.id).length,
+  };
+}
