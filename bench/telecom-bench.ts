@@ -3,8 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { LocalDurableEngine } from "../src/durable/local/local-durable.ts";
 import { MemoryJournal } from "../src/journal/memory/memory-journal.ts";
+import { SqliteJournal } from "../src/journal/sqlite/sqlite-journal.ts";
 import { loadProfile, type Profile } from "../src/profile/load-profile.ts";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import type { ModelResolver } from "../src/supervisor/run-context.ts";
 import { createSupervisor, type Supervisor } from "../src/supervisor/supervisor.ts";
 import { ScriptedModel, type ScriptRule } from "../src/testing/scripted-model.ts";
@@ -21,6 +24,8 @@ export interface BenchReport {
   parallelWallMs: number;
   /** Same figures with code-handler workers (the embedded default of the example). */
   handlers: { overheadP50Ms: number; overheadP99Ms: number; runsPerSecC100: number };
+  /** Code-handler workers with durability on: SQLite store, journal and step records (synchronous=FULL). */
+  durable: { overheadP50Ms: number; overheadP99Ms: number; runsPerSecC100: number };
   runs: number;
 }
 
@@ -167,6 +172,20 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     log(`latency: ${n} sequential runs`);
     const lat = await latencies(llm, n);
     const latHandlers = await latencies(handlers, n);
+    log("durable: the same runs on the SQLite store, journal and engine");
+    const store = new SqliteStore({ path: join(dir, "arbiter.db") });
+    const engine = new LocalDurableEngine({ store });
+    const durableSup = createSupervisor({
+      profile,
+      journal: new SqliteJournal(store),
+      durable: engine,
+      store,
+    });
+    await latencies(durableSup, quick ? 20 : 100);
+    const latDurable = await latencies(durableSup, quick ? 100 : 500);
+    const d100 = await throughput(durableSup, 100, quick ? 300 : 2000);
+    engine.close();
+    store.close();
     log("throughput at concurrency 1, 100, 1000");
     const c1 = await throughput(llm, 1, quick ? 200 : 2000);
     const c100 = await throughput(llm, 100, quick ? 1000 : 10_000);
@@ -187,6 +206,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         overheadP99Ms: round(percentile(latHandlers, 99)),
         runsPerSecC100: Math.round(h100),
       },
+      durable: {
+        overheadP50Ms: round(percentile(latDurable, 50)),
+        overheadP99Ms: round(percentile(latDurable, 99)),
+        runsPerSecC100: Math.round(d100),
+      },
       runs: n,
     };
   } finally {
@@ -204,6 +228,8 @@ export function formatBench(r: BenchReport): string {
     `  3 × 100 ms branches    ${r.parallelWallMs} ms wall   (target ≤ 120)`,
     "Code-handler workers (the example's embedded default):",
     `  overhead p50 ${r.handlers.overheadP50Ms} ms   p99 ${r.handlers.overheadP99Ms} ms   c100 ${r.handlers.runsPerSecC100}/s`,
+    "Code-handler workers, durable (SQLite store, journal and steps, synchronous=FULL):",
+    `  overhead p50 ${r.durable.overheadP50Ms} ms   p99 ${r.durable.overheadP99Ms} ms   c100 ${r.durable.runsPerSecC100}/s`,
     "",
   ].join("\n");
 }
