@@ -6,6 +6,7 @@ import { runInNewContext } from "node:vm";
 import { LocalDurableEngine } from "../src/durable/local/local-durable.ts";
 import { MemoryJournal } from "../src/journal/memory/memory-journal.ts";
 import { SqliteJournal } from "../src/journal/sqlite/sqlite-journal.ts";
+import { measureGatewayOverhead } from "../src/models/gateway/measure.ts";
 import { loadProfile, type Profile } from "../src/profile/load-profile.ts";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import type { ModelResolver } from "../src/supervisor/run-context.ts";
@@ -22,6 +23,8 @@ export interface BenchReport {
   runsPerSec: { c1: number; c100: number; c1000: number };
   bytesPerInflightRun: number;
   parallelWallMs: number;
+  /** Model gateway per call, all middleware on (cache miss, memory ledger), zero-latency scripted model. */
+  gatewayOverheadP50Us: number;
   /** Same figures with code-handler workers (the embedded default of the example). */
   handlers: { overheadP50Ms: number; overheadP99Ms: number; runsPerSecC100: number };
   /** Code-handler workers with durability on: SQLite store, journal and step records (synchronous=FULL). */
@@ -193,6 +196,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     const h100 = await throughput(handlers, 100, quick ? 1000 : 10_000);
     log("memory: runs held in flight on a slow scripted model");
     const bytes = await heapPerInflightRun(profile, quick ? 1000 : 10_000);
+    log("gateway overhead per model call");
+    const gateway = await measureGatewayOverhead({ iterations: quick ? 3000 : 20_000 });
     log("parallelism: three 100 ms branches");
     const wall = await parallelWall(profile);
     return {
@@ -201,6 +206,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       runsPerSec: { c1: Math.round(c1), c100: Math.round(c100), c1000: Math.round(c1000) },
       bytesPerInflightRun: Math.round(bytes),
       parallelWallMs: round(wall, 1),
+      gatewayOverheadP50Us: round(gateway.cacheMiss.p50Us, 1),
       handlers: {
         overheadP50Ms: round(percentile(latHandlers, 50)),
         overheadP99Ms: round(percentile(latHandlers, 99)),
@@ -226,6 +232,7 @@ export function formatBench(r: BenchReport): string {
     `  throughput            c1 ${r.runsPerSec.c1}/s   c100 ${r.runsPerSec.c100}/s   c1000 ${r.runsPerSec.c1000}/s   (target c100 ≥ 4750)`,
     `  heap per in-flight run ${r.bytesPerInflightRun} bytes   (target ≤ 50000)`,
     `  3 × 100 ms branches    ${r.parallelWallMs} ms wall   (target ≤ 120)`,
+    `  gateway per call      p50 ${r.gatewayOverheadP50Us} µs   (target ≤ 50)`,
     "Code-handler workers (the example's embedded default):",
     `  overhead p50 ${r.handlers.overheadP50Ms} ms   p99 ${r.handlers.overheadP99Ms} ms   c100 ${r.handlers.runsPerSecC100}/s`,
     "Code-handler workers, durable (SQLite store, journal and steps, synchronous=FULL):",
