@@ -37,6 +37,13 @@ function start(
 
 const cli = (dir: string, ...args: string[]) => start(dir, args).done;
 
+/** A reader beside running processes: waits for their write locks instead of failing. */
+function reader(path: string): DatabaseSync {
+  const db = new DatabaseSync(path, { readOnly: true });
+  db.exec("PRAGMA busy_timeout = 10000");
+  return db;
+}
+
 /** Seeded, so a failure can be reproduced. */
 function random(seed: number): () => number {
   let s = seed;
@@ -59,7 +66,7 @@ test("runs killed with SIGKILL at random moments resume to completion without re
     const startedBy = Date.now() + 10_000;
     while (Date.now() < startedBy) {
       if (existsSync(db)) {
-        const check = new DatabaseSync(db, { readOnly: true });
+        const check = reader(db);
         const runs =
           (check.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number } | undefined)?.n ?? 0;
         check.close();
@@ -69,7 +76,7 @@ test("runs killed with SIGKILL at random moments resume to completion without re
     }
     await new Promise((r) => setTimeout(r, Math.floor(next() * 700)));
     if (run.child.exitCode === null) {
-      const check = new DatabaseSync(db, { readOnly: true });
+      const check = reader(db);
       const pending = (
         check.prepare("SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'").get() as { n: number }
       ).n;
@@ -94,7 +101,7 @@ test("runs killed with SIGKILL at random moments resume to completion without re
     }
   }
   assert.ok(killed >= 10, `only ${killed} of 20 runs were killed mid-flight`);
-  const check = new DatabaseSync(db, { readOnly: true });
+  const check = reader(db);
   const statuses = check.prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status").all();
   assert.deepEqual(
     statuses.map((s) => `${s.status}=${s.n}`),
@@ -106,7 +113,7 @@ test("runs killed with SIGKILL at random moments resume to completion without re
     .all();
   assert.deepEqual(gaps, []);
   check.close();
-  const telecom = new DatabaseSync(join(dir, "telecom.db"), { readOnly: true });
+  const telecom = reader(join(dir, "telecom.db"));
   const repeated = telecom
     .prepare(
       "SELECT idempotency_key, COUNT(*) AS n FROM telecom_effects GROUP BY idempotency_key HAVING n > 1",

@@ -1,5 +1,6 @@
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import { approvalsCommand } from "./commands/approvals.ts";
+import { auditCommand } from "./commands/audit.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { costsCommand } from "./commands/costs.ts";
 import { evalCommand } from "./commands/eval.ts";
@@ -24,6 +25,7 @@ const commands: readonly Command[] = [
   runsCommand,
   approvalsCommand,
   replayCommand,
+  auditCommand,
   validateCommand,
   policyCommand,
   costsCommand,

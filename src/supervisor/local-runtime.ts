@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { createSqliteLedger } from "../budget/sqlite/sqlite-ledger.ts";
 import { LocalDurableEngine } from "../durable/local/local-durable.ts";
 import { openEmbeddedShield } from "../guard/embedded-shield.ts";
+import { loadCheckpointSigner } from "../journal/audit/checkpoint-key.ts";
 import { SqliteJournal } from "../journal/sqlite/sqlite-journal.ts";
 import { createProfileGateway } from "../models/profile-gateway.ts";
 import type { Profile } from "../profile/load-profile.ts";
@@ -63,7 +64,8 @@ export class LocalRuntime {
   static async open(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     const env = options.env ?? process.env;
     mkdirSync(dirname(options.dbPath), { recursive: true });
-    const store = new SqliteStore({ path: options.dbPath });
+    // Every journal entry is hash-chained; checkpoints are signed with the embedded key (made on first run).
+    const store = new SqliteStore({ path: options.dbPath, signer: loadCheckpointSigner({ env }) });
     const closers: Array<() => unknown> = [];
     try {
       const journal = new SqliteJournal(store);

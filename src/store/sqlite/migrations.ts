@@ -98,6 +98,42 @@ export const migrations: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'the journal is append-only: DELETE refused'); END;
     `,
   },
+  {
+    version: 2,
+    description: "audit: hash chain over every journal entry, signed checkpoints",
+    sql: `
+      -- One row per journal entry, in global append order: hash = SHA-256(prev hash, canonical entry).
+      CREATE TABLE audit_chain (
+        gseq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        UNIQUE (run_id, seq)
+      ) STRICT;
+      CREATE TRIGGER audit_chain_appends_only BEFORE INSERT ON audit_chain
+      WHEN NEW.gseq <> (SELECT COALESCE(MAX(gseq), 0) + 1 FROM audit_chain)
+      BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
+      CREATE TRIGGER audit_chain_refuses_update BEFORE UPDATE ON audit_chain
+      BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only: UPDATE refused'); END;
+      CREATE TRIGGER audit_chain_refuses_delete BEFORE DELETE ON audit_chain
+      BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only: DELETE refused'); END;
+
+      -- Ed25519-signed (size, head hash) of the chain, every N entries or T seconds.
+      CREATE TABLE audit_checkpoints (
+        id INTEGER PRIMARY KEY,
+        size INTEGER NOT NULL,
+        head TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        public_key TEXT NOT NULL,
+        signature TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_checkpoints_refuse_update BEFORE UPDATE ON audit_checkpoints
+      BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+      CREATE TRIGGER audit_checkpoints_refuse_delete BEFORE DELETE ON audit_checkpoints
+      BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+    `,
+  },
 ];
 
 /** The schema version this code writes: the last migration's. */

@@ -1,6 +1,9 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { type CheckpointSigner, checkpointMessage } from "../../journal/audit/checkpoint-key.ts";
+import { entryHash, GENESIS } from "../../journal/audit/hash-chain.ts";
 import { EVENT_SCHEMA_VERSION, type JournalEntry, type RunEvent } from "../../journal/events.ts";
+import { canonicalJson } from "../../profile/canonical-json.ts";
 import {
   type ApprovalDecision,
   type ApprovalRecord,
@@ -33,6 +36,12 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
    * e.g. open the cost ledger and PII vault on another file, or use `each`.
    */
   commit?: "each" | "grouped";
+  /** Signs audit checkpoints (Ed25519); without it the chain is kept but not checkpointed. */
+  signer?: CheckpointSigner;
+  /** A checkpoint every this many journal entries (default 256)… */
+  checkpointEvery?: number;
+  /** …or when this long has passed since the last one (default 60 s). */
+  checkpointIntervalMs?: number;
   /** Where a failed grouped commit is reported (its waiters are rejected too). */
   onError?: (error: ArbiterError) => void;
 }
@@ -81,6 +90,11 @@ const sql = {
     VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE run_id = ?), ?, ?, ?, ?, ?) RETURNING seq`,
   eventByKey: "SELECT seq, v, event FROM journal WHERE run_id = ? AND key = ?",
   readEvents: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+  chainHead: "SELECT gseq, hash FROM audit_chain ORDER BY gseq DESC LIMIT 1",
+  chainAppend: "INSERT INTO audit_chain (gseq, run_id, seq, prev, hash) VALUES (?, ?, ?, ?, ?)",
+  lastCheckpoint: "SELECT size, at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
+  addCheckpoint:
+    "INSERT INTO audit_checkpoints (size, head, at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
 } as const;
 
 /**
@@ -93,6 +107,9 @@ export class SqliteStore implements Store {
   readonly #statements = new Map<keyof typeof sql, StatementSync>();
   readonly #clock: () => number;
   readonly #grouped: boolean;
+  readonly #signer: CheckpointSigner | undefined;
+  readonly #checkpointEvery: number;
+  readonly #checkpointIntervalMs: number;
   readonly #ownsDatabase: boolean;
   readonly #onError: (error: ArbiterError) => void;
   #group: { waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> } | undefined;
@@ -101,6 +118,9 @@ export class SqliteStore implements Store {
     this.path = options.path;
     this.#clock = options.clock ?? Date.now;
     this.#grouped = options.commit === "grouped";
+    this.#signer = options.signer;
+    this.#checkpointEvery = options.checkpointEvery ?? 256;
+    this.#checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
     if (this.#grouped && options.database !== undefined) {
       // An open commit group would swallow (or collide with) the other stores' transactions.
       throw new ArbiterError(
@@ -340,6 +360,8 @@ export class SqliteStore implements Store {
   appendEvent(event: RunEvent, key?: string): { entry: JournalEntry; appended: boolean } {
     return this.#guard("appending to the journal", "grouped", () => {
       const insert = () => {
+        // Canonical JSON (sorted keys, no whitespace): what the audit hash covers, byte for byte.
+        const text = canonicalJson(event);
         const { seq } = this.#stmt("appendEvent").get(
           event.runId,
           event.runId,
@@ -347,16 +369,72 @@ export class SqliteStore implements Store {
           event.type,
           event.at,
           key ?? null,
-          JSON.stringify(event),
+          text,
         ) as { seq: number };
+        this.#chain(event.runId, seq, text);
         return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
       };
-      if (key === undefined) return insert();
+      // The entry and its link in the audit chain commit together; appends are serialised by the write lock.
       return this.#transaction(() => {
+        if (key === undefined) return insert();
         const existing = this.#stmt("eventByKey").get(event.runId, key) as Row | undefined;
         return existing === undefined ? insert() : { entry: toEntry(existing), appended: false };
       });
     });
+  }
+
+  /** Links an appended entry into the audit chain, and signs a checkpoint every N entries or T ms. */
+  #chain(runId: string, seq: number, eventText: string): void {
+    const head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+    const gseq = (head?.gseq ?? 0) + 1;
+    const prev = head?.hash ?? GENESIS;
+    const hash = entryHash(prev, { gseq, runId, seq, v: EVENT_SCHEMA_VERSION, eventText });
+    this.#stmt("chainAppend").run(gseq, runId, seq, prev, hash);
+    const signer = this.#signer;
+    if (signer === undefined) return;
+    const now = this.#clock();
+    const last = this.#stmt("lastCheckpoint").get() as { size: number; at: number } | undefined;
+    const due =
+      gseq - (last?.size ?? 0) >= this.#checkpointEvery ||
+      (last !== undefined && gseq > last.size && now - last.at >= this.#checkpointIntervalMs);
+    if (due) {
+      this.#stmt("addCheckpoint").run(
+        gseq,
+        hash,
+        now,
+        signer.publicKey,
+        signer.sign(checkpointMessage(gseq, hash, now)),
+      );
+    }
+  }
+
+  /** Signs a checkpoint of the chain as it is now (e.g. before exporting it). */
+  checkpoint(): { size: number; head: string } | undefined {
+    const signer = this.#signer;
+    if (signer === undefined) return undefined;
+    return this.#guard("writing an audit checkpoint", "now", () =>
+      this.#transaction(() => {
+        const head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+        if (head === undefined) return undefined;
+        const last = this.#stmt("lastCheckpoint").get() as { size: number } | undefined;
+        if (last?.size !== head.gseq) {
+          const now = this.#clock();
+          this.#stmt("addCheckpoint").run(
+            head.gseq,
+            head.hash,
+            now,
+            signer.publicKey,
+            signer.sign(checkpointMessage(head.gseq, head.hash, now)),
+          );
+        }
+        return { size: head.gseq, head: head.hash };
+      }),
+    );
+  }
+
+  /** The raw database, for the audit verifier (read-only use). */
+  get database(): DatabaseSync {
+    return this.#db;
   }
 
   readEvents(runId: string, afterSeq = 0, limit?: number): JournalEntry[] {

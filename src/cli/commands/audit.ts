@@ -1,0 +1,111 @@
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
+import { verifyAudit } from "../../journal/audit/verify-audit.ts";
+import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
+import type { Command } from "../main.ts";
+import { parse } from "../parse.ts";
+import { openStore } from "./approvals.ts";
+
+const usage = [
+  "arbiter audit verify [--run <id>] [--json] [--db path]",
+  "       arbiter audit export [--run <id>] [--out file.jsonl] [--checkpoints file.jsonl] [--db path]",
+].join("\n");
+
+export const auditCommand: Command = {
+  name: "audit",
+  summary: "verify the hash-chained journal and its signed checkpoints, or export it as JSONL",
+  usage,
+  async run(args, io) {
+    const [sub, ...rest] = args;
+    const { values } = parse(
+      rest,
+      {
+        run: { type: "string" },
+        json: { type: "boolean" },
+        db: { type: "string" },
+        out: { type: "string" },
+        checkpoints: { type: "string" },
+      },
+      usage,
+    );
+    const probe = openStore(values.db, io);
+    const path = probe.path;
+    probe.close();
+    if (sub === "verify") {
+      const store = new SqliteStore({ path });
+      try {
+        const report = verifyAudit(
+          store.database,
+          typeof values.run === "string" ? { runId: values.run } : {},
+        );
+        const rate = Math.round(report.entries / Math.max(report.durationMs / 1000, 1e-6));
+        if (values.json) io.out(`${JSON.stringify({ ...report, entriesPerSec: rate })}\n`);
+        else if (report.ok) {
+          io.out(
+            `audit ok: ${report.entries} entries, ${report.checkpoints} signed checkpoints (${rate} entries/s)\n`,
+          );
+        } else {
+          io.out(`audit FAILED at chain entry ${report.firstBadGseq ?? "?"}:\n`);
+          for (const p of report.problems.slice(0, 20)) io.out(`  ${p.kind}: ${p.message}\n`);
+          if (report.problems.length > 20) io.out(`  … and ${report.problems.length - 20} more\n`);
+        }
+        return report.ok ? 0 : 1;
+      } finally {
+        store.close();
+      }
+    }
+    if (sub === "export") {
+      // A fresh checkpoint first, so the export ends on a signed head.
+      const store = new SqliteStore({ path, signer: loadCheckpointSigner({ env: io.env }) });
+      try {
+        store.checkpoint();
+        const db = store.database;
+        const where = typeof values.run === "string" ? "WHERE c.run_id = ?" : "";
+        const params = typeof values.run === "string" ? [values.run] : [];
+        const lines: string[] = [];
+        for (const raw of db
+          .prepare(
+            `SELECT c.gseq, c.run_id, c.seq, c.prev, c.hash, j.v, j.event FROM audit_chain c JOIN journal j ON j.run_id = c.run_id AND j.seq = c.seq ${where} ORDER BY c.gseq`,
+          )
+          .iterate(...params)) {
+          const r = raw as {
+            gseq: number;
+            run_id: string;
+            seq: number;
+            prev: string;
+            hash: string;
+            v: number;
+            event: string;
+          };
+          lines.push(
+            `{"gseq":${r.gseq},"runId":${JSON.stringify(r.run_id)},"seq":${r.seq},"v":${r.v},"prev":"${r.prev}","hash":"${r.hash}","event":${r.event}}`,
+          );
+        }
+        const text = lines.length > 0 ? `${lines.join("\n")}\n` : "";
+        if (typeof values.out === "string") writeFileSync(resolve(values.out), text);
+        else io.out(text);
+        if (typeof values.checkpoints === "string") {
+          const cps = db
+            .prepare(
+              "SELECT size, head, at, public_key AS publicKey, signature FROM audit_checkpoints ORDER BY id",
+            )
+            .all();
+          writeFileSync(
+            resolve(values.checkpoints),
+            cps.map((c) => JSON.stringify(c)).join("\n") + (cps.length ? "\n" : ""),
+          );
+        }
+        if (typeof values.out === "string") io.err(`exported ${lines.length} entries to ${values.out}\n`);
+        return 0;
+      } finally {
+        store.close();
+      }
+    }
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      `unknown audit command "${sub ?? ""}"\nUsage: ${usage}`,
+    );
+  },
+};

@@ -1,0 +1,178 @@
+import type { DatabaseSync } from "node:sqlite";
+import { canonicalJson } from "../../profile/canonical-json.ts";
+import { checkpointMessage, verifyCheckpoint } from "./checkpoint-key.ts";
+import { entryHash, GENESIS } from "./hash-chain.ts";
+
+export type AuditProblemKind =
+  | "edited"
+  | "missing"
+  | "reordered"
+  | "unchained"
+  | "truncated"
+  | "bad-checkpoint";
+
+export interface AuditProblem {
+  kind: AuditProblemKind;
+  /** Position in the global chain (for `unchained`: the entry's run and seq). */
+  gseq?: number;
+  runId?: string;
+  seq?: number;
+  message: string;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  entries: number;
+  checkpoints: number;
+  /** The first bad position in the chain, if any. */
+  firstBadGseq: number | null;
+  problems: AuditProblem[];
+  durationMs: number;
+}
+
+interface ChainRow {
+  gseq: number;
+  run_id: string;
+  seq: number;
+  prev: string;
+  hash: string;
+}
+
+interface JournalRow {
+  run_id: string;
+  seq: number;
+  v: number;
+  type: string;
+  event: string;
+}
+
+/**
+ * Recomputes the hash chain over every journal entry and checks the signed checkpoints: any edited,
+ * deleted, inserted or reordered entry, and any truncation after a checkpoint, is reported with the
+ * first bad position. With `runId`, only that run's problems are reported (the whole chain is checked).
+ */
+export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}): AuditReport {
+  const started = performance.now();
+  const problems: AuditProblem[] = [];
+  const journal = db.prepare("SELECT run_id, seq, v, type, event FROM journal WHERE run_id = ? AND seq = ?");
+  const chainAt = new Map<number, string>();
+  const chained = new Set<string>();
+  let expected = 1;
+  let prevHash = GENESIS;
+  let entries = 0;
+  for (const raw of db
+    .prepare("SELECT gseq, run_id, seq, prev, hash FROM audit_chain ORDER BY gseq")
+    .iterate()) {
+    const row = raw as unknown as ChainRow;
+    entries++;
+    const where = { gseq: row.gseq, runId: row.run_id, seq: row.seq };
+    if (row.gseq !== expected) {
+      problems.push({
+        kind: "missing",
+        gseq: expected,
+        message: `chain entries ${expected}..${row.gseq - 1} are missing (deleted before entry ${row.gseq})`,
+      });
+    } else if (row.prev !== prevHash) {
+      problems.push({
+        kind: "reordered",
+        ...where,
+        message: `entry ${row.gseq} does not follow entry ${row.gseq - 1} (its previous hash differs): reordered or rewritten`,
+      });
+    }
+    chained.add(`${row.run_id}\u0000${row.seq}`);
+    chainAt.set(row.gseq, row.hash);
+    const entry = journal.get(row.run_id, row.seq) as JournalRow | undefined;
+    if (entry === undefined) {
+      problems.push({
+        kind: "missing",
+        ...where,
+        message: `journal entry ${row.run_id}#${row.seq} was deleted`,
+      });
+    } else {
+      let canonical: string | undefined;
+      try {
+        const event = JSON.parse(entry.event) as { type?: unknown };
+        canonical = canonicalJson(event);
+        if (event.type !== entry.type) canonical = undefined;
+      } catch {
+        canonical = undefined;
+      }
+      const hash =
+        canonical === entry.event
+          ? entryHash(row.prev, {
+              gseq: row.gseq,
+              runId: row.run_id,
+              seq: row.seq,
+              v: entry.v,
+              eventText: entry.event,
+            })
+          : undefined;
+      if (hash !== row.hash) {
+        problems.push({
+          kind: "edited",
+          ...where,
+          message: `journal entry ${row.run_id}#${row.seq} (chain ${row.gseq}) was edited: its content no longer matches its hash`,
+        });
+      }
+    }
+    expected = row.gseq + 1;
+    prevHash = row.hash;
+  }
+  for (const raw of db.prepare("SELECT run_id, seq FROM journal").iterate()) {
+    const row = raw as unknown as { run_id: string; seq: number };
+    if (!chained.has(`${row.run_id}\u0000${row.seq}`)) {
+      problems.push({
+        kind: "unchained",
+        runId: row.run_id,
+        seq: row.seq,
+        message: `journal entry ${row.run_id}#${row.seq} is not in the audit chain (inserted around it)`,
+      });
+    }
+  }
+  let checkpoints = 0;
+  for (const raw of db
+    .prepare("SELECT id, size, head, at, public_key, signature FROM audit_checkpoints ORDER BY id")
+    .iterate()) {
+    const cp = raw as unknown as {
+      id: number;
+      size: number;
+      head: string;
+      at: number;
+      public_key: string;
+      signature: string;
+    };
+    checkpoints++;
+    if (!verifyCheckpoint(cp.public_key, checkpointMessage(cp.size, cp.head, cp.at), cp.signature)) {
+      problems.push({
+        kind: "bad-checkpoint",
+        gseq: cp.size,
+        message: `checkpoint ${cp.id} has a bad signature`,
+      });
+    } else if (cp.size > entries) {
+      problems.push({
+        kind: "truncated",
+        gseq: entries + 1,
+        message: `the chain has ${entries} entries but checkpoint ${cp.id} signed ${cp.size}: truncated after it`,
+      });
+    } else if (chainAt.get(cp.size) !== cp.head) {
+      problems.push({
+        kind: "reordered",
+        gseq: cp.size,
+        message: `entry ${cp.size} differs from signed checkpoint ${cp.id}: the chain was rewritten`,
+      });
+    }
+  }
+  const relevant =
+    options.runId === undefined
+      ? problems
+      : problems.filter((p) => p.runId === undefined || p.runId === options.runId);
+  const firstBad = relevant.map((p) => p.gseq).filter((g): g is number => g !== undefined);
+  return {
+    ok: relevant.length === 0,
+    entries,
+    checkpoints,
+    firstBadGseq: firstBad.length > 0 ? Math.min(...firstBad) : null,
+    problems: relevant,
+    durationMs: performance.now() - started,
+  };
+}
