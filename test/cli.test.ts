@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -353,4 +353,41 @@ test("arbiter replay reruns a finished run on its record and reports a profile c
     rmSync(changed, { force: true });
   }
   assert.equal(run("replay", "run_nope").status, 2);
+});
+
+test("a shadow bundle is decided beside the active one and policy diff lists where they differ", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-shadow-"));
+  const policies = join(dirname(profile), "policies");
+  const shadow = join(dir, "policies-next");
+  cpSync(policies, shadow, { recursive: true });
+  const billing = join(shadow, "policies", "billing.cedar");
+  writeFileSync(billing, readFileSync(billing, "utf8").replace("> 5000", "> 10000"));
+  const variant = join(dirname(profile), `profile-shadow-${process.pid}.yaml`);
+  writeFileSync(
+    variant,
+    readFileSync(profile, "utf8").replace(
+      "policies: ./policies",
+      `policies: ./policies\nshadowPolicies: ${shadow}`,
+    ),
+  );
+  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
+  try {
+    const waiting = JSON.parse(run("run", variant, "please credit $80 to my account", "--json").stdout);
+    assert.equal(waiting.status, "waiting", "the active bundle is enforced");
+    const diff = run("policy", "diff", "--since", "1h", "--json");
+    assert.equal(diff.status, 0, diff.stderr);
+    const differences = JSON.parse(diff.stdout).differences;
+    assert.equal(differences.length, 1);
+    assert.equal(differences[0].tool, "issue_credit");
+    assert.equal(differences[0].active.decision, "needs-approval");
+    assert.equal(differences[0].shadow.outcome, "allow");
+  } finally {
+    rmSync(variant, { force: true });
+  }
 });

@@ -1,10 +1,16 @@
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import type { RunEvent } from "../../journal/events.ts";
+import { parseDuration } from "../../profile/duration.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import type { Command } from "../main.ts";
 import type { CliIo } from "../output.ts";
 import { parse } from "../parse.ts";
+import { openStore } from "./approvals.ts";
 
-const usage = "arbiter policy validate <profile> [--json]";
+const usage = [
+  "arbiter policy validate <profile> [--json]",
+  "       arbiter policy diff --since <ISO time | duration such as 1h> [--json] [--db path]",
+].join("\n");
 
 async function validate(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: "boolean" } }, usage);
@@ -53,6 +59,66 @@ async function validate(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** Where the shadow bundle decided differently from the active one, from the journal. */
+async function diff(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(
+    args,
+    { since: { type: "string" }, json: { type: "boolean" }, db: { type: "string" } },
+    usage,
+  );
+  if (typeof values.since !== "string") {
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      `--since is required (e.g. 2026-11-21T10:00:00Z or 24h)\nUsage: ${usage}`,
+    );
+  }
+  const ago = parseDuration(values.since);
+  const since = ago !== undefined ? Date.now() - ago : Date.parse(values.since);
+  if (Number.isNaN(since)) {
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      `--since "${values.since}": expected an ISO time or a duration like 24h`,
+    );
+  }
+  const store = openStore(values.db, io);
+  try {
+    const rows = store.database
+      .prepare("SELECT event FROM journal WHERE type = 'policy-decide' AND at >= ? ORDER BY at")
+      .all(since) as Array<{ event: string }>;
+    const differences = rows
+      .map((r) => JSON.parse(r.event) as RunEvent)
+      .filter((e) => e.type === "policy-decide" && e.shadow?.differs === true)
+      .map((e) =>
+        e.type === "policy-decide"
+          ? {
+              at: new Date(e.at).toISOString(),
+              runId: e.runId,
+              taskId: e.taskId,
+              kind: e.kind,
+              worker: e.worker,
+              ...(e.tool ? { tool: e.tool } : {}),
+              active: { decision: e.decision, policyIds: e.policyIds, bundleVersion: e.bundleVersion },
+              shadow: e.shadow,
+            }
+          : undefined,
+      );
+    if (values.json) io.out(`${JSON.stringify({ since: new Date(since).toISOString(), differences })}\n`);
+    else if (differences.length === 0)
+      io.out(`no differences between the active and shadow bundles since ${new Date(since).toISOString()}\n`);
+    else {
+      for (const d of differences) {
+        if (d === undefined) continue;
+        io.out(
+          `${d.at} ${d.runId} ${d.taskId} ${d.kind} ${d.worker}${d.tool ? `.${d.tool}` : ""}: active ${d.active.decision} (${d.active.policyIds.join(", ")}) vs shadow ${d.shadow?.outcome} (${d.shadow?.policyIds.join(", ")})\n`,
+        );
+      }
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
 export const policyCommand: Command = {
   name: "policy",
   summary: "validate a profile's Cedar policy bundle against its schema",
@@ -60,6 +126,7 @@ export const policyCommand: Command = {
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === "validate") return validate(rest, io);
+    if (sub === "diff") return diff(rest, io);
     throw new ArbiterError(
       ErrorCode.InvalidArgument,
       `unknown policy command "${sub ?? ""}"\nUsage: ${usage}`,
