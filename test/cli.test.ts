@@ -391,3 +391,25 @@ test("a shadow bundle is decided beside the active one and policy diff lists whe
     rmSync(variant, { force: true });
   }
 });
+
+test("arbiter audit verify passes on a clean database and names the first bad entry after tampering", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-cli-"));
+  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
+  assert.equal(run("run", profile, THREE_INTENTS, "--quiet").status, 0);
+  const clean = JSON.parse(run("audit", "verify", "--json").stdout);
+  assert.equal(clean.ok, true);
+  assert.ok(clean.entries > 20 && clean.checkpoints >= 1, JSON.stringify(clean));
+  const db = new DatabaseSync(env.ARBITER_DB);
+  db.exec("DROP TRIGGER journal_refuses_update");
+  db.exec("UPDATE journal SET event = replace(event, 'overcharged', 'overcharget') WHERE seq = 1");
+  db.close();
+  const tampered = run("audit", "verify");
+  assert.equal(tampered.status, 1);
+  assert.match(tampered.stdout, /audit FAILED at chain entry 1:\n {2}edited: journal entry run_\w+#1/);
+});

@@ -371,7 +371,7 @@ export class SqliteStore implements Store {
           key ?? null,
           text,
         ) as { seq: number };
-        this.#chain(event.runId, seq, text);
+        this.#chain(event.runId, seq, text, event.type === "run-end");
         return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
       };
       // The entry and its link in the audit chain commit together; appends are serialised by the write lock.
@@ -383,8 +383,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Links an appended entry into the audit chain, and signs a checkpoint every N entries or T ms. */
-  #chain(runId: string, seq: number, eventText: string): void {
+  /** Links an appended entry into the audit chain, and signs a checkpoint every N entries, T ms, or run end. */
+  #chain(runId: string, seq: number, eventText: string, runEnded: boolean): void {
     const head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
@@ -394,7 +394,9 @@ export class SqliteStore implements Store {
     if (signer === undefined) return;
     const now = this.#clock();
     const last = this.#stmt("lastCheckpoint").get() as { size: number; at: number } | undefined;
+    // Also at the end of every run, so a truncated tail of a finished run never goes unnoticed.
     const due =
+      runEnded ||
       gseq - (last?.size ?? 0) >= this.#checkpointEvery ||
       (last !== undefined && gseq > last.size && now - last.at >= this.#checkpointIntervalMs);
     if (due) {
