@@ -67,9 +67,14 @@ test("runs killed with SIGKILL at random moments resume to completion without re
     while (Date.now() < startedBy) {
       if (existsSync(db)) {
         const check = reader(db);
-        const runs =
-          (check.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number } | undefined)?.n ?? 0;
-        check.close();
+        let runs = 0;
+        try {
+          runs = (check.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number }).n;
+        } catch {
+          // The first process is still creating the schema.
+        } finally {
+          check.close();
+        }
         if (runs > i) break;
       }
       await new Promise((r) => setTimeout(r, 20));
