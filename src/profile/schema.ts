@@ -118,6 +118,8 @@ export const workerSchema = z
     fallback: name.optional(),
     confidenceThreshold: z.number().min(0).max(1).default(0),
     maxSteps: z.number().int().min(1).max(50).default(6),
+    /** At most this many of this worker's tasks run at once across all runs of the process (its pool). */
+    concurrency: z.number().int().min(1).max(10_000).optional(),
     /** Example utterances for the local classifier; `{text, intent}` labels a finer intent inside the worker. */
     examples: z
       .array(

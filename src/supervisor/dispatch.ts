@@ -141,9 +141,12 @@ async function runTask(
   };
   const startedAt = ctx.deps.clock();
   let outcome: TaskOutcome;
-  if (task.review === undefined)
-    outcome = await runWithRetries(ctx, task, task.worker, handlerTask, startedAt);
-  else {
+  // A worker with `concurrency:` runs in its pool: at most that many of its tasks at once, across runs.
+  const inPool = (worker: string, fn: () => Promise<TaskOutcome>) =>
+    ctx.deps.pools.spawn(worker, fn, ctx.signal);
+  if (task.review === undefined) {
+    outcome = await inPool(task.worker, () => runWithRetries(ctx, task, task.worker, handlerTask, startedAt));
+  } else {
     // Held before it runs (an unsure route, a delegation that needs approval): a person decides.
     const decision = await requestApproval(ctx, {
       taskId: task.id,
@@ -156,7 +159,9 @@ async function runTask(
       outcome = deniedByPerson(task, startedAt, ctx.deps.clock(), decision);
     else {
       const input = typeof decision.edit === "string" ? decision.edit : task.input;
-      outcome = await runWithRetries(ctx, task, task.worker, { ...handlerTask, input }, startedAt);
+      outcome = await inPool(task.worker, () =>
+        runWithRetries(ctx, task, task.worker, { ...handlerTask, input }, startedAt),
+      );
     }
   }
   // A stopped run journals no end for its tasks: a resume finishes them.
@@ -180,7 +185,7 @@ async function runTask(
       reason: outcome.reason ?? outcome.result.status,
     });
     const previous = outcome;
-    outcome = await runWithRetries(ctx, task, to, handlerTask, startedAt);
+    outcome = await inPool(to, () => runWithRetries(ctx, task, to, handlerTask, startedAt));
     outcome = {
       ...outcome,
       attempts: previous.attempts + outcome.attempts,

@@ -1,6 +1,7 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import type { DurableRun } from "../durable/durable.ts";
 import type { PausableTimeout } from "../durable/pausable-timeout.ts";
+import type { WorkerPools } from "../durable/pools.ts";
 import type { ArbiterError } from "../errors/arbiter-error.ts";
 import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { RunEventInput } from "../journal/events.ts";
@@ -38,6 +39,8 @@ export interface ModelResolver {
 export interface RunDeps {
   readonly profile: Profile;
   readonly journal: Journal;
+  /** Per-worker concurrency limits shared by every run of the supervisor (worker `concurrency:`). */
+  readonly pools: WorkerPools;
   readonly models: ModelResolver;
   readonly clock: () => number;
   readonly random: () => number;

@@ -550,3 +550,26 @@ test("an injected instruction neither moves the request nor reaches the worker, 
   const score = events(sup, result.runId).find((e) => e.type === "injection-score");
   assert.ok(score?.type === "injection-score" && score.score >= 0.5 && score.withheld.length === 1);
 });
+
+test("a worker's concurrency limit holds across concurrent runs (its pool)", async () => {
+  let running = 0;
+  let peak = 0;
+  const profile = defineProfile(
+    { name: "p", workers: [worker("a", ["apple"], { concurrency: 2 })] },
+    {
+      handlers: {
+        a: async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise((r) => setTimeout(r, 20));
+          running--;
+          return { status: "ok", summary: "A", confidence: 1 };
+        },
+      },
+    },
+  );
+  const sup = createSupervisor({ profile });
+  const results = await Promise.all(Array.from({ length: 6 }, () => sup.run({ message: "apple" })));
+  assert.ok(results.every((r) => r.status === "completed"));
+  assert.equal(peak, 2);
+});

@@ -2,6 +2,7 @@ import { MemoryLedger } from "../budget/memory/memory-ledger.ts";
 import type { DurableEngine } from "../durable/durable.ts";
 import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
 import { PausableTimeout } from "../durable/pausable-timeout.ts";
+import { WorkerPools } from "../durable/pools.ts";
 import { describeError } from "../errors/arbiter-error.ts";
 import { createRecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { Journal } from "../journal/journal.ts";
@@ -100,8 +101,14 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     options.gateway === false
       ? undefined
       : (options.gateway ?? createProfileGateway(profile, { ledger: new MemoryLedger(), clock }).gateway);
+  const pools = new WorkerPools(
+    Object.fromEntries(
+      profile.document.workers.flatMap((w) => (w.concurrency === undefined ? [] : [[w.name, w.concurrency]])),
+    ),
+  );
   const deps = {
     profile,
+    pools,
     ...(store ? { store } : {}),
     ...(options.faults ? { faults: options.faults } : {}),
     ...(gateway ? { gateway } : {}),
