@@ -24,6 +24,11 @@ export interface LocalRuntimeOptions {
   faults?: Faults;
 }
 
+/** The cost ledger beside the run database (its own file: the run database commits in groups). */
+export function ledgerPath(dbPath: string): string {
+  return dbPath.endsWith(".db") ? `${dbPath.slice(0, -3)}-ledger.db` : `${dbPath}-ledger`;
+}
+
 /** A run that stopped because every branch still open waits for a person (it resumes later). */
 export interface SuspendedRun {
   runId: string;
@@ -65,13 +70,20 @@ export class LocalRuntime {
     const env = options.env ?? process.env;
     mkdirSync(dirname(options.dbPath), { recursive: true });
     // Every journal entry is hash-chained; checkpoints are signed with the embedded key (made on first run).
-    const store = new SqliteStore({ path: options.dbPath, signer: loadCheckpointSigner({ env }) });
+    // Grouped commits: the writes of one turn of the event loop share one fsync; the engine waits for the
+    // commit before any side effect, so a started step is always durable first. Nothing else in this
+    // process writes this file (the ledger and the vault have their own).
+    const store = new SqliteStore({
+      path: options.dbPath,
+      commit: "grouped",
+      signer: loadCheckpointSigner({ env }),
+    });
     const closers: Array<() => unknown> = [];
     try {
       const journal = new SqliteJournal(store);
       const engine = new LocalDurableEngine({ store });
       closers.push(() => engine.close());
-      const ledger = createSqliteLedger({ path: options.dbPath });
+      const ledger = createSqliteLedger({ path: ledgerPath(options.dbPath) });
       closers.push(() => ledger.close());
       const guard = options.profile.document.guard;
       const shield = guard.pii

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { createSqliteLedger } from "../../budget/sqlite/sqlite-ledger.ts";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
+import { ledgerPath } from "../../supervisor/local-runtime.ts";
 import type { Command } from "../main.ts";
 import { parse } from "../parse.ts";
 
@@ -28,13 +29,13 @@ export const costsCommand: Command = {
       throw new ArbiterError(ErrorCode.InvalidArgument, `--by must be worker, model or day\nUsage: ${usage}`);
     }
     const path = resolveDbPath(values.db as string | undefined, io.env);
-    if (!existsSync(path)) {
+    if (!existsSync(ledgerPath(path))) {
       throw new ArbiterError(
         ErrorCode.InvalidArgument,
         `no database at ${path}; run something first or pass --db`,
       );
     }
-    const ledger = createSqliteLedger({ path });
+    const ledger = createSqliteLedger({ path: ledgerPath(path) });
     try {
       const rows = await ledger.totals({
         by,
