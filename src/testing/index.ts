@@ -1,4 +1,8 @@
 // `arbiter/testing`: deterministic models and wire-format servers for tests and demos.
+
+export { runDurableConformance } from "../durable/durable-conformance.ts";
+export { runStoreContract } from "../store/store-contract.ts";
+export { createFaults, type FaultSpec, parseFaultSpec } from "./fault-injection.ts";
 export { loadScriptedModel } from "./load-script.ts";
 export {
   type ProviderServer,
