@@ -12,6 +12,18 @@ const profile = join(root, "examples/telecom/profile.yaml");
 const THREE_INTENTS =
   "I was overcharged on my last bill, my internet has been really slow for days, and I'd like to upgrade to a faster plan.";
 
+/** A CLI bound to one folder, with its own run and telecom databases. */
+function cliIn(dir: string) {
+  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
+  return { env, run };
+}
+
 function arbiter(args: string[], env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-cli-"));
   const result = spawnSync(process.execPath, [bin, ...args], {
@@ -279,13 +291,7 @@ test("a card number in a request is tokenised: not in the output, the decisions 
 
 test("an $80 credit waits for a person across processes, then resumes and is issued once", () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-approval-"));
-  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, [bin, ...args], {
-      cwd: dir,
-      env: { ...process.env, ...env },
-      encoding: "utf8",
-    });
+  const { env, run } = cliIn(dir);
   const first = run("run", profile, "please credit $80 to my account", "--json");
   assert.equal(first.status, 1, first.stderr);
   const waiting = JSON.parse(first.stdout);
@@ -320,13 +326,7 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
 
 test("arbiter replay reruns a finished run on its record and reports a profile change that moves routing", () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-replay-"));
-  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, [bin, ...args], {
-      cwd: dir,
-      env: { ...process.env, ...env },
-      encoding: "utf8",
-    });
+  const { run } = cliIn(dir);
   const first = JSON.parse(run("run", profile, THREE_INTENTS, "--json").stdout);
   const same = run("replay", first.runId, "--json");
   assert.equal(same.status, 0, same.stdout + same.stderr);
@@ -370,13 +370,7 @@ test("a shadow bundle is decided beside the active one and policy diff lists whe
       `policies: ./policies\nshadowPolicies: ${shadow}`,
     ),
   );
-  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, [bin, ...args], {
-      cwd: dir,
-      env: { ...process.env, ...env },
-      encoding: "utf8",
-    });
+  const { run } = cliIn(dir);
   try {
     const waiting = JSON.parse(run("run", variant, "please credit $80 to my account", "--json").stdout);
     assert.equal(waiting.status, "waiting", "the active bundle is enforced");
@@ -394,13 +388,7 @@ test("a shadow bundle is decided beside the active one and policy diff lists whe
 
 test("arbiter audit verify passes on a clean database and names the first bad entry after tampering", () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-cli-"));
-  const env = { ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, [bin, ...args], {
-      cwd: dir,
-      env: { ...process.env, ...env },
-      encoding: "utf8",
-    });
+  const { env, run } = cliIn(dir);
   assert.equal(run("run", profile, THREE_INTENTS, "--quiet").status, 0);
   const clean = JSON.parse(run("audit", "verify", "--json").stdout);
   assert.equal(clean.ok, true);

@@ -351,49 +351,28 @@ async function runWithRetries(
       failure = error;
     }
     attemptTimer.clear();
-    // A policy stop ends the task whatever the worker did with it: no retry, no fallback.
-    if (scope.policyStop !== undefined) {
-      const stop = scope.policyStop;
+    // Stops that end the task whatever the worker did, with no retry and no fallback worker: a policy
+    // (deny, or needs approval without durable approvals), a budget (partial answer or escalation), or
+    // a side effect left in doubt by a crash that is not safe to repeat (a person must find out).
+    const overBudget = answer === undefined ? findArbiterError(failure, ErrorCode.BudgetExceeded) : undefined;
+    const inDoubt = answer === undefined ? findArbiterError(failure, ErrorCode.StepInDoubt) : undefined;
+    const stop = scope.policyStop ?? inDoubt ?? overBudget;
+    if (stop !== undefined) {
+      const status: TaskStatus =
+        stop.code === ErrorCode.PolicyDenied
+          ? "refused"
+          : stop === overBudget && ctx.profile.document.budgets.onExceed !== "escalate"
+            ? "failed"
+            : "escalated";
       return {
         task,
         worker: workerName,
-        result: {
-          status: stop.code === ErrorCode.PolicyDenied ? "refused" : "escalated",
-          summary: "",
-          data: {},
-          confidence: 0,
-          evidence: [],
-          usage,
-        },
+        result: { status, summary: "", data: {}, confidence: 0, evidence: [], usage },
         startedAt,
         endedAt: ctx.deps.clock(),
         attempts: attempt,
         toolCalls: toolCalls + scope.toolCalls,
         reason: stop.message,
-        stopped: true,
-      };
-    }
-    // A budget stop ends this branch (no retry, no fallback worker): partial answer or escalation. So
-    // does a side effect left in doubt by a crash that is not safe to repeat: a person must find out.
-    const overBudget = answer === undefined ? findArbiterError(failure, ErrorCode.BudgetExceeded) : undefined;
-    const inDoubt = answer === undefined ? findArbiterError(failure, ErrorCode.StepInDoubt) : undefined;
-    if (overBudget !== undefined || inDoubt !== undefined) {
-      return {
-        task,
-        worker: workerName,
-        result: {
-          status: inDoubt || ctx.profile.document.budgets.onExceed === "escalate" ? "escalated" : "failed",
-          summary: "",
-          data: {},
-          confidence: 0,
-          evidence: [],
-          usage,
-        },
-        startedAt,
-        endedAt: ctx.deps.clock(),
-        attempts: attempt,
-        toolCalls: toolCalls + scope.toolCalls,
-        reason: (inDoubt ?? overBudget)!.message,
         stopped: true,
       };
     }
