@@ -29,7 +29,8 @@ export interface CreateLanguageModelOptions {
  * - `organization`, `project`: openai;
  * - `resourceName`, `apiVersion`, `useDeploymentBasedUrls`: azure;
  * - `region`: bedrock (else AWS_REGION);
- * - `name`: openai-compatible provider name (shows in telemetry).
+ * - `name`: openai-compatible provider name (shows in telemetry);
+ * - `structuredOutputs`: openai-compatible / ollama, JSON-schema answers (default true).
  */
 const providerSettingsSchema = z.looseObject({
   api: z.enum(["responses", "chat"]).optional(),
@@ -40,6 +41,7 @@ const providerSettingsSchema = z.looseObject({
   useDeploymentBasedUrls: z.boolean().optional(),
   region: z.string().optional(),
   name: z.string().optional(),
+  structuredOutputs: z.boolean().optional(),
 });
 type ProviderSettings = z.infer<typeof providerSettingsSchema>;
 
@@ -151,6 +153,9 @@ function build(
         ...(credentials.apiKey !== undefined && { apiKey: credentials.apiKey }),
         // Without it, streamed answers carry no token usage and budgets cannot be charged.
         includeUsage: true,
+        // JSON-schema answers (plans, worker results); vLLM, Ollama and LM Studio accept them.
+        // `options: { structuredOutputs: false }` falls back to plain JSON mode for servers that do not.
+        supportsStructuredOutputs: settings.structuredOutputs ?? true,
       })(spec.model);
     case "scripted":
       throw new Error("unreachable: scripted models are built by the caller's factory");
