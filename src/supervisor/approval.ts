@@ -12,7 +12,14 @@ export interface ApprovalSite {
 }
 
 export type ApprovalOutcome =
-  | { status: "approved" | "denied"; by: string | null; reason: string | null; edit: unknown }
+  | {
+      status: "approved" | "denied";
+      by: string | null;
+      reason: string | null;
+      edit: unknown;
+      /** Nobody decided in time: `status` is the profile's `onExpire`. */
+      expired?: boolean;
+    }
   /** No store or no durable waits: the task ends escalated, as before approvals existed. */
   | { status: "unavailable" };
 
@@ -104,6 +111,7 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
       reason:
         signal.status === "expired" ? `the approval expired (onExpire: ${config.onExpire})` : signal.reason,
       edit: signal.edit,
+      ...(signal.status === "expired" ? { expired: true } : {}),
     };
   } finally {
     if (waiting) {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { DurableRun } from "../durable/durable.ts";
+import { type DurableRun, InDoubtError, type StepOutcome } from "../durable/durable.ts";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
 import type { RunEventInput } from "../journal/events.ts";
 import { canonicalJson } from "../profile/canonical-json.ts";
@@ -8,7 +8,14 @@ import type { AnyTool, ToolContext } from "./tool.ts";
 
 /** What a person decided on an approval request. */
 export type PersonDecision =
-  | { status: "approved" | "denied"; by: string | null; reason: string | null; edit: unknown }
+  | {
+      status: "approved" | "denied";
+      by: string | null;
+      reason: string | null;
+      edit: unknown;
+      /** Nobody decided in time (`status` is the configured outcome). */
+      expired?: boolean;
+    }
   | { status: "unavailable" };
 
 /** What the tool path needs of the run's PII shield. */
@@ -156,8 +163,8 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     }
   }
   scope.toolCalls++;
-  const outcome = await scope.durable
-    .step(
+  const step = (idempotent: boolean, execute = () => tool!.execute(input, toolContext)) =>
+    scope.durable.step(
       `tool:${callId}`,
       async () => {
         scope.emit({
@@ -170,28 +177,55 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
           input: recordedInput,
         });
         await scope.faults?.before(`tool ${name}`, scope.signal);
-        return tool!.execute(input, toolContext);
+        return execute();
       },
-      { idempotent: tool!.idempotent ?? !tool!.sideEffect },
-    )
-    .catch((error: unknown) => {
-      scope.emit({
-        type: "tool-call-end",
-        taskId: scope.taskId,
-        worker: scope.worker,
-        tool: name,
-        callId,
-        ok: false,
-        error: describeError(error),
-        replayed: false,
-        durationMs: performance.now() - started,
-      });
-      throw ArbiterError.is(error)
-        ? error
-        : new ArbiterError(ErrorCode.ToolFailed, `tool "${name}" failed: ${describeError(error)}`, {
-            cause: error,
-          });
+      { idempotent },
+    );
+  const failed = (error: unknown): never => {
+    scope.emit({
+      type: "tool-call-end",
+      taskId: scope.taskId,
+      worker: scope.worker,
+      tool: name,
+      callId,
+      ok: false,
+      error: describeError(error),
+      replayed: false,
+      durationMs: performance.now() - started,
     });
+    throw ArbiterError.is(error)
+      ? error
+      : new ArbiterError(ErrorCode.ToolFailed, `tool "${name}" failed: ${describeError(error)}`, {
+          cause: error,
+        });
+  };
+  let outcome: StepOutcome<unknown>;
+  try {
+    outcome = await step(tool!.idempotent ?? !tool!.sideEffect);
+  } catch (error) {
+    // Started by a process that died before recording the end, and not safe to repeat blindly:
+    // a person checks the real system (by the idempotency key) and says what happened.
+    if (!(error instanceof InDoubtError) || scope.askApproval === undefined) return failed(error);
+    // Only this branch waits; a suspension or shutdown meanwhile is not the tool's failure.
+    const answer = await scope.askApproval({
+      key: `in-doubt:${callId}@${error.startedAt}`,
+      reason:
+        `${name} (idempotency key ${idempotencyKey}) started at ${new Date(error.startedAt).toISOString()} and its ` +
+        "process stopped before recording whether it finished; it is not declared idempotent. Check the system: " +
+        "approve to run it again (it did not take effect), or deny if it did (--edit <json> records its result).",
+    });
+    // Nobody checked in time: neither repeating nor assuming is safe, so the task ends escalated.
+    if (answer.status === "unavailable" || answer.expired === true) return failed(error);
+    const by = answer.by ?? "a person";
+    const tookEffect = async () =>
+      answer.edit === null || answer.edit === undefined
+        ? {
+            outcome: "took-effect",
+            note: `${by} confirmed the call took effect${answer.reason ? ` (${answer.reason})` : ""}; its result was not recorded`,
+          }
+        : answer.edit;
+    outcome = await step(true, answer.status === "approved" ? undefined : tookEffect).catch(failed);
+  }
   const countOnce = !scope.counted.has(callId);
   scope.counted.add(callId);
   for (const [counter, spec] of countOnce ? Object.entries(tool!.counters ?? {}) : []) {

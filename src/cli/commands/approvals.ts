@@ -11,7 +11,10 @@ const usage = [
   "arbiter approvals list [--status pending|approved|denied|expired] [--json] [--db path]",
   "       arbiter approvals show <id> [--json] [--db path]",
   "       arbiter approvals approve <id> --by <name> [--reason text] [--edit json] [--db path]",
-  "       arbiter approvals deny <id> --by <name> --reason <text> [--db path]",
+  "       arbiter approvals deny <id> --by <name> --reason <text> [--edit json] [--db path]",
+  "",
+  "  --edit on approve: the answer as the approver corrected it ({summary?, data?}).",
+  "  --edit on deny of an in-doubt call: the call's result as found in the real system.",
 ].join("\n");
 
 /** Opens the run database of a command; a missing file is an input error, not a new empty database. */

@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { z } from "zod";
+import { defineProfile } from "../profile/load-profile.ts";
+import { defineTool } from "../tools/tool.ts";
+import { LocalRuntime, type RunOutcome, type SuspendedRun } from "./local-runtime.ts";
+
+/**
+ * A worker whose one tool charges a card: a side effect that is not idempotent. The first process
+ * "dies" inside the charge (the call hangs until its runtime is closed under it), so the next process
+ * finds the step started and never ended: in doubt.
+ */
+function chargeSetup() {
+  const charges: number[] = [];
+  let hang: { entered: () => void; release: () => void } | undefined;
+  const charge = defineTool({
+    name: "charge",
+    description: "charges the card on file",
+    sideEffect: true,
+    input: z.object({ amount: z.number() }),
+    execute: async ({ amount }) => {
+      charges.push(amount);
+      if (hang !== undefined) {
+        const h = hang;
+        await new Promise<void>((resolve) => {
+          h.release = resolve;
+          h.entered();
+        });
+      }
+      return { receipt: `r-${charges.length}` };
+    },
+  });
+  const profile = defineProfile(
+    {
+      name: "shop",
+      workers: [
+        {
+          name: "billing",
+          description: "charges",
+          handler: "billing",
+          tools: ["charge"],
+          routing: { keywords: ["charge"] },
+        },
+      ],
+    },
+    {
+      tools: [charge],
+      handlers: {
+        billing: async (_task, ctx) => {
+          const result = await ctx.callTool<{ receipt?: string; outcome?: string }>("charge", { amount: 40 });
+          return {
+            status: "ok",
+            summary: `charged: ${result.receipt ?? result.outcome}`,
+            confidence: 1,
+          };
+        },
+      },
+    },
+  );
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-indoubt-"));
+  const env = {
+    ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"),
+    ARBITER_VAULT: join(dir, "vault.db"),
+    ARBITER_VAULT_KEY: "ab".repeat(32),
+  };
+  const open = () => LocalRuntime.open({ profile, dbPath: join(dir, "arbiter.db"), env });
+  /** Starts a run whose charge hangs, and closes the runtime under it: the charge is left in doubt. */
+  async function crashDuringCharge(): Promise<string> {
+    const first = await open();
+    const entered = new Promise<void>((resolve) => {
+      hang = { entered: resolve, release: () => {} };
+    });
+    let runId = "";
+    const running = first.run({ message: "charge my card" }, { onStart: (id) => (runId = id) });
+    await entered;
+    await first.close(); // the process "dies": nothing after this point is recorded
+    const h = hang!;
+    hang = undefined;
+    h.release();
+    await running.catch(() => undefined);
+    return runId;
+  }
+  return { charges, open, crashDuringCharge };
+}
+
+function pendingOf(outcome: RunOutcome | undefined): SuspendedRun["pending"] {
+  assert.ok(
+    outcome !== undefined && !("answer" in outcome),
+    `expected a waiting run, got ${JSON.stringify(outcome)}`,
+  );
+  return outcome.pending;
+}
+
+test("an in-doubt charge waits for a person; approving runs it again, exactly once more", async () => {
+  const { charges, open, crashDuringCharge } = chargeSetup();
+  const runId = await crashDuringCharge();
+  assert.deepEqual(charges, [40]);
+
+  const second = await open();
+  try {
+    const [record] = second.unfinished();
+    assert.equal(record?.id, runId);
+    const pending = pendingOf(await second.resume(record!));
+    assert.equal(pending.length, 1);
+    assert.match(pending[0]!.reason, /charge \(idempotency key .+\) started at .+ not declared idempotent/);
+    assert.deepEqual(charges, [40], "an in-doubt charge is never repeated without a person");
+    assert.equal(second.store.getRun(runId)?.status, "waiting");
+
+    // Resuming again before anyone decides changes nothing: the same approval still waits.
+    const again = pendingOf(await second.resume(second.store.getRun(runId)!));
+    assert.equal(again[0]!.approvalId, pending[0]!.approvalId);
+    assert.deepEqual(charges, [40]);
+
+    second.store.decideApproval(pending[0]!.approvalId, {
+      status: "approved",
+      by: "dana",
+      reason: "the processor has no charge with that key",
+      at: Date.now(),
+    });
+  } finally {
+    await second.close();
+  }
+
+  const third = await open();
+  try {
+    const outcome = await third.resume(third.store.getRun(runId)!);
+    assert.ok(outcome !== undefined && "answer" in outcome);
+    assert.equal(outcome.status, "completed");
+    assert.match(outcome.answer, /charged: r-2/);
+    assert.deepEqual(charges, [40, 40], "run again once, as approved");
+    const types = third.journal.read(runId).map((e) => e.event);
+    const decide = types.find((e) => e.type === "approval-decide");
+    assert.equal(decide?.type === "approval-decide" && decide.by, "dana");
+    const ends = types.filter((e) => e.type === "tool-call-end");
+    assert.deepEqual(
+      ends.map((e) => e.type === "tool-call-end" && e.ok),
+      [true],
+    );
+    // A replay of the finished run takes the recorded result: no third charge.
+    assert.equal(third.store.getRun(runId)?.status, "completed");
+  } finally {
+    await third.close();
+  }
+});
+
+test("denying an in-doubt charge records that it happened (with the result the person gives) and never repeats it", async () => {
+  const { charges, open, crashDuringCharge } = chargeSetup();
+  const runId = await crashDuringCharge();
+  const second = await open();
+  try {
+    const pending = pendingOf(await second.resume(second.unfinished()[0]!));
+    second.store.decideApproval(pending[0]!.approvalId, {
+      status: "denied",
+      by: "sam",
+      reason: "the processor shows receipt r-1",
+      edit: { receipt: "r-1" },
+      at: Date.now(),
+    });
+    const outcome = await second.resume(second.store.getRun(runId)!);
+    assert.ok(outcome !== undefined && "answer" in outcome);
+    assert.equal(outcome.status, "completed");
+    assert.match(outcome.answer, /charged: r-1/);
+    assert.deepEqual(charges, [40], "a call that took effect is not repeated");
+  } finally {
+    await second.close();
+  }
+});
