@@ -12,6 +12,7 @@ import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import type { ModelResolver } from "../src/supervisor/run-context.ts";
 import { createSupervisor, type Supervisor } from "../src/supervisor/supervisor.ts";
 import { ScriptedModel, type ScriptRule } from "../src/testing/scripted-model.ts";
+import { measureResumeLatency, type ResumeLatency } from "./resume-latency.ts";
 
 export const BENCH_MESSAGE =
   "I was overcharged on my last bill, my internet has been really slow for days, and I'd like to upgrade to a faster plan.";
@@ -29,6 +30,8 @@ export interface BenchReport {
   handlers: { overheadP50Ms: number; overheadP99Ms: number; runsPerSecC100: number };
   /** Code-handler workers with durability on: SQLite store, journal and step records (synchronous=FULL). */
   durable: { overheadP50Ms: number; overheadP99Ms: number; runsPerSecC100: number };
+  /** A telecom run killed with SIGKILL, then `arbiter resume` in a new process. */
+  resume: ResumeLatency;
   runs: number;
 }
 
@@ -200,6 +203,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     const gateway = await measureGatewayOverhead({ iterations: quick ? 3000 : 20_000 });
     log("parallelism: three 100 ms branches");
     const wall = await parallelWall(profile);
+    log("resume: kill -9 a run, time `arbiter resume` in a new process");
+    const resume = await measureResumeLatency(BENCH_MESSAGE, quick ? 3 : 5);
     return {
       overheadP50Ms: round(percentile(lat, 50)),
       overheadP99Ms: round(percentile(lat, 99)),
@@ -217,6 +222,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         overheadP99Ms: round(percentile(latDurable, 99)),
         runsPerSecC100: Math.round(d100),
       },
+      resume,
       runs: n,
     };
   } finally {
@@ -237,6 +243,8 @@ export function formatBench(r: BenchReport): string {
     `  overhead p50 ${r.handlers.overheadP50Ms} ms   p99 ${r.handlers.overheadP99Ms} ms   c100 ${r.handlers.runsPerSecC100}/s`,
     "Code-handler workers, durable (SQLite store, journal and steps, synchronous=FULL):",
     `  overhead p50 ${r.durable.overheadP50Ms} ms   p99 ${r.durable.overheadP99Ms} ms   c100 ${r.durable.runsPerSecC100}/s`,
+    `Resume after kill -9 (new \`arbiter resume\` process, ${r.resume.iterations} runs):`,
+    `  run taken up after p50 ${r.resume.toResumeP50Ms} ms   max ${r.resume.toResumeMaxMs} ms   (target ≤ 1000)   completed after p50 ${r.resume.toCompletedP50Ms} ms`,
     "",
   ].join("\n");
 }

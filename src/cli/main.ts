@@ -1,36 +1,80 @@
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
-import { approvalsCommand } from "./commands/approvals.ts";
-import { auditCommand } from "./commands/audit.ts";
-import { benchCommand } from "./commands/bench.ts";
-import { costsCommand } from "./commands/costs.ts";
-import { evalCommand } from "./commands/eval.ts";
-import { policyCommand } from "./commands/policy.ts";
-import { replayCommand } from "./commands/replay.ts";
-import { resumeCommand } from "./commands/resume.ts";
-import { runCommand } from "./commands/run.ts";
-import { runsCommand } from "./commands/runs.ts";
-import { validateCommand } from "./commands/validate.ts";
 import { type CliIo, processIo, reportError } from "./output.ts";
 
 export interface Command {
-  readonly name: string;
-  readonly summary: string;
   readonly usage: string;
   run(args: string[], io: CliIo): Promise<number>;
 }
 
-const commands: readonly Command[] = [
-  runCommand,
-  resumeCommand,
-  runsCommand,
-  approvalsCommand,
-  replayCommand,
-  auditCommand,
-  validateCommand,
-  policyCommand,
-  costsCommand,
-  evalCommand,
-  benchCommand,
+/** A command of the CLI; its module loads only when it runs, so `arbiter <command>` starts fast. */
+interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  load(): Promise<Command>;
+}
+
+const commands: readonly CommandEntry[] = [
+  {
+    name: "run",
+    summary: "run one request through a profile and print the answer",
+    load: async () => (await import("./commands/run.ts")).runCommand,
+  },
+  {
+    name: "resume",
+    summary: "continue unfinished runs after a crash or a restart (exits when each is finished or waiting)",
+    load: async () => (await import("./commands/resume.ts")).resumeCommand,
+  },
+  {
+    name: "serve",
+    summary:
+      "keep a profile's runs going: resume unfinished runs on start, and waiting ones when a person decides",
+    load: async () => (await import("./commands/serve.ts")).serveCommand,
+  },
+  {
+    name: "runs",
+    summary: "list runs, or show one: plan, tasks, steps, events and pending approvals",
+    load: async () => (await import("./commands/runs.ts")).runsCommand,
+  },
+  {
+    name: "approvals",
+    summary: "the approval inbox: list, show, approve or deny what runs wait for",
+    load: async () => (await import("./commands/approvals.ts")).approvalsCommand,
+  },
+  {
+    name: "replay",
+    summary: "re-run a finished run on its recorded model and tool results; report divergences",
+    load: async () => (await import("./commands/replay.ts")).replayCommand,
+  },
+  {
+    name: "audit",
+    summary: "verify the hash-chained journal and its signed checkpoints, or export it as JSONL",
+    load: async () => (await import("./commands/audit.ts")).auditCommand,
+  },
+  {
+    name: "validate",
+    summary: "check a mission profile and print its version",
+    load: async () => (await import("./commands/validate.ts")).validateCommand,
+  },
+  {
+    name: "policy",
+    summary: "validate a profile's Cedar bundle, or list where a shadow bundle decided differently",
+    load: async () => (await import("./commands/policy.ts")).policyCommand,
+  },
+  {
+    name: "costs",
+    summary: "tokens and money spent, by worker, model or day (from the cost ledger)",
+    load: async () => (await import("./commands/costs.ts")).costsCommand,
+  },
+  {
+    name: "eval",
+    summary: "measure quality on labelled data: routing, decompose, injection, pii",
+    load: async () => (await import("./commands/eval.ts")).evalCommand,
+  },
+  {
+    name: "bench",
+    summary: "measure supervisor overhead, throughput, memory and parallelism on the telecom scenario",
+    load: async () => (await import("./commands/bench.ts")).benchCommand,
+  },
 ];
 
 function help(): string {
@@ -58,8 +102,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     io.out("arbiter 0.1.0\n");
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     return reportError(
       io,
       new ArbiterError(
@@ -68,11 +112,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       ),
     );
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    io.out(`Usage: ${command.usage}\n`);
-    return 0;
-  }
   try {
+    const command = await entry.load();
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.out(`Usage: ${command.usage}\n`);
+      return 0;
+    }
     return await command.run(rest, io);
   } catch (error) {
     return reportError(io, error);

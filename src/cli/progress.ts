@@ -10,6 +10,8 @@ export function renderProgress(entry: JournalEntry, color: boolean): string | un
   switch (e.type) {
     case "run-start":
       return `${c(1, "▸ run")} ${e.runId}  profile ${e.profile.name}@${e.profile.version.slice(0, 12)}  tenant ${e.tenant}`;
+    case "run-resume":
+      return `${c(1, "▸ resume")} ${e.runId} (was ${e.from}) by ${e.by}`;
     case "input-guard":
       if (e.findings === 0) return undefined;
       return `  guard   ${e.guard}: ${e.findings} value(s) tokenised${e.dataClasses.length ? ` (${e.dataClasses.join(", ")})` : ""}`;

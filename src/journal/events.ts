@@ -38,6 +38,16 @@ export type RunEvent =
       message: string;
       context: Record<string, unknown>;
     })
+  /** A process took up an unfinished run (after a crash, a restart or a person's decision); appended per resume. */
+  | (Base & {
+      type: "run-resume";
+      /** The process that resumed it (`<host>:<pid>:<nonce>`). */
+      by: string;
+      /** The run's status when it was taken up. */
+      from: string;
+      /** The profile version now; differs from the run's `run-start` one when the profile changed. */
+      profileVersion: string;
+    })
   | (Base & { type: "input-guard"; guard: string; findings: number; dataClasses: string[] })
   | (Base & {
       type: "injection-score";

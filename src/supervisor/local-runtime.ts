@@ -38,6 +38,24 @@ export interface SuspendedRun {
 
 export type RunOutcome = RunResult | SuspendedRun;
 
+export interface WatchOptions {
+  /** How often to look for runs to take up. Default 250 ms. */
+  intervalMs?: number;
+  /** At most this many runs resumed at once by the watch. Default 64. */
+  concurrency?: number;
+  /** Each resumed run's outcome, or the error it stopped on. */
+  onOutcome?: (report: { runId: string; outcome?: RunOutcome; error?: unknown }) => void;
+  /** A failed look (e.g. the database was locked for longer than its busy timeout); the next one retries. */
+  onError?: (error: unknown) => void;
+}
+
+export interface RuntimeWatch {
+  /** Stops watching and stops the runs it resumed (they stay unfinished, for the next process). */
+  stop(): Promise<void>;
+  /** Resolves when no run the watch resumed is in flight. */
+  idle(): Promise<void>;
+}
+
 /**
  * The embedded default: everything on one SQLite file, no server. Runs are durable steps, so a run
  * killed at any point resumes from its last completed step; approvals wait across restarts.
@@ -120,16 +138,99 @@ export class LocalRuntime {
     );
   }
 
-  /** Continues a recorded, unfinished run (claiming it first: no two processes resume the same run). */
+  /**
+   * Continues a recorded, unfinished run (claiming it first: no two processes resume the same run).
+   * `undefined` when another live process holds it, or this runtime already drives it.
+   */
   async resume(record: RunRecord, options: RunOptions = {}): Promise<RunOutcome | undefined> {
-    if (!this.engine.claim(record.id)) return undefined;
-    return this.#drive((opts) => this.supervisor.resume(record, opts), options, record.id);
+    if (this.#active.has(record.id) || !this.engine.claim(record.id)) return undefined;
+    return this.#drive(
+      (opts) => this.supervisor.resume(record, opts),
+      { resumedBy: this.engine.owner, ...options },
+      record.id,
+    );
+  }
+
+  /**
+   * Resumes, now and then every `intervalMs`, each unfinished run of this profile that nobody is
+   * working on: runs whose process died (its lease lapsed or its pid is gone), and waiting runs as
+   * soon as a person decides one of their approvals or one expires. What a long-running process
+   * (`arbiter serve`) does on start and from then on. `stop()` ends the watch and the runs in flight
+   * here (they stay unfinished; the next process resumes them).
+   */
+  watch(options: WatchOptions = {}): RuntimeWatch {
+    const intervalMs = options.intervalMs ?? 250;
+    const limit = options.concurrency ?? 64;
+    const report = options.onOutcome ?? (() => {});
+    const stopping = new AbortController();
+    const inflight = new Set<Promise<void>>();
+    const tick = () => {
+      if (stopping.signal.aborted || inflight.size >= limit) return;
+      for (const record of this.#resumable()) {
+        if (inflight.size >= limit) break;
+        const going = this.resume(record, { signal: stopping.signal })
+          .then(
+            (outcome) => {
+              if (outcome !== undefined) report({ runId: record.id, outcome });
+            },
+            (error: unknown) => {
+              if (!stopping.signal.aborted) report({ runId: record.id, error });
+            },
+          )
+          .finally(() => inflight.delete(going));
+        inflight.add(going);
+      }
+    };
+    const safeTick = () => {
+      try {
+        tick();
+      } catch (error) {
+        options.onError?.(error);
+      }
+    };
+    safeTick();
+    const timer = setInterval(safeTick, intervalMs);
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        stopping.abort(new Error("the runtime is stopping"));
+        await Promise.all([...inflight]);
+      },
+      idle: async () => {
+        while (inflight.size > 0) await Promise.race([...inflight]);
+      },
+    };
+  }
+
+  /** Unfinished runs of this profile that this process could take up now. */
+  #resumable(): RunRecord[] {
+    const now = Date.now();
+    return this.unfinished().filter((run) => {
+      if (this.#active.has(run.id)) return false;
+      // Held by a live process (the claim checks again, atomically).
+      if (this.engine.isHeld(run, now)) return false;
+      if (run.status !== "waiting") return true;
+      // Waiting for a person: worth a resume once one of its approvals is decided or has expired.
+      const pending = this.store.listApprovals({ runId: run.id, status: "pending" });
+      const parked = this.#parked.get(run.id);
+      if (parked === undefined) return true; // parked by another process: look once
+      return (
+        pending.length === 0 ||
+        pending.length < parked ||
+        pending.some((a) => a.expiresAt !== null && a.expiresAt <= now)
+      );
+    });
   }
 
   /** Unfinished runs of this runtime's profile. */
   unfinished(): RunRecord[] {
     return this.store.listUnfinished().filter((r) => r.profile.name === this.profile.document.name);
   }
+
+  /** Runs this runtime drives now. */
+  readonly #active = new Set<string>();
+  /** Waiting runs this runtime suspended, with how many approvals they were waiting for. */
+  readonly #parked = new Map<string, number>();
 
   async #drive(
     start: (options: RunOptions) => Promise<RunResult>,
@@ -140,6 +241,8 @@ export class LocalRuntime {
     let runId = knownRunId ?? "";
     let suspended = false;
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    if (knownRunId !== undefined) this.#active.add(knownRunId);
+    this.#parked.delete(runId);
     try {
       return await start({
         ...options,
@@ -157,6 +260,7 @@ export class LocalRuntime {
       if (!suspended) throw error;
       return this.#suspended(runId);
     } finally {
+      this.#active.delete(runId);
       this.engine.release(runId);
     }
   }
@@ -166,6 +270,7 @@ export class LocalRuntime {
     const pending = this.store
       .listApprovals({ runId, status: "pending" })
       .map((a) => ({ approvalId: a.id, taskId: a.taskId, worker: a.worker, reason: a.reason }));
+    this.#parked.set(runId, pending.length);
     return { runId, status: "waiting", pending };
   }
 

@@ -72,6 +72,7 @@ function initialCounters(profile: Profile): Record<string, number | boolean> {
 
 /** Events that only happen when something really runs (never re-emitted by a replay): plain appends. */
 const UNKEYED: ReadonlySet<string> = new Set([
+  "run-resume",
   "model-attempt",
   "model-hop",
   "model-retry",

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { MemoryLedger } from "../budget/memory/memory-ledger.ts";
 import type { DurableEngine } from "../durable/durable.ts";
 import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
@@ -67,6 +68,8 @@ export interface RunOptions {
   onRecorded?: (runId: string) => void;
   /** Called when every open branch of the run waits for a person (the caller may stop and resume later). */
   onSuspend?: () => void;
+  /** Who resumes the run (journaled in `run-resume`); default `<host>:<pid>`. */
+  resumedBy?: string;
 }
 
 const noModels: ModelResolver = {
@@ -158,6 +161,14 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const ctx = new RunContext(deps, durable.open(runId), request, signal, shield);
     ctx.onSuspend = runOptions.onSuspend;
     ctx.runTimer = runTimer;
+    if (resumed) {
+      ctx.emit({
+        type: "run-resume",
+        by: runOptions.resumedBy ?? `${hostname()}:${process.pid}`,
+        from: store?.getRun(runId)?.status ?? "unknown",
+        profileVersion: profile.version,
+      });
+    }
     runOptions.onStart?.(runId);
     let started = false;
     let result: RunResult | undefined;

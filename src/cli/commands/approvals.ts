@@ -60,8 +60,6 @@ function found(store: SqliteStore, id: string | undefined): ApprovalRecord {
 }
 
 export const approvalsCommand: Command = {
-  name: "approvals",
-  summary: "the approval inbox: list, show, approve or deny what runs wait for",
   usage,
   async run(args, io) {
     const [sub, ...rest] = args;
@@ -127,7 +125,7 @@ export const approvalsCommand: Command = {
         io.out(
           values.json
             ? `${JSON.stringify(decided)}\n`
-            : `${decided.id} ${decided.status} by ${decided.decidedBy}; run ${decided.runId} resumes with \`arbiter resume\`\n`,
+            : `${decided.id} ${decided.status} by ${decided.decidedBy}; run ${decided.runId} resumes with \`arbiter resume\` (at once in a running \`arbiter serve\`)\n`,
         );
         return 0;
       }

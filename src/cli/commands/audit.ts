@@ -14,8 +14,6 @@ const usage = [
 ].join("\n");
 
 export const auditCommand: Command = {
-  name: "audit",
-  summary: "verify the hash-chained journal and its signed checkpoints, or export it as JSONL",
   usage,
   async run(args, io) {
     const [sub, ...rest] = args;

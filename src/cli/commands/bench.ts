@@ -4,8 +4,6 @@ import { parse } from "../parse.ts";
 const usage = "arbiter bench [--json] [--quick]";
 
 export const benchCommand: Command = {
-  name: "bench",
-  summary: "measure supervisor overhead, throughput, memory and parallelism on the telecom scenario",
   usage,
   async run(args, io) {
     const { values } = parse(args, { json: { type: "boolean" }, quick: { type: "boolean" } }, usage);

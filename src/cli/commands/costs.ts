@@ -10,8 +10,6 @@ const usage = "arbiter costs [--tenant T] [--by worker|model|day] [--json] [--db
 
 /** `arbiter costs`: the cost ledger, grouped. */
 export const costsCommand: Command = {
-  name: "costs",
-  summary: "tokens and money spent, by worker, model or day (from the cost ledger)",
   usage,
   async run(args, io) {
     const { values } = parse(

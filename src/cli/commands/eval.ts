@@ -177,8 +177,6 @@ async function evalPiiCommand(args: string[], io: CliIo): Promise<number> {
 
 /** `arbiter eval <suite>`: quality measurements on public data sets. */
 export const evalCommand: Command = {
-  name: "eval",
-  summary: "measure quality on labelled data: routing, decompose, injection, pii",
   usage,
   async run(args, io) {
     const [suite, ...rest] = args;

@@ -120,8 +120,6 @@ async function diff(args: string[], io: CliIo): Promise<number> {
 }
 
 export const policyCommand: Command = {
-  name: "policy",
-  summary: "validate a profile's Cedar bundle, or list where a shadow bundle decided differently",
   usage,
   async run(args, io) {
     const [sub, ...rest] = args;

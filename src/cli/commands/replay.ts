@@ -12,8 +12,6 @@ import { openStore } from "./approvals.ts";
 const usage = "arbiter replay <run-id> [--profile <file>] [--json] [--db path]";
 
 export const replayCommand: Command = {
-  name: "replay",
-  summary: "re-run a finished run on its recorded model and tool results; report divergences",
   usage,
   async run(args, io) {
     const { values, positionals } = parse(

@@ -1,5 +1,6 @@
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { createModelResolver } from "../../models/model-resolver.ts";
+import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunRecord } from "../../store/store.ts";
@@ -9,15 +10,14 @@ import type { Command } from "../main.ts";
 import { parse } from "../parse.ts";
 import { openStore } from "./approvals.ts";
 
-const usage = "arbiter resume [--run <id>] [--json] [--db path] [--inject latency=100ms,fail=0.2,seed=7]";
+const usage =
+  "arbiter resume [--run <id>] [--json] [--db path] [--model provider:model]... [--inject latency=100ms,fail=0.2,seed=7]";
 
 /**
  * `arbiter resume`: continues every unfinished run (or one) from its last completed step, and returns
  * when each has finished or waits for a person.
  */
 export const resumeCommand: Command = {
-  name: "resume",
-  summary: "continue unfinished runs after a crash or a restart (exits when each is finished or waiting)",
   usage,
   async run(args, io) {
     const { values } = parse(
@@ -26,6 +26,7 @@ export const resumeCommand: Command = {
         run: { type: "string" },
         json: { type: "boolean" },
         db: { type: "string" },
+        model: { type: "string", multiple: true },
         inject: { type: "string" },
       },
       usage,
@@ -47,50 +48,48 @@ export const resumeCommand: Command = {
       const file = (run.request as { profileFile?: string }).profileFile ?? "";
       byProfile.set(file, [...(byProfile.get(file) ?? []), run]);
     }
+    const overrides = ((values.model as string[] | undefined) ?? []).map(parseModelSpec);
     const results: Array<{ runId: string; status: string; detail?: string }> = [];
-    await Promise.all(
-      [...byProfile].map(async ([file, group]) => {
-        const profile = await loadProfile(file, { env: io.env });
-        const runtime = await LocalRuntime.open({
-          profile,
-          dbPath,
-          env: io.env,
-          models: createModelResolver(profile, { env: io.env }),
-          ...(typeof values.inject === "string"
-            ? { faults: createFaults(parseFaultSpec(values.inject)) }
-            : {}),
-        });
-        try {
-          await Promise.all(
-            group.map(async (record) => {
-              if (record.profile.version !== profile.version) {
-                io.err(
-                  `warning: ${record.id} ran on profile version ${record.profile.version.slice(0, 12)}; ${file} is now ${profile.version.slice(0, 12)}\n`,
-                );
-              }
-              try {
-                const outcome: RunOutcome | undefined = await runtime.resume(record);
-                if (outcome === undefined)
-                  results.push({ runId: record.id, status: "skipped", detail: "another process holds it" });
-                else if ("answer" in outcome)
-                  results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
-                else
-                  results.push({
-                    runId: record.id,
-                    status: "waiting",
-                    detail: outcome.pending.map((p) => p.approvalId).join(", "),
-                  });
-              } catch (error) {
-                results.push({ runId: record.id, status: "error", detail: (error as Error).message });
-              }
-            }),
-          );
-        } finally {
-          await runtime.close();
-          await profile.close();
-        }
-      }),
-    );
+    // One profile at a time: each runtime commits to the run database in groups from its own connection.
+    for (const [file, group] of byProfile) {
+      const profile = await loadProfile(file, { env: io.env });
+      const runtime = await LocalRuntime.open({
+        profile,
+        dbPath,
+        env: io.env,
+        models: createModelResolver(profile, { env: io.env, overrides }),
+        ...(typeof values.inject === "string" ? { faults: createFaults(parseFaultSpec(values.inject)) } : {}),
+      });
+      try {
+        await Promise.all(
+          group.map(async (record) => {
+            if (record.profile.version !== profile.version) {
+              io.err(
+                `warning: ${record.id} ran on profile version ${record.profile.version.slice(0, 12)}; ${file} is now ${profile.version.slice(0, 12)}\n`,
+              );
+            }
+            try {
+              const outcome: RunOutcome | undefined = await runtime.resume(record);
+              if (outcome === undefined)
+                results.push({ runId: record.id, status: "skipped", detail: "another process holds it" });
+              else if ("answer" in outcome)
+                results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
+              else
+                results.push({
+                  runId: record.id,
+                  status: "waiting",
+                  detail: outcome.pending.map((p) => p.approvalId).join(", "),
+                });
+            } catch (error) {
+              results.push({ runId: record.id, status: "error", detail: (error as Error).message });
+            }
+          }),
+        );
+      } finally {
+        await runtime.close();
+        await profile.close();
+      }
+    }
     if (values.json) io.out(`${JSON.stringify({ runs: results })}\n`);
     else if (results.length === 0) io.out("no unfinished runs\n");
     else

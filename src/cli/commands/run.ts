@@ -97,8 +97,6 @@ export function printOutcome(io: CliIo, outcome: RunOutcome, json: boolean, jour
 }
 
 export const runCommand: Command = {
-  name: "run",
-  summary: "run one request through a profile and print the answer",
   usage,
   async run(args, io) {
     const { values, positionals } = parse(

@@ -12,8 +12,6 @@ const usage = [
 ].join("\n");
 
 export const runsCommand: Command = {
-  name: "runs",
-  summary: "list runs, or show one: plan, tasks, steps, events and pending approvals",
   usage,
   async run(args, io) {
     const [sub, ...rest] = args;

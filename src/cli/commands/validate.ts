@@ -6,8 +6,6 @@ import { parse } from "../parse.ts";
 const usage = "arbiter validate <profile> [--json]";
 
 export const validateCommand: Command = {
-  name: "validate",
-  summary: "check a mission profile and print its version",
   usage,
   async run(args, io) {
     const { values, positionals } = parse(args, { json: { type: "boolean" } }, usage);

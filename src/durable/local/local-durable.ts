@@ -139,6 +139,12 @@ export class LocalDurableEngine implements DurableEngine {
     return true;
   }
 
+  /** Whether a live process (this one included) holds the run's lease now. */
+  isHeld(run: { owner: string | null; leaseUntil: number | null }, now = this.#clock()): boolean {
+    if (run.owner === null || run.leaseUntil === null || run.leaseUntil <= now) return false;
+    return run.owner === this.owner || this.#isOwnerAlive(run.owner);
+  }
+
   /** Drops the run's in-process state and gives up its lease; its records stay in the store. */
   release(runId: string): void {
     this.#runs.delete(runId);
