@@ -1,16 +1,15 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { LocalDurableEngine } from "../src/durable/local/local-durable.ts";
 import { MemoryJournal } from "../src/journal/memory/memory-journal.ts";
-import { SqliteJournal } from "../src/journal/sqlite/sqlite-journal.ts";
 import { measureGatewayOverhead } from "../src/models/gateway/measure.ts";
 import { loadProfile, type Profile } from "../src/profile/load-profile.ts";
-import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
+import { LocalRuntime } from "../src/supervisor/local-runtime.ts";
 import type { ModelResolver } from "../src/supervisor/run-context.ts";
-import { createSupervisor, type Supervisor } from "../src/supervisor/supervisor.ts";
+import { createSupervisor } from "../src/supervisor/supervisor.ts";
 import { ScriptedModel, type ScriptRule } from "../src/testing/scripted-model.ts";
 import { measureResumeLatency, type ResumeLatency } from "./resume-latency.ts";
 
@@ -28,11 +27,26 @@ export interface BenchReport {
   gatewayOverheadP50Us: number;
   /** Same figures with code-handler workers (the embedded default of the example). */
   handlers: { overheadP50Ms: number; overheadP99Ms: number; runsPerSecC100: number };
-  /** Code-handler workers with durability on: SQLite store, journal and step records (synchronous=FULL). */
-  durable: { overheadP50Ms: number; overheadP99Ms: number; runsPerSecC100: number };
+  /**
+   * Durability on: the embedded runtime the CLI runs (`LocalRuntime`: SQLite WAL with grouped commits
+   * and fsync barriers before unsafe effects, hash-chained audit journal with signed checkpoints, step
+   * records, PII vault, cost ledger), with LLM workers on zero-latency scripted models and with code handlers.
+   */
+  durable: { llm: Figures; handlers: Figures };
   /** A telecom run killed with SIGKILL, then `arbiter resume` in a new process. */
   resume: ResumeLatency;
   runs: number;
+}
+
+export interface Figures {
+  overheadP50Ms: number;
+  overheadP99Ms: number;
+  runsPerSecC100: number;
+}
+
+/** What the latency and throughput loops drive: a supervisor or the embedded runtime. */
+interface Runner {
+  run(request: { message: string }): Promise<{ status: string }>;
 }
 
 export interface BenchOptions {
@@ -94,18 +108,19 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-async function latencies(supervisor: Supervisor, n: number): Promise<number[]> {
+async function latencies(supervisor: Runner, n: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     const r = await supervisor.run({ message: BENCH_MESSAGE });
     times.push(performance.now() - t);
-    if (r.status !== "completed") throw new Error(`bench run ended ${r.status}: ${r.answer}`);
+    if (r.status !== "completed")
+      throw new Error(`bench run ended ${r.status}: ${JSON.stringify(r).slice(0, 300)}`);
   }
   return times.sort((a, b) => a - b);
 }
 
-async function throughput(supervisor: Supervisor, concurrency: number, total: number): Promise<number> {
+async function throughput(supervisor: Runner, concurrency: number, total: number): Promise<number> {
   let started = 0;
   const t = performance.now();
   const lane = async () => {
@@ -159,6 +174,39 @@ async function parallelWall(profile: Profile): Promise<number> {
   return wall;
 }
 
+/** The same runs on the embedded runtime, each on a database of its own. */
+async function durableFigures(
+  profile: Profile,
+  dir: string,
+  name: string,
+  quick: boolean,
+  models?: ModelResolver,
+): Promise<Figures> {
+  const runtime = await LocalRuntime.open({
+    profile,
+    dbPath: join(dir, `${name}.db`),
+    env: {
+      TELECOM_DB: join(dir, "telecom.db"),
+      ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"),
+      ARBITER_VAULT: join(dir, `${name}-vault.db`),
+      ARBITER_VAULT_KEY: randomBytes(32).toString("hex"),
+    },
+    ...(models ? { models } : {}),
+  });
+  try {
+    await latencies(runtime, quick ? 30 : 200);
+    const lat = await latencies(runtime, quick ? 200 : 1000);
+    const c100 = await throughput(runtime, 100, quick ? 500 : 3000);
+    return {
+      overheadP50Ms: round(percentile(lat, 50)),
+      overheadP99Ms: round(percentile(lat, 99)),
+      runsPerSecC100: Math.round(c100),
+    };
+  } finally {
+    await runtime.close();
+  }
+}
+
 /** Measures the telecom scenario; every figure comes from a run of the real loop. */
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
   const log = options.log ?? (() => {});
@@ -178,20 +226,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     log(`latency: ${n} sequential runs`);
     const lat = await latencies(llm, n);
     const latHandlers = await latencies(handlers, n);
-    log("durable: the same runs on the SQLite store, journal and engine");
-    const store = new SqliteStore({ path: join(dir, "arbiter.db") });
-    const engine = new LocalDurableEngine({ store });
-    const durableSup = createSupervisor({
-      profile,
-      journal: new SqliteJournal(store),
-      durable: engine,
-      store,
-    });
-    await latencies(durableSup, quick ? 20 : 100);
-    const latDurable = await latencies(durableSup, quick ? 100 : 500);
-    const d100 = await throughput(durableSup, 100, quick ? 300 : 2000);
-    engine.close();
-    store.close();
+    log("durable: the embedded runtime (SQLite journal, audit chain, steps, vault, ledger)");
+    const durableLlm = await durableFigures(profile, dir, "llm", quick, scriptedResolver(0));
+    const durableHandlers = await durableFigures(profile, dir, "handlers", quick);
     log("throughput at concurrency 1, 100, 1000");
     const c1 = await throughput(llm, 1, quick ? 200 : 2000);
     const c100 = await throughput(llm, 100, quick ? 1000 : 10_000);
@@ -217,11 +254,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         overheadP99Ms: round(percentile(latHandlers, 99)),
         runsPerSecC100: Math.round(h100),
       },
-      durable: {
-        overheadP50Ms: round(percentile(latDurable, 50)),
-        overheadP99Ms: round(percentile(latDurable, 99)),
-        runsPerSecC100: Math.round(d100),
-      },
+      durable: { llm: durableLlm, handlers: durableHandlers },
       resume,
       runs: n,
     };
@@ -241,8 +274,9 @@ export function formatBench(r: BenchReport): string {
     `  gateway per call      p50 ${r.gatewayOverheadP50Us} µs   (target ≤ 50)`,
     "Code-handler workers (the example's embedded default):",
     `  overhead p50 ${r.handlers.overheadP50Ms} ms   p99 ${r.handlers.overheadP99Ms} ms   c100 ${r.handlers.runsPerSecC100}/s`,
-    "Code-handler workers, durable (SQLite store, journal and steps, synchronous=FULL):",
-    `  overhead p50 ${r.durable.overheadP50Ms} ms   p99 ${r.durable.overheadP99Ms} ms   c100 ${r.durable.runsPerSecC100}/s`,
+    "Durable: the embedded runtime (SQLite WAL journal with audit chain, steps, PII vault, cost ledger):",
+    `  LLM workers    overhead p50 ${r.durable.llm.overheadP50Ms} ms   p99 ${r.durable.llm.overheadP99Ms} ms   c100 ${r.durable.llm.runsPerSecC100}/s`,
+    `  code handlers  overhead p50 ${r.durable.handlers.overheadP50Ms} ms   p99 ${r.durable.handlers.overheadP99Ms} ms   c100 ${r.durable.handlers.runsPerSecC100}/s`,
     `Resume after kill -9 (new \`arbiter resume\` process, ${r.resume.iterations} runs):`,
     `  run taken up after p50 ${r.resume.toResumeP50Ms} ms   max ${r.resume.toResumeMaxMs} ms   (target ≤ 1000)   completed after p50 ${r.resume.toCompletedP50Ms} ms`,
     "",

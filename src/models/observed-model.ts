@@ -63,6 +63,8 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
           await observation.beforeCall?.(protectedOptions);
           return model.doGenerate(protectedOptions);
         },
+        // Asking again is safe (it costs tokens, changes nothing): a call cut off by a crash re-runs.
+        { idempotent: true },
       );
       const usage = usageOf(value);
       if (!replayed) observation.onUsage(usage);

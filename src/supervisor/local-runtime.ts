@@ -94,6 +94,9 @@ export class LocalRuntime {
     const store = new SqliteStore({
       path: options.dbPath,
       commit: "grouped",
+      // Commits survive a crash of this process without an fsync on the event loop; a step that is not
+      // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
+      synchronous: "normal",
       signer: loadCheckpointSigner({ env }),
     });
     const closers: Array<() => unknown> = [];
@@ -101,7 +104,7 @@ export class LocalRuntime {
       const journal = new SqliteJournal(store);
       const engine = new LocalDurableEngine({ store });
       closers.push(() => engine.close());
-      const ledger = createSqliteLedger({ path: ledgerPath(options.dbPath) });
+      const ledger = createSqliteLedger({ path: ledgerPath(options.dbPath), commit: "grouped" });
       closers.push(() => ledger.close());
       const guard = options.profile.document.guard;
       const shield = guard.pii

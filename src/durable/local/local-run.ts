@@ -203,13 +203,17 @@ export class LocalDurableRun implements DurableRun {
 
   async #execute<T>(name: string, attempt: number, fn: () => Promise<T>, idempotent: boolean): Promise<T> {
     const clock = this.#env.clock;
-    // Durably recorded before fn runs: if this process dies during fn, the next one knows the step is in doubt.
     this.#start(name, attempt, idempotent);
-    try {
-      await this.#env.store.sync?.();
-    } catch (error) {
-      this.#state.history.get(name)?.splice(attempt); // the start was never recorded
-      throw error;
+    // A step that is not safe to repeat is on disk before fn runs: if this process dies during fn,
+    // the next one knows the step is in doubt. An idempotent one need not wait: whether its start
+    // survives or not, the next process may run it again.
+    if (!idempotent) {
+      try {
+        await this.#env.store.sync?.();
+      } catch (error) {
+        this.#state.history.get(name)?.splice(attempt); // the start was never recorded
+        throw error;
+      }
     }
     let value: T;
     try {

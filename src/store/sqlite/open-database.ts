@@ -62,6 +62,8 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
     if (found > latest) throw tooNew(path, found, latest);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    // 16 MiB of page cache (default 2 MiB): journal and step indexes stay hot as the file grows.
+    db.exec("PRAGMA cache_size = -16384");
     if (shared !== undefined) db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
     if (found < latest) migrate(db, migrations, options.clock ?? Date.now, path, latest);
     return db;

@@ -1,3 +1,4 @@
+import { closeSync, fsync, openSync } from "node:fs";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { type CheckpointSigner, checkpointMessage } from "../../journal/audit/checkpoint-key.ts";
@@ -36,6 +37,14 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
    * e.g. open the cost ledger and PII vault on another file, or use `each`.
    */
   commit?: "each" | "grouped";
+  /**
+   * With `commit: "grouped"` and `synchronous: "normal"`, commits are not fsynced on the event loop;
+   * instead `sync()` (which the durable engine awaits before a side effect that is not safe to
+   * repeat) commits the group and then fsyncs the write-ahead log off the main thread, coalescing
+   * concurrent callers into one fsync. Everything committed survives a crash of the process; what a
+   * power loss can take is only the tail written since the last barrier — steps that are safe to run
+   * again, never the start of one that is not.
+   */
   /** Signs audit checkpoints (Ed25519); without it the chain is kept but not checkpointed. */
   signer?: CheckpointSigner;
   /** A checkpoint every this many journal entries (default 256)… */
@@ -112,12 +121,24 @@ export class SqliteStore implements Store {
   readonly #checkpointIntervalMs: number;
   readonly #ownsDatabase: boolean;
   readonly #onError: (error: ArbiterError) => void;
-  #group: { waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> } | undefined;
+  #group:
+    | {
+        waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
+        /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
+        chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
+      }
+    | undefined;
+  /** Barriers fsync the WAL off the event loop (grouped commits with synchronous = normal). */
+  readonly #walBarrier: boolean;
+  #walFd: number | undefined;
+  #walFlush: Promise<void> | undefined;
+  #nextWalFlush: Promise<void> | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
     this.#clock = options.clock ?? Date.now;
     this.#grouped = options.commit === "grouped";
+    this.#walBarrier = this.#grouped && options.synchronous === "normal" && options.path !== ":memory:";
     this.#signer = options.signer;
     this.#checkpointEvery = options.checkpointEvery ?? 256;
     this.#checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
@@ -134,7 +155,7 @@ export class SqliteStore implements Store {
   }
 
   createRun(run: NewRun): RunRecord {
-    return this.#guard("creating a run", "now", () => {
+    return this.#guard("creating a run", "run", () => {
       const inserted = this.#stmt("insertRun").run(
         run.id,
         run.tenant,
@@ -170,7 +191,7 @@ export class SqliteStore implements Store {
   }
 
   setRunStatus(id: string, status: StoredRunStatus, at: number): RunRecord {
-    return this.#guard("updating a run", "now", () => {
+    return this.#guard("updating a run", "run", () => {
       const row = this.#stmt("setRunStatus").get(status, at, id) as Row | undefined;
       if (row === undefined) throw unknownRun(id);
       return toRun(row);
@@ -188,7 +209,7 @@ export class SqliteStore implements Store {
   }
 
   claimRun(id: string, owner: string, until: number, now: number): boolean {
-    return this.#guard("claiming a run", "now", () => {
+    return this.#guard("claiming a run", "run", () => {
       if (this.#stmt("claimRun").run(owner, until, id, owner, now).changes === 1) return true;
       if (this.#stmt("getRun").get(id) === undefined) throw unknownRun(id);
       return false;
@@ -198,13 +219,13 @@ export class SqliteStore implements Store {
   renewLease(id: string, owner: string, until: number): boolean {
     return this.#guard(
       "renewing a run lease",
-      "now",
+      "run",
       () => this.#stmt("renewLease").run(until, id, owner).changes === 1,
     );
   }
 
   releaseRun(id: string, owner: string): void {
-    this.#guard("releasing a run", "now", () => this.#stmt("releaseRun").run(id, owner));
+    this.#guard("releasing a run", "run", () => this.#stmt("releaseRun").run(id, owner));
   }
 
   loadSteps(runId: string): StepRecord[] {
@@ -385,15 +406,20 @@ export class SqliteStore implements Store {
 
   /** Links an appended entry into the audit chain, and signs a checkpoint every N entries, T ms, or run end. */
   #chain(runId: string, seq: number, eventText: string, runEnded: boolean): void {
-    const head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+    const group = this.#group;
+    const cached = group?.chain;
+    const head = cached ?? (this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined);
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
     const hash = entryHash(prev, { gseq, runId, seq, v: EVENT_SCHEMA_VERSION, eventText });
     this.#stmt("chainAppend").run(gseq, runId, seq, prev, hash);
+    const last = cached
+      ? cached.checkpoint
+      : (this.#stmt("lastCheckpoint").get() as { size: number; at: number } | undefined);
+    if (group !== undefined) group.chain = { gseq, hash, checkpoint: last };
     const signer = this.#signer;
     if (signer === undefined) return;
     const now = this.#clock();
-    const last = this.#stmt("lastCheckpoint").get() as { size: number; at: number } | undefined;
     // Also at the end of every run, so a truncated tail of a finished run never goes unnoticed.
     const due =
       runEnded ||
@@ -407,6 +433,7 @@ export class SqliteStore implements Store {
         signer.publicKey,
         signer.sign(checkpointMessage(gseq, hash, now)),
       );
+      if (group?.chain !== undefined) group.chain.checkpoint = { size: gseq, at: now };
     }
   }
 
@@ -445,17 +472,64 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** Resolves once every write made so far is committed (at once unless a commit group is open). */
+  /**
+   * Resolves once every write made so far is committed (at once unless a commit group is open) and,
+   * with WAL barriers (grouped, synchronous = normal), on disk.
+   */
   sync(): Promise<void> {
     const group = this.#group;
-    if (group === undefined) return Promise.resolve();
-    return new Promise((resolve, reject) => group.waiters.push({ resolve, reject }));
+    const committed =
+      group === undefined
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
+    return this.#walBarrier ? committed.then(() => this.#flushWal()) : committed;
   }
 
   close(): void {
     if (!this.#db.isOpen) return;
     this.#commitGroup();
     if (this.#ownsDatabase) this.#db.close();
+    if (this.#walFd !== undefined) {
+      closeSync(this.#walFd);
+      this.#walFd = undefined;
+    }
+  }
+
+  /** One fsync of the WAL that starts after this call: joins the next one when one is already running. */
+  #flushWal(): Promise<void> {
+    if (this.#nextWalFlush !== undefined) return this.#nextWalFlush;
+    const running = this.#walFlush;
+    if (running === undefined) return this.#startWalFlush();
+    // The running fsync may have started before this commit: wait for the one after it.
+    const next = running
+      .catch(() => {})
+      .then(() => {
+        this.#nextWalFlush = undefined;
+        return this.#startWalFlush();
+      });
+    this.#nextWalFlush = next;
+    return next;
+  }
+
+  #startWalFlush(): Promise<void> {
+    const flush: Promise<void> = new Promise<void>((resolve, reject) => {
+      try {
+        // fsync flushes the file, whichever descriptor wrote it; the WAL lives while a connection is open.
+        this.#walFd ??= openSync(`${this.path}-wal`, "r");
+      } catch (cause) {
+        reject(storeError(cause, this.path, "opening the write-ahead log to flush it failed"));
+        return;
+      }
+      fsync(this.#walFd, (cause) =>
+        cause === null
+          ? resolve()
+          : reject(storeError(cause, this.path, "flushing the write-ahead log failed")),
+      );
+    }).finally(() => {
+      if (this.#walFlush === flush) this.#walFlush = undefined;
+    });
+    this.#walFlush = flush;
+    return flush;
   }
 
   #expire(id: string, at: number): ApprovalRecord | undefined {
@@ -482,6 +556,7 @@ export class SqliteStore implements Store {
       return result;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec(rollback);
+      if (this.#group !== undefined) this.#group.chain = undefined; // rolled back: read it again
       throw error;
     }
   }
@@ -496,12 +571,14 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Runs one store operation, translating SQLite failures. `grouped` writes join the open commit
-   * group (grouped mode only); `now` writes commit at once, together with the group.
+   * Runs one store operation, translating SQLite failures. `grouped` writes (steps, journal) and `run`
+   * writes (run rows and leases: atomic all the same, since a group holds the write lock) join the
+   * open commit group in grouped mode; `now` writes commit at once, together with the group.
    */
-  #guard<T>(action: string, write: "read" | "now" | "grouped", fn: () => T): T {
+  #guard<T>(action: string, write: "read" | "now" | "grouped" | "run", fn: () => T): T {
     try {
-      if (write === "grouped" && this.#grouped && this.#group === undefined) this.#openGroup();
+      if ((write === "grouped" || write === "run") && this.#grouped && this.#group === undefined)
+        this.#openGroup();
       const result = fn();
       if (write === "now" && this.#group !== undefined) this.#commitGroup();
       return result;
