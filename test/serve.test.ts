@@ -125,3 +125,16 @@ test("arbiter serve resumes a killed run on start, and a waiting run as soon as 
   assert.deepEqual(repeated, [], "no side effect repeated");
   assert.equal(credits.n, 2, "one credit for each run");
 });
+
+test("arbiter serve refuses bad input with exit 2 and says what to fix", () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+  const noProfile = cli("serve");
+  assert.equal(noProfile.status, 2);
+  assert.match(noProfile.stderr, /Usage: arbiter serve <profile>/);
+  const badInterval = cli("serve", profile, "--interval", "soon");
+  assert.equal(badInterval.status, 2);
+  assert.match(badInterval.stderr, /--interval: "soon" is not a duration like "250ms"/);
+  const missing = cli("serve", "nope.yaml");
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /nope\.yaml: cannot read the profile/);
+});

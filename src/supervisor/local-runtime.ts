@@ -88,9 +88,10 @@ export class LocalRuntime {
     const env = options.env ?? process.env;
     mkdirSync(dirname(options.dbPath), { recursive: true });
     // Every journal entry is hash-chained; checkpoints are signed with the embedded key (made on first run).
-    // Grouped commits: the writes of one turn of the event loop share one fsync; the engine waits for the
-    // commit before any side effect, so a started step is always durable first. Nothing else in this
-    // process writes this file (the ledger and the vault have their own).
+    // Grouped commits: the writes of one turn of the event loop share one commit. Before a side effect
+    // that is not safe to repeat, the engine waits for that commit and an fsync of the log, so such a
+    // step is on disk as started before it runs. Nothing else in this process writes this file (the
+    // ledger and the vault have their own).
     const store = new SqliteStore({
       path: options.dbPath,
       commit: "grouped",

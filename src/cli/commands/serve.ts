@@ -19,14 +19,12 @@ function positive(
   text: unknown,
   fallback: number,
   parseValue: (t: string) => number | undefined,
+  like: string,
 ) {
   if (typeof text !== "string") return fallback;
   const value = parseValue(text);
   if (value === undefined || !Number.isFinite(value) || value <= 0) {
-    throw new ArbiterError(
-      ErrorCode.InvalidArgument,
-      `--${name}: "${text}" is not a positive value\nUsage: ${usage}`,
-    );
+    throw new ArbiterError(ErrorCode.InvalidArgument, `--${name}: "${text}" is not ${like}\nUsage: ${usage}`);
   }
   return value;
 }
@@ -59,8 +57,16 @@ export const serveCommand: Command = {
       io.err(`Usage: ${usage}\n`);
       return ExitCode.BadInput;
     }
-    const intervalMs = positive("interval", values.interval, 250, parseDuration);
-    const concurrency = Math.floor(positive("concurrency", values.concurrency, 64, (t) => Number(t)));
+    const intervalMs = positive(
+      "interval",
+      values.interval,
+      250,
+      parseDuration,
+      'a duration like "250ms" or "2s"',
+    );
+    const concurrency = Math.floor(
+      positive("concurrency", values.concurrency, 64, (t) => Number(t), "a positive whole number"),
+    );
     const overrides = ((values.model as string[] | undefined) ?? []).map(parseModelSpec);
     const profile = await loadProfile(file, { env: io.env });
     const dbPath = resolveDbPath(values.db as string | undefined, io.env);
