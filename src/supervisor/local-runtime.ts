@@ -168,17 +168,25 @@ export class LocalRuntime {
     const report = options.onOutcome ?? (() => {});
     const stopping = new AbortController();
     const inflight = new Set<Promise<void>>();
+    // A run whose resume threw (and stays unfinished) is tried again later, 1 s doubling to 5 min.
+    const backoff = new Map<string, { until: number; delayMs: number }>();
     const tick = () => {
       if (stopping.signal.aborted || inflight.size >= limit) return;
+      const now = Date.now();
       for (const record of this.#resumable()) {
         if (inflight.size >= limit) break;
+        if ((backoff.get(record.id)?.until ?? 0) > now) continue;
         const going = this.resume(record, { signal: stopping.signal })
           .then(
             (outcome) => {
+              backoff.delete(record.id);
               if (outcome !== undefined) report({ runId: record.id, outcome });
             },
             (error: unknown) => {
-              if (!stopping.signal.aborted) report({ runId: record.id, error });
+              if (stopping.signal.aborted) return;
+              const delayMs = Math.min(300_000, (backoff.get(record.id)?.delayMs ?? 500) * 2);
+              backoff.set(record.id, { until: Date.now() + delayMs, delayMs });
+              report({ runId: record.id, error });
             },
           )
           .finally(() => inflight.delete(going));
