@@ -17,9 +17,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 runLedgerContract("sqlite file", () => createSqliteLedger({ path: join(dir, `contract-${n++}.db`) }));
-runLedgerContract("sqlite file, grouped commits", () =>
-  createSqliteLedger({ path: join(dir, `contract-${n++}.db`), commit: "grouped" }),
-);
 
 const estimate = (tokens: number) => ({ inputTokens: tokens, outputTokens: 0, costUsd: 0, chars: 0 });
 const monthly = (limit: number) => ({ perTenant: { month: { tokens: limit } } });

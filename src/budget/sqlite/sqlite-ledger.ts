@@ -22,12 +22,6 @@ export interface SqliteLedgerOptions {
   path?: string;
   /** An open database to share with other stores; the caller then owns closing it. */
   database?: DatabaseSync;
-  /**
-   * `each` (default): every hold and charge commits at once. `grouped`: the writes of one turn of the
-   * event loop share one commit at its end (each still all-or-nothing, and holds stay atomic across
-   * processes: the group holds the write lock). Needs a connection of its own (no `database`).
-   */
-  commit?: "each" | "grouped";
 }
 
 /** Version of the ledger tables; a database written by a newer version is refused. */
@@ -159,25 +153,8 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
   const deleteHold = db.prepare("DELETE FROM budget_ledger_holds WHERE id = ?");
   const expireHolds = db.prepare("DELETE FROM budget_ledger_holds WHERE expires_at <= ?");
 
-  const grouped = options.commit === "grouped" && owned;
-  let groupOpen = false;
-  const commitGroup = () => {
-    if (!groupOpen) return;
-    groupOpen = false;
-    try {
-      db.exec("COMMIT");
-    } catch {
-      // The group's charges are lost with it (e.g. disk full); each next write starts a new group.
-      if (db.isTransaction) db.exec("ROLLBACK");
-    }
-  };
   const write = <T>(fn: () => T): T => {
-    if (grouped && !groupOpen && db.isOpen) {
-      db.exec("BEGIN IMMEDIATE");
-      groupOpen = true;
-      setImmediate(commitGroup);
-    }
-    // Inside a commit group, or a caller sharing the handle in a transaction: nest with a savepoint.
+    // A caller sharing the handle may already be in a transaction: nest with a savepoint then.
     const nested = db.isTransaction;
     db.exec(nested ? "SAVEPOINT budget_ledger" : "BEGIN IMMEDIATE");
     try {
@@ -305,7 +282,6 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     },
 
     async close() {
-      if (db.isOpen) commitGroup();
       if (owned && db.isOpen) db.close();
     },
   };
