@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type ApprovalSignal, approvalTopic } from "../store/store.ts";
+import type { PersonDecision } from "../tools/invoke-tool.ts";
 import type { RunContext } from "./run-context.ts";
 
 export interface ApprovalSite {
@@ -11,17 +12,8 @@ export interface ApprovalSite {
   key: string;
 }
 
-export type ApprovalOutcome =
-  | {
-      status: "approved" | "denied";
-      by: string | null;
-      reason: string | null;
-      edit: unknown;
-      /** Nobody decided in time: `status` is the profile's `onExpire`. */
-      expired?: boolean;
-    }
-  /** No store or no durable waits: the task ends escalated, as before approvals existed. */
-  | { status: "unavailable" };
+/** What a person decided (the tool path's `PersonDecision`): `unavailable` without a store or durable waits. */
+export type ApprovalOutcome = PersonDecision;
 
 /** The approval id of a site: the same in every process that replays the run. */
 export function approvalId(runId: string, key: string): string {

@@ -139,7 +139,6 @@ test("an in-doubt charge waits for a person; approving runs it again, exactly on
       ends.map((e) => e.type === "tool-call-end" && e.ok),
       [true],
     );
-    // A replay of the finished run takes the recorded result: no third charge.
     assert.equal(third.store.getRun(runId)?.status, "completed");
   } finally {
     await third.close();

@@ -52,8 +52,6 @@ export interface WatchOptions {
 export interface RuntimeWatch {
   /** Stops watching and stops the runs it resumed (they stay unfinished, for the next process). */
   stop(): Promise<void>;
-  /** Resolves when no run the watch resumed is in flight. */
-  idle(): Promise<void>;
 }
 
 /**
@@ -105,7 +103,7 @@ export class LocalRuntime {
       const journal = new SqliteJournal(store);
       const engine = new LocalDurableEngine({ store });
       closers.push(() => engine.close());
-      const ledger = createSqliteLedger({ path: ledgerPath(options.dbPath), commit: "grouped" });
+      const ledger = createSqliteLedger({ path: ledgerPath(options.dbPath) });
       closers.push(() => ledger.close());
       const guard = options.profile.document.guard;
       const shield = guard.pii
@@ -207,9 +205,6 @@ export class LocalRuntime {
         clearInterval(timer);
         stopping.abort(new Error("the runtime is stopping"));
         await Promise.all([...inflight]);
-      },
-      idle: async () => {
-        while (inflight.size > 0) await Promise.race([...inflight]);
       },
     };
   }

@@ -13,9 +13,10 @@ export type PersonDecision =
       by: string | null;
       reason: string | null;
       edit: unknown;
-      /** Nobody decided in time (`status` is the configured outcome). */
+      /** Nobody decided in time: `status` is the profile's `onExpire`. */
       expired?: boolean;
     }
+  /** No store or no durable waits: the task ends escalated, as before approvals existed. */
   | { status: "unavailable" };
 
 /** What the tool path needs of the run's PII shield. */
@@ -71,20 +72,23 @@ function summariseIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: s
  */
 export async function invokeTool(scope: ToolCallScope, name: string, rawInput: unknown): Promise<unknown> {
   const started = performance.now();
-  const fail = (code: ErrorCode, message: string): never => {
+  /** Journals the call as failed (`callId` is `…/rejected` when it never got one) and throws `error`. */
+  const endFailed = (callId: string, message: string, error: ArbiterError): never => {
     scope.emit({
       type: "tool-call-end",
       taskId: scope.taskId,
       worker: scope.worker,
       tool: name,
-      callId: `${scope.taskId}/${name}/rejected`,
+      callId,
       ok: false,
       error: message,
       replayed: false,
       durationMs: performance.now() - started,
     });
-    throw new ArbiterError(code, message);
+    throw error;
   };
+  const fail = (code: ErrorCode, message: string): never =>
+    endFailed(`${scope.taskId}/${name}/rejected`, message, new ArbiterError(code, message));
   const tool = scope.tools.get(name);
   if (tool === undefined || !scope.allowedTools.includes(name)) {
     fail(
@@ -181,24 +185,16 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       },
       { idempotent },
     );
-  const failed = (error: unknown): never => {
-    scope.emit({
-      type: "tool-call-end",
-      taskId: scope.taskId,
-      worker: scope.worker,
-      tool: name,
+  const failed = (error: unknown): never =>
+    endFailed(
       callId,
-      ok: false,
-      error: describeError(error),
-      replayed: false,
-      durationMs: performance.now() - started,
-    });
-    throw ArbiterError.is(error)
-      ? error
-      : new ArbiterError(ErrorCode.ToolFailed, `tool "${name}" failed: ${describeError(error)}`, {
-          cause: error,
-        });
-  };
+      describeError(error),
+      ArbiterError.is(error)
+        ? error
+        : new ArbiterError(ErrorCode.ToolFailed, `tool "${name}" failed: ${describeError(error)}`, {
+            cause: error,
+          }),
+    );
   let outcome: StepOutcome<unknown>;
   try {
     outcome = await step(tool!.idempotent ?? !tool!.sideEffect);

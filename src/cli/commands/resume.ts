@@ -1,12 +1,10 @@
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
-import { createModelResolver } from "../../models/model-resolver.ts";
-import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunRecord } from "../../store/store.ts";
-import { LocalRuntime, type RunOutcome } from "../../supervisor/local-runtime.ts";
-import { createFaults, parseFaultSpec } from "../../testing/fault-injection.ts";
+import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import type { Command } from "../main.ts";
+import { openCliRuntime } from "../open-runtime.ts";
 import { parse } from "../parse.ts";
 import { openStore } from "./approvals.ts";
 
@@ -48,17 +46,14 @@ export const resumeCommand: Command = {
       const file = (run.request as { profileFile?: string }).profileFile ?? "";
       byProfile.set(file, [...(byProfile.get(file) ?? []), run]);
     }
-    const overrides = ((values.model as string[] | undefined) ?? []).map(parseModelSpec);
     const results: Array<{ runId: string; status: string; detail?: string }> = [];
     // One profile at a time: each runtime commits to the run database in groups from its own connection.
     for (const [file, group] of byProfile) {
       const profile = await loadProfile(file, { env: io.env });
-      const runtime = await LocalRuntime.open({
-        profile,
+      const runtime = await openCliRuntime(profile, io, {
         dbPath,
-        env: io.env,
-        models: createModelResolver(profile, { env: io.env, overrides }),
-        ...(typeof values.inject === "string" ? { faults: createFaults(parseFaultSpec(values.inject)) } : {}),
+        model: values.model,
+        inject: values.inject,
       });
       try {
         await Promise.all(

@@ -1,14 +1,13 @@
 import { spawn } from "node:child_process";
 import type { JournalEntry } from "../../journal/events.ts";
 import type { Journal } from "../../journal/journal.ts";
-import { createModelResolver } from "../../models/model-resolver.ts";
 import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunResult } from "../../supervisor/deliver.ts";
-import { LocalRuntime, type RunOutcome } from "../../supervisor/local-runtime.ts";
-import { createFaults, parseFaultSpec } from "../../testing/fault-injection.ts";
+import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import type { Command } from "../main.ts";
+import { openCliRuntime } from "../open-runtime.ts";
 import { type CliIo, ExitCode } from "../output.ts";
 import { parse, parseContext } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
@@ -119,7 +118,8 @@ export const runCommand: Command = {
       io.err(`Usage: ${usage}\n`);
       return ExitCode.BadInput;
     }
-    const overrides = ((values.model as string[] | undefined) ?? []).map(parseModelSpec);
+    // Checked before anything starts (a detached run would only fail in the background).
+    for (const spec of (values.model as string[] | undefined) ?? []) parseModelSpec(spec);
     const context = parseContext((values.context as string[] | undefined) ?? []);
     const profile = await loadProfile(file, { env: io.env });
     if (values.detach) {
@@ -140,12 +140,10 @@ export const runCommand: Command = {
       io.out(`${values.json ? JSON.stringify({ runId, status: "running", detached: true }) : runId}\n`);
       return ExitCode.Ok;
     }
-    const runtime = await LocalRuntime.open({
-      profile,
+    const runtime = await openCliRuntime(profile, io, {
       dbPath: resolveDbPath(values.db as string | undefined, io.env),
-      env: io.env,
-      models: createModelResolver(profile, { env: io.env, overrides }),
-      ...(typeof values.inject === "string" ? { faults: createFaults(parseFaultSpec(values.inject)) } : {}),
+      model: values.model,
+      inject: values.inject,
     });
     try {
       for (const warning of runtime.supervisor.warnings) io.err(`warning: ${warning}\n`);

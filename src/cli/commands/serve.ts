@@ -1,12 +1,10 @@
 import { ArbiterError, describeError, ErrorCode } from "../../errors/arbiter-error.ts";
-import { createModelResolver } from "../../models/model-resolver.ts";
-import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { parseDuration } from "../../profile/duration.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
-import { LocalRuntime, type RunOutcome } from "../../supervisor/local-runtime.ts";
-import { createFaults, parseFaultSpec } from "../../testing/fault-injection.ts";
+import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import type { Command } from "../main.ts";
+import { openCliRuntime } from "../open-runtime.ts";
 import { ExitCode } from "../output.ts";
 import { parse } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
@@ -67,16 +65,9 @@ export const serveCommand: Command = {
     const concurrency = Math.floor(
       positive("concurrency", values.concurrency, 64, (t) => Number(t), "a positive whole number"),
     );
-    const overrides = ((values.model as string[] | undefined) ?? []).map(parseModelSpec);
     const profile = await loadProfile(file, { env: io.env });
     const dbPath = resolveDbPath(values.db as string | undefined, io.env);
-    const runtime = await LocalRuntime.open({
-      profile,
-      dbPath,
-      env: io.env,
-      models: createModelResolver(profile, { env: io.env, overrides }),
-      ...(typeof values.inject === "string" ? { faults: createFaults(parseFaultSpec(values.inject)) } : {}),
-    });
+    const runtime = await openCliRuntime(profile, io, { dbPath, model: values.model, inject: values.inject });
     const json = values.json === true;
     const say = (line: Record<string, unknown>, text: string) =>
       json ? io.out(`${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`) : io.err(`${text}\n`);

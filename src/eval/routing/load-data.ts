@@ -42,10 +42,10 @@ function invalid(file: string, message: string, details: Record<string, unknown>
   return new ArbiterError(ErrorCode.InvalidData, `${file}: ${message}`, { details: { file, ...details } });
 }
 
-function readJson(file: string): unknown {
-  let text: string;
+/** The file's text, or an error that names it and says to check the path. */
+function readText(file: string): string {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (error) {
     throw new ArbiterError(
       ErrorCode.InvalidData,
@@ -56,6 +56,10 @@ function readJson(file: string): unknown {
       },
     );
   }
+}
+
+function readJson(file: string): unknown {
+  const text = readText(file);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -265,19 +269,7 @@ export function parseMultiIntent(json: unknown, file = "<data>", domains?: Domai
 
 /** Loads JSON-lines prompt-injection data: one `{"text": ..., "label": 0|1}` per line. */
 export function loadInjectionRows(file: string): InjectionRow[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ArbiterError(
-      ErrorCode.InvalidData,
-      `cannot read ${file}: ${(error as Error).message}; check the path`,
-      {
-        cause: error,
-        details: { file },
-      },
-    );
-  }
+  const text = readText(file);
   const rows: InjectionRow[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
