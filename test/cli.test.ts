@@ -318,6 +318,10 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
   ).event;
   assert.equal(decided.by, "alice");
   assert.equal(decided.reason, "long-standing customer");
+  // A replay takes the recorded decision: the same path, no divergence.
+  const replayed = run("replay", waiting.runId);
+  assert.equal(replayed.status, 0, replayed.stdout + replayed.stderr);
+  assert.match(replayed.stdout, /routing, plan and \d+ steps identical/);
   const db = new DatabaseSync(env.TELECOM_DB);
   const credits = db.prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'").get();
   db.close();

@@ -28,7 +28,9 @@ export function approvalId(runId: string, key: string): string {
 export async function requestApproval(ctx: RunContext, site: ApprovalSite): Promise<ApprovalOutcome> {
   const store = ctx.deps.store;
   const wait = ctx.durable.waitForSignal?.bind(ctx.durable);
-  if (store === undefined || wait === undefined) return { status: "unavailable" };
+  // A strict replay has no store: the request and the decision come from the run's recorded steps.
+  if (wait === undefined || (store === undefined && ctx.deps.replaying !== true))
+    return { status: "unavailable" };
   const config = ctx.profile.document.supervisor.approvals;
   const id = approvalId(ctx.runId, site.key);
   const reason = await ctx.protect(site.reason);
@@ -37,7 +39,7 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
     async () => {
       const createdAt = ctx.deps.clock();
       const expiresAt = config.expiresIn === undefined ? null : createdAt + config.expiresIn;
-      if (store.getApproval(id) === undefined) {
+      if (store !== undefined && store.getApproval(id) === undefined) {
         store.createApproval({
           id,
           runId: ctx.runId,
@@ -61,10 +63,10 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
     { idempotent: true },
   );
   // Already decided (a resumed run): the signal is there to take; nothing waits.
-  const waiting = store.getApproval(id)?.status === "pending";
+  const waiting = store?.getApproval(id)?.status === "pending";
   if (waiting) {
     ctx.waitStarted();
-    store.setRunStatus(ctx.runId, "waiting", ctx.deps.clock());
+    store?.setRunStatus(ctx.runId, "waiting", ctx.deps.clock());
   }
   try {
     const received = await wait<ApprovalSignal>(approvalTopic(id), {
@@ -75,14 +77,14 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
     if (received.status === "received") signal = received.payload;
     else {
       // Expired: record it (a decision that raced in wins), then take the configured outcome.
-      const record = store.expireApproval(id, ctx.deps.clock());
+      const record = store?.expireApproval(id, ctx.deps.clock());
       signal = {
         approvalId: id,
-        status: record.status === "pending" ? "expired" : record.status,
-        by: record.decidedBy,
-        reason: record.decisionReason,
-        edit: record.edit,
-        at: record.decidedAt ?? ctx.deps.clock(),
+        status: record === undefined || record.status === "pending" ? "expired" : record.status,
+        by: record?.decidedBy ?? null,
+        reason: record?.decisionReason ?? null,
+        edit: record?.edit ?? null,
+        at: record?.decidedAt ?? ctx.deps.clock(),
       };
     }
     const status =
@@ -108,7 +110,7 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
   } finally {
     if (waiting) {
       ctx.waitEnded();
-      if (!ctx.signal.aborted) store.setRunStatus(ctx.runId, "running", ctx.deps.clock());
+      if (!ctx.signal.aborted) store?.setRunStatus(ctx.runId, "running", ctx.deps.clock());
     }
   }
 }

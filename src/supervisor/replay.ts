@@ -76,6 +76,7 @@ export async function replayRun(options: {
     profile,
     journal,
     durable: replaying,
+    replaying: true,
     gateway: false,
     ...(options.shield ? { shield: options.shield } : {}),
     ...(options.models ? { models: options.models } : {}),

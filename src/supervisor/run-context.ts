@@ -49,6 +49,8 @@ export interface RunDeps {
   readonly faults?: Faults;
   /** Where runs and approvals are recorded. */
   readonly store?: Store;
+  /** A strict replay: approvals come from the recorded steps, not a store. */
+  readonly replaying?: boolean;
   /** Model gateway: fallback chains, breakers, retries, budgets, cache. Without it models are called directly. */
   readonly gateway?: Gateway;
   /** Finds data classes still in clear in a prompt (for model-egress decisions). */

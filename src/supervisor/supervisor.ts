@@ -49,6 +49,11 @@ export interface SupervisorOptions {
   router?: LocalRouter;
   /** Where runs and approvals are recorded (with a durable engine on the same store, runs survive restarts). */
   store?: Store;
+  /**
+   * Strict replay of recorded runs (`arbiter replay`, with an engine in replay mode): approvals take
+   * the decisions recorded in the run's steps, without a store.
+   */
+  replaying?: boolean;
   /** Injected latency and failures on tool and model calls (`--inject`). */
   faults?: Faults;
   /**
@@ -113,6 +118,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     profile,
     pools,
     ...(store ? { store } : {}),
+    ...(options.replaying ? { replaying: true } : {}),
     ...(options.faults ? { faults: options.faults } : {}),
     ...(gateway ? { gateway } : {}),
     journal,
