@@ -196,3 +196,60 @@ test("a tenant's monthly budget holds across two processes; arbiter costs reads 
     await server.close();
   }
 });
+
+test("an LLM worker's tool loop speaks the providers' wire formats: tool calls out, tool results back, answer parsed", async () => {
+  const { defineTool } = await import("../src/tools/tool.ts");
+  const { z } = await import("zod");
+  for (const provider of ["openai-compatible", "anthropic"] as const) {
+    const server = await startProviderServer({
+      script: [reply.toolCall("lookup", { id: 7 }, { id: "call_1" }), reply.json(answer("It costs $12.50."))],
+    });
+    try {
+      const seen: unknown[] = [];
+      const lookup = defineTool({
+        name: "lookup",
+        description: "look a price up",
+        input: z.object({ id: z.number().int() }),
+        execute: async (input) => {
+          seen.push(input);
+          return { price: 12.5 };
+        },
+      });
+      const profile = defineProfile(
+        {
+          name: "p",
+          models: {
+            m: {
+              provider,
+              model: "m",
+              baseURL: provider === "anthropic" ? server.anthropicBaseURL : server.openaiBaseURL,
+            },
+          },
+          workers: [
+            {
+              name: "a",
+              description: "prices",
+              tools: ["lookup"],
+              model: "m",
+              routing: { keywords: ["how much"] },
+            },
+          ],
+        },
+        { tools: [lookup] },
+      );
+      const sup = createSupervisor({ profile, models: createModelResolver(profile, { env }) });
+      const result = await sup.run({ message: "how much is item 7?" });
+      assert.equal(result.status, "completed", provider);
+      assert.equal(result.tasks[0]!.summary, "It costs $12.50.");
+      assert.deepEqual(seen, [{ id: 7 }]);
+      assert.equal(server.requests.length, 2);
+      const first = JSON.stringify(server.requests[0]!.body);
+      assert.match(first, /"lookup"/, `${provider}: the tool is offered`);
+      const second = JSON.stringify(server.requests[1]!.body);
+      assert.match(second, /call_1/, `${provider}: the result answers the model's call id`);
+      assert.match(second, /12\.5/, `${provider}: the tool result goes back to the model`);
+    } finally {
+      await server.close();
+    }
+  }
+});

@@ -1,10 +1,10 @@
-import type { LanguageModelV4 } from "@ai-sdk/provider";
-import { type Schema, zodSchema } from "@ai-sdk/provider-utils";
-import { generateText, isStepCount, Output, type ToolSet, tool } from "ai";
+import type { JSONSchema7, LanguageModelV4 } from "@ai-sdk/provider";
+import { zodSchema } from "@ai-sdk/provider-utils";
 import type { WorkerSpec } from "../profile/schema.ts";
 import { invokeTool, type ToolCallScope } from "../tools/invoke-tool.ts";
 import type { AnyTool } from "../tools/tool.ts";
 import type { HandlerTask } from "./code-handler.ts";
+import { type LoopTool, runToolLoop } from "./tool-loop.ts";
 import { type WorkerAnswer, workerAnswerSchema } from "./worker-result.ts";
 
 const CONTRACT =
@@ -12,17 +12,16 @@ const CONTRACT =
   "status ok|partial|failed|refused (refused if the task is outside your scope), " +
   "summary (1-2 sentences for the customer), data, confidence 0-1, evidence.";
 
-// Converting a zod schema to JSON Schema is the costliest part of a model call; do it once per tool.
-const toolSchemas = new WeakMap<AnyTool, Schema<unknown>>();
-const schemaOf = (definition: AnyTool): Schema<unknown> => {
-  let schema = toolSchemas.get(definition);
-  if (schema === undefined) {
-    schema = zodSchema(definition.input) as Schema<unknown>;
-    toolSchemas.set(definition, schema);
+// Converting a zod schema to JSON Schema is the costliest part of building a call; do it once per schema.
+const jsonSchemas = new WeakMap<object, Promise<JSONSchema7>>();
+const jsonSchemaOf = (schema: AnyTool["input"]): Promise<JSONSchema7> => {
+  let converted = jsonSchemas.get(schema);
+  if (converted === undefined) {
+    converted = Promise.resolve(zodSchema(schema).jsonSchema);
+    jsonSchemas.set(schema, converted);
   }
-  return schema;
+  return converted;
 };
-const answerOutput = Output.object({ schema: zodSchema(workerAnswerSchema) });
 
 /** The compact system prompt of an LLM worker: its instructions, its scope, the answer contract. */
 export function workerInstructions(worker: WorkerSpec): string {
@@ -41,32 +40,34 @@ export function workerPrompt(task: HandlerTask, requestContext: Readonly<Record<
   return lines.join("\n");
 }
 
-/** Runs a worker as an AI SDK tool loop that ends in a structured answer. */
+/**
+ * Runs a worker as a tool loop that ends in a structured answer. Every tool call goes through
+ * `invokeTool` (ownership, validation after PII reveal, policy, durable step), never straight to a tool.
+ */
 export async function runLlmWorker(
   worker: WorkerSpec,
   model: LanguageModelV4,
   task: HandlerTask,
   scope: ToolCallScope,
 ): Promise<WorkerAnswer> {
-  const tools: ToolSet = {};
+  const tools: Record<string, LoopTool> = {};
   for (const name of worker.tools) {
     const definition = scope.tools.get(name);
     if (definition === undefined) continue;
-    tools[name] = tool({
+    tools[name] = {
       description: definition.description,
-      inputSchema: schemaOf(definition),
+      inputSchema: await jsonSchemaOf(definition.input),
       execute: (input: unknown) => invokeTool(scope, name, input),
-    });
+    };
   }
-  const result = await generateText({
+  return runToolLoop({
     model,
     instructions: workerInstructions(worker),
     prompt: workerPrompt(task, scope.requestContext),
     tools,
-    stopWhen: isStepCount(worker.maxSteps),
-    output: answerOutput,
-    abortSignal: scope.signal,
-    maxRetries: 0,
+    maxSteps: worker.maxSteps,
+    answer: { jsonSchema: await jsonSchemaOf(workerAnswerSchema), schema: workerAnswerSchema },
+    signal: scope.signal,
+    label: `worker "${worker.name}"`,
   });
-  return result.output;
 }
