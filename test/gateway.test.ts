@@ -108,8 +108,13 @@ test("a per-worker budget stops one branch while the other finishes; a cached pl
     assert.equal(a!.status, "ok");
     assert.equal(b!.status, "failed");
     assert.match(b!.reason ?? "", /budget/);
-    const exceed = events(sup, result.runId).find((e) => e.type === "budget-exceed");
+    const log = events(sup, result.runId);
+    const exceed = log.find((e) => e.type === "budget-exceed");
     assert.ok(exceed?.type === "budget-exceed" && exceed.worker === "b" && exceed.scope === "worker");
+    // Calls under no budget are journaled once, as `model-attempt` with their cost; no charge event repeats it.
+    const attempts = log.filter((e) => e.type === "model-attempt" && e.ok);
+    assert.ok(attempts.length >= 2 && attempts.every((e) => e.type === "model-attempt" && e.costUsd > 0));
+    assert.equal(log.filter((e) => e.type === "budget-charge").length, 0);
     const plannerRequests = () =>
       server.requests.filter((r) => JSON.stringify(r.body).includes("Split the customer")).length;
     assert.equal(plannerRequests(), 1);

@@ -46,9 +46,11 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
     }
   }
 
-  async function charge(hold: BudgetHold, usage: CallUsage): Promise<void> {
+  async function charge(hold: BudgetHold, usage: CallUsage & { estimated: boolean }): Promise<void> {
     const entry = await budget.settle(hold, usage);
-    if (entry !== undefined) {
+    // A call under no budget, with usage the provider reported, is already journaled with exactly these
+    // tokens and cost (the gateway's `model-attempt`): a charge event would only repeat it.
+    if (entry !== undefined && (hold.held || usage.estimated)) {
       emit({
         type: "budget-charge",
         model: name,
@@ -100,10 +102,13 @@ function actualUsage(
   usage: LanguageModelV4Usage | undefined,
   estimate: CallEstimate,
   chars: number,
-): CallUsage {
+): CallUsage & { estimated: boolean } {
+  const input = usage?.inputTokens.total;
+  const output = usage?.outputTokens.total;
   return {
-    inputTokens: usage?.inputTokens.total ?? estimate.inputTokens,
-    outputTokens: usage?.outputTokens.total ?? Math.ceil(chars / 4),
+    inputTokens: input ?? estimate.inputTokens,
+    outputTokens: output ?? Math.ceil(chars / 4),
+    estimated: input === undefined || output === undefined,
   };
 }
 

@@ -67,6 +67,10 @@ export type CacheHitEvent = EventContext & {
   readonly ageMs: number;
 };
 
+/**
+ * What a call was charged in the ledger, when that is news: the call was held against a budget, or the
+ * provider reported no usage and the charge is an estimate. Otherwise its `model-call` says the same.
+ */
 export type BudgetChargeEvent = EventContext & {
   readonly type: "budget-charge";
   readonly model: string;

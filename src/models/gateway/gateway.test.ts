@@ -338,6 +338,14 @@ describe("gateway: budgets and the ledger", () => {
       events.filter((e) => e.type === "budget-exceed").map((e) => e.worker),
       ["sales"],
     );
+    // Calls held against a budget say what they were charged against it.
+    assert.deepEqual(
+      events.filter((e) => e.type === "budget-charge").map((e) => [e.worker, e.inputTokens, e.outputTokens]),
+      [
+        ["billing", 30, 20],
+        ["network", 30, 20],
+      ],
+    );
     assert.deepEqual(await ledger.spent({ kind: "request", runId: "run-9" }), {
       inputTokens: 60,
       outputTokens: 40,

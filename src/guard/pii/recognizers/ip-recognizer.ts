@@ -13,6 +13,10 @@ const IPV4 = /(?<![\p{L}\p{N}_.-])\d{1,3}(?:\.\d{1,3}){3}(?![\p{L}\p{N}_-]|\.\d)
 const IPV6 =
   /(?<![\p{L}\p{N}_:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\p{L}\p{N}_:]|\.\d)/gu;
 
+// Every IPv6 text form has two colons at most four hex digits apart: a cheap test that skips the costly
+// scan for text with no such run (most prose and JSON).
+const MAYBE_IPV6 = /:[0-9A-Fa-f]{0,4}:/;
+
 /** Addresses that identify no one: unspecified, loopback. */
 function isNonPersonal(address: string): boolean {
   return address === "0.0.0.0" || address.startsWith("127.") || address === "::" || address === "::1";
@@ -43,7 +47,7 @@ export function createIpRecognizer(): Recognizer {
           value,
         });
       };
-      if (text.includes(":")) {
+      if (MAYBE_IPV6.test(text)) {
         IPV6.lastIndex = 0;
         for (let m = IPV6.exec(text); m !== null; m = IPV6.exec(text)) {
           if (m[0].length >= 3 && isIPv6(m[0])) add(m.index, m[0]);
