@@ -37,13 +37,13 @@ type AssistantPart = Extract<LanguageModelV4Message, { role: "assistant" }>["con
 const errorText = (error: unknown): string =>
   error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error);
 
-/** What a tool returned, as the model receives it (strings as text, anything else as JSON). */
+/**
+ * What a tool returned, as the model receives it: strings as text, anything else as JSON, which the
+ * provider serialises (no copy is made here).
+ */
 function modelOutput(value: unknown): LanguageModelV4ToolResultOutput {
   if (typeof value === "string") return { type: "text", value };
-  return {
-    type: "json",
-    value: value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JSONValue),
-  };
+  return { type: "json", value: value === undefined ? null : (value as JSONValue) };
 }
 
 /** Parses a tool call's JSON-encoded input; an empty string is an empty object (some providers send it). */
