@@ -8,6 +8,7 @@ import { SqliteJournal } from "../journal/sqlite/sqlite-journal.ts";
 import { createProfileGateway } from "../models/profile-gateway.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { WalCheckpointer } from "../store/sqlite/wal-checkpointer.ts";
 import type { RunRecord } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
@@ -97,14 +98,19 @@ export class LocalRuntime {
       // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
       synchronous: "normal",
       signer: loadCheckpointSigner({ env }),
+      // A thread of its own copies the log into the database file (below), not the committing loop.
+      walAutocheckpoint: 0,
     });
     const closers: Array<() => unknown> = [];
     try {
       const journal = new SqliteJournal(store);
       const engine = new LocalDurableEngine({ store });
       closers.push(() => engine.close());
-      const ledger = createSqliteLedger({ path: ledgerPath(options.dbPath) });
+      const ledger = createSqliteLedger({ path: ledgerPath(options.dbPath), walAutocheckpoint: 0 });
       closers.push(() => ledger.close());
+      const checkpointer = await WalCheckpointer.start([options.dbPath, ledgerPath(options.dbPath)]);
+      // Stopped first on close (its last checkpoint), before the connections close.
+      closers.unshift(() => checkpointer.stop());
       const guard = options.profile.document.guard;
       const shield = guard.pii
         ? await openEmbeddedShield({ env, revealToRequester: guard.revealToRequester })

@@ -22,6 +22,8 @@ export interface SqliteLedgerOptions {
   path?: string;
   /** An open database to share with other stores; the caller then owns closing it. */
   database?: DatabaseSync;
+  /** As `OpenDatabaseOptions.walAutocheckpoint`: `0` when a `WalCheckpointer` checkpoints this file. */
+  walAutocheckpoint?: number;
 }
 
 /** Version of the ledger tables; a database written by a newer version is refused. */
@@ -113,6 +115,8 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     db = new DatabaseSync(path);
     // WAL + synchronous NORMAL: a commit survives a crash of the process, and costs no fsync.
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    if (options.walAutocheckpoint !== undefined)
+      db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(options.walAutocheckpoint))}`);
   }
   migrate(db);
 

@@ -20,6 +20,11 @@ export interface OpenDatabaseOptions {
   synchronous?: SynchronousMode;
   /** How long a write waits for another process's write lock before failing. */
   busyTimeoutMs?: number;
+  /**
+   * WAL pages after which a commit also checkpoints (SQLite's default 1000); `0` turns automatic
+   * checkpoints off for this connection, for a `WalCheckpointer` to do them off the event loop.
+   */
+  walAutocheckpoint?: number;
   clock?: () => number;
   /** For tests of upgrades; defaults to every migration this version knows. */
   migrations?: readonly Migration[];
@@ -64,6 +69,8 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
     db.exec(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
     // 16 MiB of page cache (default 2 MiB): journal and step indexes stay hot as the file grows.
     db.exec("PRAGMA cache_size = -16384");
+    if (options.walAutocheckpoint !== undefined)
+      db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(options.walAutocheckpoint))}`);
     if (shared !== undefined) db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
     if (found < latest) migrate(db, migrations, options.clock ?? Date.now, path, latest);
     return db;

@@ -100,6 +100,8 @@ const sql = {
   eventByKey: "SELECT seq, v, event FROM journal WHERE run_id = ? AND key = ?",
   readEvents: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
   chainHead: "SELECT gseq, hash FROM audit_chain ORDER BY gseq DESC LIMIT 1",
+  savepoint: "SAVEPOINT unit",
+  release: "RELEASE unit",
   chainAppend: "INSERT INTO audit_chain (gseq, run_id, seq, prev, hash) VALUES (?, ?, ?, ?, ?)",
   lastCheckpoint: "SELECT size, at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
   addCheckpoint:
@@ -545,17 +547,18 @@ export class SqliteStore implements Store {
   }
 
   #transaction<T>(fn: () => T): T {
-    // Inside an open commit group, a savepoint keeps this unit all-or-nothing without ending the group.
-    const [begin, commit, rollback] = this.#group
-      ? ["SAVEPOINT unit", "RELEASE unit", "ROLLBACK TO unit; RELEASE unit"]
-      : ["BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"];
-    this.#db.exec(begin);
+    // Inside an open commit group, a savepoint keeps this unit all-or-nothing without ending the group
+    // (prepared once: it runs on every journal append).
+    const grouped = this.#group !== undefined;
+    if (grouped) this.#stmt("savepoint").run();
+    else this.#db.exec("BEGIN IMMEDIATE");
     try {
       const result = fn();
-      this.#db.exec(commit);
+      if (grouped) this.#stmt("release").run();
+      else this.#db.exec("COMMIT");
       return result;
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec(rollback);
+      if (this.#db.isTransaction) this.#db.exec(grouped ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK");
       if (this.#group !== undefined) this.#group.chain = undefined; // rolled back: read it again
       throw error;
     }
