@@ -55,6 +55,9 @@ export interface RuntimeWatch {
   stop(): Promise<void>;
 }
 
+/** Log pages (4 KiB) after which a connection checkpoints by itself, on the event loop. */
+const WAL_SAFETY_NET_PAGES = 10_000;
+
 /**
  * The embedded default: everything on one SQLite file, no server. Runs are durable steps, so a run
  * killed at any point resumes from its last completed step; approvals wait across restarts.
@@ -98,17 +101,21 @@ export class LocalRuntime {
       // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
       synchronous: "normal",
       signer: loadCheckpointSigner({ env }),
-      // A thread of its own copies the log into the database file (below), not the committing loop.
-      walAutocheckpoint: 0,
+      // A thread of its own copies the log into the database file (below), not the committing loop; the
+      // connection checkpoints itself only past 40 MiB of log (should that thread be gone).
+      walAutocheckpoint: WAL_SAFETY_NET_PAGES,
     });
     const closers: Array<() => unknown> = [];
     try {
       const journal = new SqliteJournal(store);
       const engine = new LocalDurableEngine({ store });
       closers.push(() => engine.close());
-      const ledger = createSqliteLedger({ path: ledgerPath(options.dbPath), walAutocheckpoint: 0 });
+      const ledger = createSqliteLedger({
+        path: ledgerPath(options.dbPath),
+        walAutocheckpoint: WAL_SAFETY_NET_PAGES,
+      });
       closers.push(() => ledger.close());
-      const checkpointer = await WalCheckpointer.start([options.dbPath, ledgerPath(options.dbPath)]);
+      const checkpointer = WalCheckpointer.start([options.dbPath, ledgerPath(options.dbPath)]);
       // Stopped first on close (its last checkpoint), before the connections close.
       closers.unshift(() => checkpointer.stop());
       const guard = options.profile.document.guard;
