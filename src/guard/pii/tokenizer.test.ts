@@ -113,6 +113,39 @@ describe("tokenizer", () => {
     assert.deepEqual(restored, { ...args, card: "4111111111111111" });
   });
 
+  it("hands back a value with no PII as it is, and scans repeated text once", async () => {
+    let scans = 0;
+    const counting = {
+      ...registry,
+      detect: (text: string, options?: { minScore?: number }) => {
+        scans++;
+        return registry.detect(text, options);
+      },
+    };
+    const tokenizer = createTokenizer({
+      registry: counting,
+      vault: await openVault({ store: createMemoryVaultStore(), key: randomBytes(32) }),
+    });
+    const prompt = [{ role: "user", content: [{ type: "text", text: "my line is slow since Monday" }] }];
+    const first = await tokenizer.tokenizeValue(prompt, { tenant: "acme" });
+    assert.equal(first.value, prompt, "no copy when nothing is replaced");
+    assert.deepEqual(first.findings, []);
+    const afterFirst = scans;
+    await tokenizer.tokenizeValue(prompt, { tenant: "acme" });
+    assert.equal(scans, afterFirst, "the same strings are not scanned again");
+    // A value that gains PII is still caught, next to text seen before.
+    const withEmail = [
+      ...prompt,
+      { role: "user", content: [{ type: "text", text: "mail jane@example.com" }] },
+    ];
+    const { value } = await tokenizer.tokenizeValue(withEmail, { tenant: "acme" });
+    assert.equal(JSON.stringify(value).includes("jane@"), false);
+    // A stricter threshold is never answered from the cache.
+    const strict = await tokenizer.tokenizeValue(prompt, { tenant: "acme", minScore: 0.1 });
+    assert.ok(scans > afterFirst + 2);
+    assert.deepEqual(strict.value, prompt);
+  });
+
   it("refuses cyclic values", async () => {
     const tokenizer = await memoryTokenizer();
     const cyclic: Record<string, unknown> = { a: "x" };

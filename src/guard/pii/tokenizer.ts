@@ -81,6 +81,38 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => {
 export function createTokenizer(options: TokenizerOptions): Tokenizer {
   const { registry, vault } = options;
 
+  // Strings the recognisers found nothing in at the registry's threshold. Prompts repeat most of their
+  // text call after call (system prompt, earlier turns, JSON keys), so most scans end here.
+  const clean = new Set<string>();
+  const CLEAN_MAX_ENTRIES = 4096;
+  const CLEAN_MAX_LENGTH = 4096;
+  const detect = (text: string, minScore: number | undefined) => {
+    if (minScore === undefined && clean.has(text)) return [];
+    const found = registry.detect(text, minScore === undefined ? {} : { minScore });
+    if (found.length === 0 && minScore === undefined && text.length <= CLEAN_MAX_LENGTH) {
+      if (clean.size >= CLEAN_MAX_ENTRIES) clean.clear();
+      clean.add(text);
+    }
+    return found;
+  };
+  /** Whether anything in `node` (strings, keys, long numbers) holds PII: a synchronous first pass. */
+  const holdsPii = (node: unknown, minScore: number | undefined, depth = 0): boolean => {
+    if (typeof node === "string") return detect(node, minScore).length > 0;
+    if (typeof node === "number" || typeof node === "bigint") {
+      const text = String(node);
+      return text.length >= 7 && detect(text, minScore).length > 0;
+    }
+    if (node === null || typeof node !== "object") return false;
+    // Deep or cyclic values take the full walk, which reports a cycle.
+    if (depth > 64) return true;
+    if (Array.isArray(node)) return node.some((child) => holdsPii(child, minScore, depth + 1));
+    if (!isPlainObject(node)) return false;
+    for (const [key, child] of Object.entries(node)) {
+      if (detect(key, minScore).length > 0 || holdsPii(child, minScore, depth + 1)) return true;
+    }
+    return false;
+  };
+
   async function tokenize(text: string, opts: TokenizeOptions): Promise<TokenizeResult> {
     if (typeof text !== "string") {
       throw new ArbiterError(
@@ -91,7 +123,7 @@ export function createTokenizer(options: TokenizerOptions): Tokenizer {
         },
       );
     }
-    const found = registry.detect(text, opts.minScore === undefined ? {} : { minScore: opts.minScore });
+    const found = detect(text, opts.minScore);
     if (found.length === 0) return { text, findings: [], tokens: [] };
     const findings: TokenizedFinding[] = [];
     const tokens: string[] = [];
@@ -108,6 +140,8 @@ export function createTokenizer(options: TokenizerOptions): Tokenizer {
   }
 
   async function tokenizeValue<T>(value: T, opts: TokenizeOptions): Promise<TokenizeValueResult<T>> {
+    // Nothing to replace (the usual case): the value itself, scanned once, without copying it.
+    if (!holdsPii(value, opts.minScore)) return { value, findings: [], tokens: [] };
     const findings: TokenizeValueResult<T>["findings"] = [];
     const tokens: string[] = [];
     const seen = new WeakSet<object>();
