@@ -3,8 +3,11 @@
  * `node src/store/sqlite/write-fixture.ts test/fixtures/store/v<N>.db`. Run once per schema version;
  * never regenerate an old version's fixture.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
 import { LATEST_SCHEMA_VERSION } from "./migrations.ts";
 import { SqliteStore } from "./sqlite-store.ts";
 
@@ -12,7 +15,13 @@ export const FIXTURE_RUN_ID = "run_fixture_v1";
 
 export function writeFixture(path: string): void {
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) rmSync(path + suffix);
-  const store = new SqliteStore({ path, clock: () => 1_700_000_000_000 });
+  // From schema version 2 on, the fixture's audit chain also carries a signed checkpoint (the public key
+  // is in the row; the private key is thrown away).
+  const signer =
+    LATEST_SCHEMA_VERSION >= 2
+      ? loadCheckpointSigner({ file: join(mkdtempSync(join(tmpdir(), "arbiter-fixture-")), "key.pem") })
+      : undefined;
+  const store = new SqliteStore({ path, clock: () => 1_700_000_000_000, ...(signer ? { signer } : {}) });
   const t = 1_700_000_000_000;
   store.createRun({
     id: FIXTURE_RUN_ID,
@@ -83,6 +92,7 @@ export function writeFixture(path: string): void {
     expiresAt: t + 86_400_000,
   });
   store.sendSignal("unrelated-topic", { hello: "world" }, t + 9);
+  store.checkpoint();
   store.close();
   // One self-contained file: fold the WAL back in and drop free pages.
   const db = new DatabaseSync(path);
