@@ -60,12 +60,12 @@ export const auditCommand: Command = {
       try {
         store.checkpoint();
         const db = store.database;
-        const where = typeof values.run === "string" ? "WHERE c.run_id = ?" : "";
+        const where = typeof values.run === "string" ? "AND run_id = ?" : "";
         const params = typeof values.run === "string" ? [values.run] : [];
         const lines: string[] = [];
         for (const raw of db
           .prepare(
-            `SELECT c.gseq, c.run_id, c.seq, c.prev, c.hash, j.v, j.event FROM audit_chain c JOIN journal j ON j.run_id = c.run_id AND j.seq = c.seq ${where} ORDER BY c.gseq`,
+            `SELECT gseq, run_id, seq, prev, hash, v, event FROM journal WHERE gseq > 0 ${where} ORDER BY gseq`,
           )
           .iterate(...params)) {
           const r = raw as {

@@ -30,20 +30,15 @@ export interface AuditReport {
   durationMs: number;
 }
 
-interface ChainRow {
+interface EntryRow {
   gseq: number;
-  run_id: string;
-  seq: number;
-  prev: string;
-  hash: string;
-}
-
-interface JournalRow {
   run_id: string;
   seq: number;
   v: number;
   type: string;
   event: string;
+  prev: string;
+  hash: string;
 }
 
 /**
@@ -54,16 +49,26 @@ interface JournalRow {
 export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}): AuditReport {
   const started = performance.now();
   const problems: AuditProblem[] = [];
-  const journal = db.prepare("SELECT run_id, seq, v, type, event FROM journal WHERE run_id = ? AND seq = ?");
   const chainAt = new Map<number, string>();
-  const chained = new Set<string>();
+  /** The last seq seen of each run, in chain order: a run's entries are numbered 1, 2, 3… */
+  const lastSeq = new Map<string, number>();
+  for (const raw of db.prepare("SELECT run_id, seq FROM journal WHERE gseq <= 0 ORDER BY gseq").iterate()) {
+    const row = raw as unknown as { run_id: string; seq: number };
+    lastSeq.set(row.run_id, Math.max(lastSeq.get(row.run_id) ?? 0, row.seq));
+    problems.push({
+      kind: "unchained",
+      runId: row.run_id,
+      seq: row.seq,
+      message: `journal entry ${row.run_id}#${row.seq} is not in the audit chain (journaled before it existed, or inserted around it)`,
+    });
+  }
   let expected = 1;
   let prevHash = GENESIS;
   let entries = 0;
   for (const raw of db
-    .prepare("SELECT gseq, run_id, seq, prev, hash FROM audit_chain ORDER BY gseq")
+    .prepare("SELECT gseq, run_id, seq, v, type, event, prev, hash FROM journal WHERE gseq > 0 ORDER BY gseq")
     .iterate()) {
-    const row = raw as unknown as ChainRow;
+    const row = raw as unknown as EntryRow;
     entries++;
     const where = { gseq: row.gseq, runId: row.run_id, seq: row.seq };
     if (row.gseq !== expected) {
@@ -79,10 +84,20 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
         message: `entry ${row.gseq} does not follow entry ${row.gseq - 1} (its previous hash differs): reordered or rewritten`,
       });
     }
-    chained.add(`${row.run_id}\u0000${row.seq}`);
+    const before = lastSeq.get(row.run_id) ?? 0;
+    if (row.seq > before + 1) {
+      problems.push({
+        kind: "missing",
+        gseq: row.gseq,
+        runId: row.run_id,
+        seq: before + 1,
+        message: `journal entr${row.seq - before > 2 ? `ies ${row.run_id}#${before + 1}..${row.seq - 1} were` : `y ${row.run_id}#${before + 1} was`} deleted (found before entry ${row.gseq})`,
+      });
+    }
+    lastSeq.set(row.run_id, Math.max(before, row.seq));
     chainAt.set(row.gseq, row.hash);
-    const entry = journal.get(row.run_id, row.seq) as JournalRow | undefined;
-    if (entry === undefined) {
+    if (row.type === "" && row.event === "") {
+      // Carried over from schema 2, where an entry could lose its row but keep its chain link.
       problems.push({
         kind: "missing",
         ...where,
@@ -91,20 +106,20 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
     } else {
       let canonical: string | undefined;
       try {
-        const event = JSON.parse(entry.event) as { type?: unknown };
+        const event = JSON.parse(row.event) as { type?: unknown };
         canonical = canonicalJson(event);
-        if (event.type !== entry.type) canonical = undefined;
+        if (event.type !== row.type) canonical = undefined;
       } catch {
         canonical = undefined;
       }
       const hash =
-        canonical === entry.event
+        canonical === row.event
           ? entryHash(row.prev, {
               gseq: row.gseq,
               runId: row.run_id,
               seq: row.seq,
-              v: entry.v,
-              eventText: entry.event,
+              v: row.v,
+              eventText: row.event,
             })
           : undefined;
       if (hash !== row.hash) {
@@ -117,17 +132,6 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
     }
     expected = row.gseq + 1;
     prevHash = row.hash;
-  }
-  for (const raw of db.prepare("SELECT run_id, seq FROM journal").iterate()) {
-    const row = raw as unknown as { run_id: string; seq: number };
-    if (!chained.has(`${row.run_id}\u0000${row.seq}`)) {
-      problems.push({
-        kind: "unchained",
-        runId: row.run_id,
-        seq: row.seq,
-        message: `journal entry ${row.run_id}#${row.seq} is not in the audit chain (inserted around it)`,
-      });
-    }
   }
   let checkpoints = 0;
   for (const raw of db

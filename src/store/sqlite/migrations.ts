@@ -134,6 +134,66 @@ export const migrations: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
     `,
   },
+  {
+    version: 3,
+    description: "journal: one table in append order, each entry with its link in the audit chain",
+    sql: `
+      -- Why: the journal was keyed by (run id, seq), so appends of concurrent runs landed all over the
+      -- B-tree, and every entry was written twice (journal row + audit_chain row with its own index).
+      -- Now an entry is one row appended at the end; gseq is its position in the hash chain. Entries
+      -- journaled before the chain existed (schema 1) keep negative positions, outside the chain.
+      CREATE TABLE journal_v3 (
+        gseq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        v INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        key TEXT,
+        event TEXT NOT NULL,
+        prev TEXT,
+        hash TEXT,
+        CHECK ((gseq > 0) = (hash IS NOT NULL) AND (prev IS NULL) = (hash IS NULL))
+      ) STRICT;
+
+      INSERT INTO journal_v3 (gseq, run_id, seq, v, type, at, key, event, prev, hash)
+        SELECT c.gseq, c.run_id, c.seq, COALESCE(j.v, 0), COALESCE(j.type, ''), COALESCE(j.at, 0), j.key,
+               COALESCE(j.event, ''), c.prev, c.hash
+        FROM audit_chain c LEFT JOIN journal j ON j.run_id = c.run_id AND j.seq = c.seq;
+      -- (A chain link whose entry was already deleted keeps its place with an empty entry: verify says so.)
+      INSERT INTO journal_v3 (gseq, run_id, seq, v, type, at, key, event)
+        SELECT ROW_NUMBER() OVER (ORDER BY j.at, j.run_id, j.seq) - 1 - (
+                 SELECT COUNT(*) FROM journal u
+                 WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.run_id = u.run_id AND c.seq = u.seq)),
+               j.run_id, j.seq, j.v, j.type, j.at, j.key, j.event
+        FROM journal j
+        WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.run_id = j.run_id AND c.seq = j.seq);
+
+      DROP TRIGGER journal_appends_only;
+      DROP TRIGGER journal_refuses_update;
+      DROP TRIGGER journal_refuses_delete;
+      DROP TRIGGER audit_chain_appends_only;
+      DROP TRIGGER audit_chain_refuses_update;
+      DROP TRIGGER audit_chain_refuses_delete;
+      DROP TABLE journal;
+      DROP TABLE audit_chain;
+      ALTER TABLE journal_v3 RENAME TO journal;
+
+      CREATE UNIQUE INDEX journal_by_run ON journal (run_id, seq);
+      CREATE UNIQUE INDEX journal_by_key ON journal (run_id, key) WHERE key IS NOT NULL;
+      -- Appends only: the next position in the chain, the next seq of the run, a key not used before.
+      -- This also stops INSERT OR REPLACE, whose implicit delete would not fire the DELETE trigger.
+      CREATE TRIGGER journal_appends_only BEFORE INSERT ON journal
+      WHEN NEW.gseq <> (SELECT MAX(COALESCE(MAX(gseq), 0), 0) + 1 FROM journal)
+        OR NEW.seq <> (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE run_id = NEW.run_id)
+        OR (NEW.key IS NOT NULL AND EXISTS (SELECT 1 FROM journal WHERE run_id = NEW.run_id AND key = NEW.key))
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: an insert must take the next chain position, the next seq of its run and a new key'); END;
+      CREATE TRIGGER journal_refuses_update BEFORE UPDATE ON journal
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: UPDATE refused'); END;
+      CREATE TRIGGER journal_refuses_delete BEFORE DELETE ON journal
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: DELETE refused'); END;
+    `,
+  },
 ];
 
 /** The schema version this code writes: the last migration's. */

@@ -7,6 +7,8 @@ import { after, describe, it } from "node:test";
 import { InDoubtError } from "../../durable/durable.ts";
 import { LocalDurableEngine } from "../../durable/local/local-durable.ts";
 import { ArbiterError } from "../../errors/arbiter-error.ts";
+import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
+import { verifyAudit } from "../../journal/audit/verify-audit.ts";
 import { approvalTopic, STORE_SCHEMA_VERSION } from "../store.ts";
 import { LATEST_SCHEMA_VERSION, migrations } from "./migrations.ts";
 import { openDatabase } from "./open-database.ts";
@@ -215,6 +217,55 @@ describe("fixture written by schema version 1", () => {
         3,
       );
       engine.close();
+      // Entries journaled before the audit chain existed stay outside it, and say so; new ones are chained.
+      const report = verifyAudit(store.database);
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.seq]),
+        [
+          ["unchained", 1],
+          ["unchained", 2],
+        ],
+      );
+      assert.equal(report.entries, 1);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("fixture written by schema version 2", () => {
+  it("stays readable, and its audit chain and signed checkpoint still verify and go on", () => {
+    const path = fresh("fixture2");
+    copyFileSync(new URL("../../../test/fixtures/store/v2.db", import.meta.url), path);
+    const signer = loadCheckpointSigner({ file: join(dir, "fixture2-key.pem") });
+    const store = new SqliteStore({ path, signer });
+    try {
+      assert.equal(store.getRun(FIXTURE_RUN_ID)?.status, "waiting");
+      assert.equal(store.getRun(FIXTURE_RUN_ID)?.v, 2);
+      assert.deepEqual(
+        store.readEvents(FIXTURE_RUN_ID).map((e) => [e.seq, e.v, e.event.type]),
+        [
+          [1, 1, "run-start"],
+          [2, 1, "escalation-pending"],
+        ],
+      );
+      assert.equal(store.loadSteps(FIXTURE_RUN_ID).length, 4);
+      const before = verifyAudit(store.database);
+      assert.equal(before.ok, true, JSON.stringify(before.problems));
+      assert.deepEqual([before.entries, before.checkpoints], [2, 1]);
+      // The key is still honoured, and the chain goes on from the migrated head.
+      assert.equal(
+        store.appendEvent(
+          { type: "warning", runId: FIXTURE_RUN_ID, at: 1, message: "later" },
+          "escalation:t1",
+        ).appended,
+        false,
+      );
+      store.appendEvent({ type: "warning", runId: FIXTURE_RUN_ID, at: 2, message: "later" });
+      store.checkpoint();
+      const after = verifyAudit(store.database);
+      assert.equal(after.ok, true, JSON.stringify(after.problems));
+      assert.deepEqual([after.entries, after.checkpoints], [3, 2]);
     } finally {
       store.close();
     }

@@ -95,14 +95,14 @@ const sql = {
     WHERE id = ? AND status = 'pending' RETURNING *`,
   expireApproval: `UPDATE approvals SET status = 'expired', decided_at = ?
     WHERE id = ? AND status = 'pending' RETURNING *`,
-  appendEvent: `INSERT INTO journal (run_id, seq, v, type, at, key, event)
-    VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE run_id = ?), ?, ?, ?, ?, ?) RETURNING seq`,
+  nextSeq: "SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM journal WHERE run_id = ?",
+  appendEvent: `INSERT INTO journal (gseq, run_id, seq, v, type, at, key, event, prev, hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   eventByKey: "SELECT seq, v, event FROM journal WHERE run_id = ? AND key = ?",
   readEvents: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-  chainHead: "SELECT gseq, hash FROM audit_chain ORDER BY gseq DESC LIMIT 1",
+  chainHead: "SELECT gseq, hash FROM journal WHERE gseq > 0 ORDER BY gseq DESC LIMIT 1",
   savepoint: "SAVEPOINT unit",
   release: "RELEASE unit",
-  chainAppend: "INSERT INTO audit_chain (gseq, run_id, seq, prev, hash) VALUES (?, ?, ?, ?, ?)",
   lastCheckpoint: "SELECT size, at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
   addCheckpoint:
     "INSERT INTO audit_checkpoints (size, head, at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
@@ -385,19 +385,24 @@ export class SqliteStore implements Store {
       const insert = () => {
         // Canonical JSON (sorted keys, no whitespace): what the audit hash covers, byte for byte.
         const text = canonicalJson(event);
-        const { seq } = this.#stmt("appendEvent").get(
+        const { seq } = this.#stmt("nextSeq").get(event.runId) as { seq: number };
+        const { gseq, prev, hash } = this.#link(event.runId, seq, text);
+        this.#stmt("appendEvent").run(
+          gseq,
           event.runId,
-          event.runId,
+          seq,
           EVENT_SCHEMA_VERSION,
           event.type,
           event.at,
           key ?? null,
           text,
-        ) as { seq: number };
-        this.#chain(event.runId, seq, text, event.type === "run-end");
+          prev,
+          hash,
+        );
+        this.#checkpointIfDue(gseq, hash, event.type === "run-end");
         return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
       };
-      // The entry and its link in the audit chain commit together; appends are serialised by the write lock.
+      // The entry is its own link in the audit chain (one row); appends are serialised by the write lock.
       return this.#transaction(() => {
         if (key === undefined) return insert();
         const existing = this.#stmt("eventByKey").get(event.runId, key) as Row | undefined;
@@ -406,15 +411,21 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Links an appended entry into the audit chain, and signs a checkpoint every N entries, T ms, or run end. */
-  #chain(runId: string, seq: number, eventText: string, runEnded: boolean): void {
+  /** The next link of the audit chain, for an entry about to be appended (the head is cached per group). */
+  #link(runId: string, seq: number, eventText: string): { gseq: number; prev: string; hash: string } {
     const group = this.#group;
     const cached = group?.chain;
     const head = cached ?? (this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined);
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
     const hash = entryHash(prev, { gseq, runId, seq, v: EVENT_SCHEMA_VERSION, eventText });
-    this.#stmt("chainAppend").run(gseq, runId, seq, prev, hash);
+    return { gseq, prev, hash };
+  }
+
+  /** Records the appended link as the head, and signs a checkpoint every N entries, T ms, or run end. */
+  #checkpointIfDue(gseq: number, hash: string, runEnded: boolean): void {
+    const group = this.#group;
+    const cached = group?.chain;
     const last = cached
       ? cached.checkpoint
       : (this.#stmt("lastCheckpoint").get() as { size: number; at: number } | undefined);
