@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { importLegacyLedger } from "../budget/sqlite/legacy-ledger.ts";
 import { createSqliteLedger } from "../budget/sqlite/sqlite-ledger.ts";
 import { LocalDurableEngine } from "../durable/local/local-durable.ts";
 import { openEmbeddedShield } from "../guard/embedded-shield.ts";
@@ -23,11 +24,6 @@ export interface LocalRuntimeOptions {
   env?: Readonly<Record<string, string | undefined>>;
   models?: ModelResolver;
   faults?: Faults;
-}
-
-/** The cost ledger beside the run database (its own file: the run database commits in groups). */
-export function ledgerPath(dbPath: string): string {
-  return dbPath.endsWith(".db") ? `${dbPath.slice(0, -3)}-ledger.db` : `${dbPath}-ledger`;
 }
 
 /** A run that stopped because every branch still open waits for a person (it resumes later). */
@@ -92,8 +88,8 @@ export class LocalRuntime {
     // Every journal entry is hash-chained; checkpoints are signed with the embedded key (made on first run).
     // Grouped commits: the writes of one turn of the event loop share one commit. Before a side effect
     // that is not safe to repeat, the engine waits for that commit and an fsync of the log, so such a
-    // step is on disk as started before it runs. Nothing else in this process writes this file (the
-    // ledger and the vault have their own).
+    // step is on disk as started before it runs. The cost ledger writes through the same commit groups;
+    // the PII vault has a file of its own.
     const store = new SqliteStore({
       path: options.dbPath,
       commit: "grouped",
@@ -110,12 +106,15 @@ export class LocalRuntime {
       const journal = new SqliteJournal(store);
       const engine = new LocalDurableEngine({ store });
       closers.push(() => engine.close());
+      // The cost ledger lives in the run database and writes through its commit groups: a call's charge
+      // costs no commit of its own, and normally commits together with the step that made the call.
       const ledger = createSqliteLedger({
-        path: ledgerPath(options.dbPath),
-        walAutocheckpoint: WAL_SAFETY_NET_PAGES,
+        database: store.database,
+        transaction: (fn) => store.unit("writing the cost ledger", fn),
       });
+      importLegacyLedger(store.database, options.dbPath);
       closers.push(() => ledger.close());
-      const checkpointer = WalCheckpointer.start([options.dbPath, ledgerPath(options.dbPath)]);
+      const checkpointer = WalCheckpointer.start([options.dbPath]);
       // Stopped first on close (its last checkpoint), before the connections close.
       closers.unshift(() => checkpointer.stop());
       const guard = options.profile.document.guard;

@@ -22,6 +22,12 @@ export interface SqliteLedgerOptions {
   path?: string;
   /** An open database to share with other stores; the caller then owns closing it. */
   database?: DatabaseSync;
+  /**
+   * Runs each write (a hold, a settlement, a record) all-or-nothing. Default: a `BEGIN IMMEDIATE`
+   * transaction of its own (a savepoint inside an open one). A store sharing `database` passes its
+   * own, so ledger writes join its commit — and commit, or not, with the model call they charge.
+   */
+  transaction?: <T>(fn: () => T) => T;
   /** As `OpenDatabaseOptions.walAutocheckpoint`: `0` when a `WalCheckpointer` checkpoints this file. */
   walAutocheckpoint?: number;
 }
@@ -157,7 +163,8 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
   const deleteHold = db.prepare("DELETE FROM budget_ledger_holds WHERE id = ?");
   const expireHolds = db.prepare("DELETE FROM budget_ledger_holds WHERE expires_at <= ?");
 
-  const write = <T>(fn: () => T): T => {
+  const write = <T>(fn: () => T): T => (options.transaction ? options.transaction(fn) : ownTransaction(fn));
+  const ownTransaction = <T>(fn: () => T): T => {
     // A caller sharing the handle may already be in a transaction: nest with a savepoint then.
     const nested = db.isTransaction;
     db.exec(nested ? "SAVEPOINT budget_ledger" : "BEGIN IMMEDIATE");

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
+import { importLegacyLedger } from "../../budget/sqlite/legacy-ledger.ts";
 import { createSqliteLedger } from "../../budget/sqlite/sqlite-ledger.ts";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
-import { ledgerPath } from "../../supervisor/local-runtime.ts";
+import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import type { Command } from "../main.ts";
 import { parse } from "../parse.ts";
 
@@ -27,14 +28,17 @@ export const costsCommand: Command = {
       throw new ArbiterError(ErrorCode.InvalidArgument, `--by must be worker, model or day\nUsage: ${usage}`);
     }
     const path = resolveDbPath(values.db as string | undefined, io.env);
-    if (!existsSync(ledgerPath(path))) {
+    if (!existsSync(path)) {
       throw new ArbiterError(
         ErrorCode.InvalidArgument,
         `no database at ${path}; run something first or pass --db`,
       );
     }
-    const ledger = createSqliteLedger({ path: ledgerPath(path) });
+    // The ledger is in the run database (older runtimes kept it beside it: that file is taken in first).
+    const store = new SqliteStore({ path });
+    const ledger = createSqliteLedger({ database: store.database });
     try {
+      importLegacyLedger(store.database, path);
       const rows = await ledger.totals({
         by,
         ...(typeof values.tenant === "string" ? { tenant: values.tenant } : {}),
@@ -57,6 +61,7 @@ export const costsCommand: Command = {
       return 0;
     } finally {
       await ledger.close();
+      store.close();
     }
   },
 };

@@ -474,7 +474,15 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** The raw database, for the audit verifier (read-only use). */
+  /**
+   * Runs `fn` all-or-nothing as one unit of this store's writes: in grouped mode it joins the open
+   * commit group (other stores sharing the connection use this, e.g. the cost ledger).
+   */
+  unit<T>(action: string, fn: () => T): T {
+    return this.#guard(action, "grouped", () => this.#transaction(fn));
+  }
+
+  /** The raw database, for the audit verifier and stores sharing the file. */
   get database(): DatabaseSync {
     return this.#db;
   }

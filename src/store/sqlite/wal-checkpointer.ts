@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
  * thread does the routine work; the connection's own checkpoint stays as a safety net that bounds the
  * log should the thread die. A PASSIVE checkpoint never blocks a writer.
  * @example
- * const checkpointer = WalCheckpointer.start([dbPath, ledgerPath]);
+ * const checkpointer = WalCheckpointer.start([dbPath]);
  * // … commits on the main thread …
  * await checkpointer.stop(); // a last checkpoint, then the thread ends
  */
