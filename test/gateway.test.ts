@@ -52,6 +52,13 @@ test("a slow primary opens its breaker, traffic hops to the fallback, and the pr
       hop?.type === "model-hop" && hop.from === "primary" && hop.to === "backup" && hop.reason === "latency",
     );
     assert.ok((hop.measured ?? 0) > 80 && hop.threshold === 80);
+    const answered = events(sup, third.runId).find((e) => e.type === "model-call-end");
+    assert.deepEqual(answered?.type === "model-call-end" && answered.answeredBy, {
+      model: "backup",
+      provider: "anthropic.messages",
+      modelId: "backup-model",
+      costUsd: 0,
+    });
     slow = false;
     await new Promise((r) => setTimeout(r, 350));
     const probe = await sup.run({ message: "hello" });
@@ -111,10 +118,16 @@ test("a per-worker budget stops one branch while the other finishes; a cached pl
     const log = events(sup, result.runId);
     const exceed = log.find((e) => e.type === "budget-exceed");
     assert.ok(exceed?.type === "budget-exceed" && exceed.worker === "b" && exceed.scope === "worker");
-    // Calls under no budget are journaled once, as `model-attempt` with their cost; no charge event repeats it.
-    const attempts = log.filter((e) => e.type === "model-attempt" && e.ok);
-    assert.ok(attempts.length >= 2 && attempts.every((e) => e.type === "model-attempt" && e.costUsd > 0));
-    assert.equal(log.filter((e) => e.type === "budget-charge").length, 0);
+    // A call is journaled once, with the attempt that answered it and its cost: no `model-attempt` or
+    // charge event repeats it (calls under no budget).
+    const calls = log.filter((e) => e.type === "model-call-end" && e.ok);
+    assert.ok(calls.length >= 2);
+    for (const call of calls) {
+      assert.ok(
+        call.type === "model-call-end" && call.answeredBy?.model === "m" && call.answeredBy.costUsd > 0,
+      );
+    }
+    assert.equal(log.filter((e) => e.type === "model-attempt" || e.type === "budget-charge").length, 0);
     const plannerRequests = () =>
       server.requests.filter((r) => JSON.stringify(r.body).includes("Split the customer")).length;
     assert.equal(plannerRequests(), 1);

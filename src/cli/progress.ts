@@ -42,8 +42,12 @@ export function renderProgress(entry: JournalEntry, color: boolean): string | un
       return `  ${c(36, "▶")} ${e.taskId} ${e.worker}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""} [${e.mode}]`;
     case "tool-call-end":
       return `    ${e.ok ? c(32, "·") : c(31, "✗")} ${e.taskId} ${e.tool} ${e.ok ? "ok" : `failed: ${short(e.error ?? "")}`}${e.replayed ? " (recorded result)" : ""} ${ms(e.durationMs)}`;
-    case "model-call-end":
-      return `    ${e.ok ? "·" : c(31, "✗")} ${e.taskId ?? e.purpose} model ${e.provider}:${e.model} ${e.usage.inputTokens}→${e.usage.outputTokens} tok ${ms(e.durationMs)}${e.ok ? "" : ` ${short(e.error ?? "")}`}`;
+    case "model-call-end": {
+      const who = e.answeredBy
+        ? `${e.answeredBy.provider}:${e.answeredBy.modelId}`
+        : `${e.provider}:${e.model}`;
+      return `    ${e.ok ? "·" : c(31, "✗")} ${e.taskId ?? e.purpose} model ${who} ${e.usage.inputTokens}→${e.usage.outputTokens} tok ${ms(e.durationMs)}${e.ok ? "" : ` ${short(e.error ?? "")}`}`;
+    }
     case "task-retry":
       return c(
         33,

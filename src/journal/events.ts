@@ -139,6 +139,11 @@ export type RunEvent =
       error?: string;
       usage: Usage;
       durationMs: number;
+      /**
+       * The gateway attempt that answered: catalog name, provider, model id and cost. It is journaled
+       * here instead of as a `model-attempt` of its own (failed attempts, retries and hops still are).
+       */
+      answeredBy?: { model: string; provider: string; modelId: string; costUsd: number };
     })
   | (Base & { type: "escalation-pending"; taskId: string; worker: string; reason: string })
   | (Base & {

@@ -21,7 +21,14 @@ export interface ModelObservation {
   readonly beforeCall?: (options: LanguageModelV4CallOptions) => Promise<void>;
   emit(event: RunEventInput): void;
   onUsage(usage: Usage): void;
+  /**
+   * The gateway attempt that answered the call just made, to journal with its `model-call-end`; with
+   * `ok: false` the call failed after all, and the attempt is journaled on its own instead.
+   */
+  answeredBy?: (ok: boolean) => ModelCallEndEvent["answeredBy"];
 }
+
+type ModelCallEndEvent = Extract<RunEventInput, { type: "model-call-end" }>;
 
 export function usageOf(result: LanguageModelV4GenerateResult): Usage {
   return {
@@ -68,6 +75,7 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
       );
       const usage = usageOf(value);
       if (!replayed) observation.onUsage(usage);
+      const answeredBy = observation.answeredBy?.(true);
       observation.emit({
         type: "model-call-end",
         purpose: observation.purpose,
@@ -77,9 +85,11 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
         ok: true,
         usage,
         durationMs: performance.now() - started,
+        ...(answeredBy === undefined ? {} : { answeredBy }),
       });
       return value;
     } catch (error) {
+      observation.answeredBy?.(false);
       observation.emit({
         type: "model-call-end",
         purpose: observation.purpose,

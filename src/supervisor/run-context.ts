@@ -216,6 +216,20 @@ export class RunContext {
     let model = resolved.model;
     let beforeCall: ReturnType<typeof egressCheck>;
     const gateway = this.deps.gateway;
+    // The attempt that answered a call is journaled with the call's `model-call-end` (one event, not two);
+    // calls of one site are sequential, so the last answering attempt is this call's.
+    let answered: Extract<GatewayEvent, { type: "model-call" }> | undefined;
+    const answeredBy = (ok: boolean) => {
+      const attempt = answered;
+      answered = undefined;
+      if (attempt === undefined) return undefined;
+      if (!ok) {
+        this.emit(journalGatewayEvent(attempt));
+        return undefined;
+      }
+      const { model, provider, modelId, costUsd } = attempt;
+      return { model, provider, modelId, costUsd };
+    };
     if (gateway === undefined) beforeCall = egressFor(resolved);
     else {
       const chain = resolved.chain ?? [
@@ -229,7 +243,12 @@ export class RunContext {
           ...(call.worker === undefined ? {} : { worker: call.worker }),
           profileVersion: this.profile.version,
         },
-        (event) => this.emit(journalGatewayEvent(event)),
+        (event) => {
+          if (event.type === "model-call" && event.ok && !event.cached && !event.stream) {
+            if (answered !== undefined) this.emit(journalGatewayEvent(answered));
+            answered = event;
+          } else this.emit(journalGatewayEvent(event));
+        },
         (entry) => {
           const check = egressFor(entry);
           return check === undefined
@@ -257,6 +276,7 @@ export class RunContext {
         await beforeCall?.(options);
       },
       emit: (e) => this.emit(e),
+      answeredBy,
       onUsage: (u) => {
         call.onUsage?.(u);
         this.addUsage(u);
