@@ -126,10 +126,16 @@ test("an in-doubt charge waits for a person; approving runs it again, exactly on
 
   const third = await open();
   try {
-    const outcome = await third.resume(third.store.getRun(runId)!);
+    const record = third.store.getRun(runId)!;
+    const outcome = await third.resume(record);
     assert.ok(outcome !== undefined && "answer" in outcome);
     assert.equal(outcome.status, "completed");
     assert.match(outcome.answer, /charged: r-2/);
+    const end = third.journal.read(runId).find((e) => e.event.type === "run-end")?.event;
+    assert.ok(
+      end?.type === "run-end" && end.durationMs >= end.at - record.createdAt,
+      "a resumed run's duration counts from when it was first recorded",
+    );
     assert.deepEqual(charges, [40, 40], "run again once, as approved");
     const types = third.journal.read(runId).map((e) => e.event);
     const decide = types.find((e) => e.type === "approval-decide");

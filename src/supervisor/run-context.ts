@@ -127,13 +127,15 @@ export class RunContext {
     request: AdmittedRequest,
     signal: AbortSignal,
     shield: RunShield | undefined,
+    /** When the run began: now, or for a resumed run when it was first recorded. */
+    startedAt: number = deps.clock(),
   ) {
     this.runId = durable.runId;
     this.deps = deps;
     this.durable = durable;
     this.request = request;
     this.signal = signal;
-    this.startedAt = deps.clock();
+    this.startedAt = startedAt;
     this.counters = initialCounters(deps.profile);
     this.shield = shield;
   }

@@ -164,14 +164,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       shield.adopt(admitted);
       request = { ...admitted, context: (await shield.revealValue(admitted.context)).value };
     }
-    const ctx = new RunContext(deps, durable.open(runId), request, signal, shield);
+    // A resumed run's duration counts from when it was first recorded, not from this process's start.
+    const record = resumed ? store?.getRun(runId) : undefined;
+    const ctx = new RunContext(deps, durable.open(runId), request, signal, shield, record?.createdAt);
     ctx.onSuspend = runOptions.onSuspend;
     ctx.runTimer = runTimer;
     if (resumed) {
       ctx.emit({
         type: "run-resume",
         by: runOptions.resumedBy ?? `${hostname()}:${process.pid}`,
-        from: store?.getRun(runId)?.status ?? "unknown",
+        from: record?.status ?? "unknown",
         profileVersion: profile.version,
       });
     }
