@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** The hash before the first entry of a chain. */
 export const GENESIS = "0".repeat(64);
@@ -18,10 +18,9 @@ export interface ChainedEntry {
  * (`{"event":…,"gseq":…,"runId":…,"seq":…,"v":…}`, keys sorted, no whitespace).
  */
 export function entryHash(prev: string, entry: ChainedEntry): string {
-  return createHash("sha256")
-    .update(prev)
-    .update(
-      `{"event":${entry.eventText},"gseq":${entry.gseq},"runId":${JSON.stringify(entry.runId)},"seq":${entry.seq},"v":${entry.v}}`,
-    )
-    .digest("hex");
+  // One-shot hash of the concatenation: the same digest as updating with each part, without a Hash object.
+  return hash(
+    "sha256",
+    `${prev}{"event":${entry.eventText},"gseq":${entry.gseq},"runId":${JSON.stringify(entry.runId)},"seq":${entry.seq},"v":${entry.v}}`,
+  );
 }
