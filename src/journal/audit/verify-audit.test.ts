@@ -102,3 +102,40 @@ test("a deleted entry, two swapped entries and a truncation after a checkpoint a
   const r = verifyAudit(rewritten);
   assert.ok(!r.ok && r.firstBadGseq === 3);
 });
+
+test("runs that end in one commit group share one signed checkpoint, over the group's last entry", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-group-"));
+  const signer = loadCheckpointSigner({ file: join(dir, "key.pem") });
+  const store = new SqliteStore({
+    path: join(dir, "a.db"),
+    signer,
+    commit: "grouped",
+    synchronous: "normal",
+  });
+  const end = (runId: string): RunEvent => ({
+    type: "run-end",
+    runId,
+    at: 1_700_000_000_000,
+    status: "completed",
+    answer: "done",
+    durationMs: 1,
+    usage: { inputTokens: 0, outputTokens: 0, modelCalls: 0 },
+  });
+  for (const runId of ["r1", "r2", "r3"]) {
+    store.appendEvent({ type: "warning", runId, at: 1_700_000_000_000, message: "work" } as RunEvent);
+    store.appendEvent(end(runId));
+  }
+  await store.sync();
+  const db = store.database;
+  const checkpoints = db.prepare("SELECT size FROM audit_checkpoints").all() as Array<{ size: number }>;
+  assert.deepEqual(
+    checkpoints.map((c) => c.size),
+    [6],
+  );
+  const report = verifyAudit(db);
+  assert.equal(report.ok, true, JSON.stringify(report.problems));
+  store.appendEvent(end("r4"));
+  await store.sync();
+  assert.equal((db.prepare("SELECT count(*) AS n FROM audit_checkpoints").get() as { n: number }).n, 2);
+  store.close();
+});

@@ -128,6 +128,8 @@ export class SqliteStore implements Store {
         waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
         /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
         chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
+        /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
+        signDue?: boolean;
       }
     | undefined;
   /** Barriers fsync the WAL off the event loop (grouped commits with synchronous = normal). */
@@ -438,16 +440,25 @@ export class SqliteStore implements Store {
       runEnded ||
       gseq - (last?.size ?? 0) >= this.#checkpointEvery ||
       (last !== undefined && gseq > last.size && now - last.at >= this.#checkpointIntervalMs);
-    if (due) {
-      this.#stmt("addCheckpoint").run(
-        gseq,
-        hash,
-        now,
-        signer.publicKey,
-        signer.sign(checkpointMessage(gseq, hash, now)),
-      );
-      if (group?.chain !== undefined) group.chain.checkpoint = { size: gseq, at: now };
+    if (!due) return;
+    if (group?.chain !== undefined) {
+      // In a commit group, one signature at commit covers every checkpoint due in it (runs ending together).
+      group.signDue = true;
+      group.chain.checkpoint = { size: gseq, at: now };
+      return;
     }
+    this.#sign(gseq, hash, now);
+  }
+
+  #sign(size: number, head: string, at: number): void {
+    const signer = this.#signer!;
+    this.#stmt("addCheckpoint").run(
+      size,
+      head,
+      at,
+      signer.publicKey,
+      signer.sign(checkpointMessage(size, head, at)),
+    );
   }
 
   /** Signs a checkpoint of the chain as it is now (e.g. before exporting it). */
@@ -620,6 +631,11 @@ export class SqliteStore implements Store {
     if (group === undefined) return;
     this.#group = undefined;
     try {
+      if (group.signDue && this.#signer !== undefined) {
+        const head =
+          group.chain ?? (this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined);
+        if (head !== undefined) this.#sign(head.gseq, head.hash, this.#clock());
+      }
       this.#db.exec("COMMIT");
     } catch (cause) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
