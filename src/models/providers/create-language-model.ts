@@ -1,9 +1,4 @@
-import { createAmazonBedrock } from "@ai-sdk/amazon-bedrock";
-import { createAnthropic } from "@ai-sdk/anthropic";
-import { createAzure } from "@ai-sdk/azure";
-import { createGoogleGenerativeAI } from "@ai-sdk/google";
-import { createOpenAI } from "@ai-sdk/openai";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { createRequire } from "node:module";
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { z } from "zod";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
@@ -12,6 +7,20 @@ import type { Credentials, Env } from "./credentials.ts";
 import { resolveCredentials } from "./credentials.ts";
 import type { ModelSpec, ModelSpecInput } from "./model-spec.ts";
 import { modelSpecSchema, ollamaDefaultBaseURL } from "./model-spec.ts";
+
+// Provider packages are loaded when a model of theirs is first created, not at start-up: together they
+// take ~90 ms to import, which every CLI command (and the time to resume a killed run) would pay.
+const load = createRequire(import.meta.url);
+const providers = {
+  openai: () => (load("@ai-sdk/openai") as typeof import("@ai-sdk/openai")).createOpenAI,
+  anthropic: () => (load("@ai-sdk/anthropic") as typeof import("@ai-sdk/anthropic")).createAnthropic,
+  google: () => (load("@ai-sdk/google") as typeof import("@ai-sdk/google")).createGoogleGenerativeAI,
+  azure: () => (load("@ai-sdk/azure") as typeof import("@ai-sdk/azure")).createAzure,
+  bedrock: () =>
+    (load("@ai-sdk/amazon-bedrock") as typeof import("@ai-sdk/amazon-bedrock")).createAmazonBedrock,
+  openaiCompatible: () =>
+    (load("@ai-sdk/openai-compatible") as typeof import("@ai-sdk/openai-compatible")).createOpenAICompatible,
+};
 
 export interface CreateLanguageModelOptions {
   /** Where credentials are read from. Default: `process.env`. */
@@ -91,7 +100,7 @@ function build(
   const apiKey = credentials.apiKey ?? "";
   switch (spec.provider) {
     case "openai": {
-      const provider = createOpenAI({
+      const provider = providers.openai()({
         ...common,
         apiKey,
         // Resolved here so the provider never falls back to process.env behind an injected env.
@@ -102,19 +111,19 @@ function build(
       return settings.api === "chat" ? provider.chat(spec.model) : provider.responses(spec.model);
     }
     case "anthropic":
-      return createAnthropic({
+      return providers.anthropic()({
         ...common,
         apiKey,
         baseURL: spec.baseURL ?? env.ANTHROPIC_BASE_URL ?? "https://api.anthropic.com/v1",
       })(spec.model);
     case "google":
-      return createGoogleGenerativeAI({
+      return providers.google()({
         ...common,
         apiKey,
         baseURL: spec.baseURL ?? "https://generativelanguage.googleapis.com/v1beta",
       })(spec.model);
     case "azure": {
-      const provider = createAzure({
+      const provider = providers.azure()({
         ...common,
         apiKey,
         ...(spec.baseURL === undefined
@@ -129,7 +138,7 @@ function build(
     }
     case "bedrock": {
       const endpoint = spec.baseURL ?? env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ?? env.AWS_ENDPOINT_URL;
-      return createAmazonBedrock({
+      return providers.bedrock()({
         ...common,
         region: credentials.region!,
         ...(endpoint !== undefined && { baseURL: endpoint }),
@@ -146,7 +155,7 @@ function build(
     }
     case "openai-compatible":
     case "ollama":
-      return createOpenAICompatible({
+      return providers.openaiCompatible()({
         ...common,
         name: settings.name ?? spec.provider,
         baseURL: spec.baseURL ?? ollamaDefaultBaseURL,
