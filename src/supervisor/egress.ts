@@ -7,6 +7,27 @@ import type { RunContext } from "./run-context.ts";
 
 export type EgressCheck = (options: LanguageModelV4CallOptions) => Promise<void>;
 
+// What each prompt message holds in clear, by message: a tool loop sends its earlier messages again on
+// every step (the same objects), so each is scanned once.
+const scannedMessages = new WeakMap<object, readonly string[]>();
+
+/** The data classes in clear anywhere in a prompt, sorted. */
+function dataClassesInPrompt(
+  detector: RecognizerRegistry,
+  prompt: LanguageModelV4CallOptions["prompt"],
+): string[] {
+  const classes = new Set<string>();
+  for (const message of prompt) {
+    let found = scannedMessages.get(message);
+    if (found === undefined) {
+      found = dataClassesOf(detector.detect(JSON.stringify(message.content)));
+      scannedMessages.set(message, found);
+    }
+    for (const c of found) classes.add(c);
+  }
+  return [...classes].sort();
+}
+
 /**
  * The model-egress decision for one caller and model: the data classes still in clear in the prompt
  * (after the shield, normally none) are asked of the authorizer before the prompt leaves. The same
@@ -29,9 +50,7 @@ export function egressCheck(
     // With the run's shield on, the prompt was just tokenised by the same recognisers: nothing they find
     // is left in clear, so only an unshielded run needs the scan.
     const scan = detector !== undefined && ctx.shield === undefined;
-    const dataClasses = scan
-      ? dataClassesOf(detector.detect(JSON.stringify(options.prompt.map((m) => m.content))))
-      : [];
+    const dataClasses = scan ? dataClassesInPrompt(detector, options.prompt) : [];
     const name = "worker" in caller ? caller.worker : caller.supervisor;
     const key = `${name}|${model.provider}/${model.modelId}|${external}|${dataClasses.join(",")}`;
     let decision = ctx.egressDecisions.get(key);
