@@ -25,11 +25,9 @@ export interface SqliteLedgerOptions {
   /**
    * Runs each write (a hold, a settlement, a record) all-or-nothing. Default: a `BEGIN IMMEDIATE`
    * transaction of its own (a savepoint inside an open one). A store sharing `database` passes its
-   * own, so ledger writes join its commit — and commit, or not, with the model call they charge.
+   * own, so ledger writes join its commit groups instead of committing on their own.
    */
   transaction?: <T>(fn: () => T) => T;
-  /** As `OpenDatabaseOptions.walAutocheckpoint`: `0` when a `WalCheckpointer` checkpoints this file. */
-  walAutocheckpoint?: number;
 }
 
 /** Version of the ledger tables; a database written by a newer version is refused. */
@@ -121,8 +119,6 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     db = new DatabaseSync(path);
     // WAL + synchronous NORMAL: a commit survives a crash of the process, and costs no fsync.
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    if (options.walAutocheckpoint !== undefined)
-      db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(options.walAutocheckpoint))}`);
   }
   migrate(db);
 

@@ -101,8 +101,6 @@ const sql = {
   eventByKey: "SELECT seq, v, event FROM journal WHERE run_id = ? AND key = ?",
   readEvents: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
   chainHead: "SELECT gseq, hash FROM journal WHERE gseq > 0 ORDER BY gseq DESC LIMIT 1",
-  savepoint: "SAVEPOINT unit",
-  release: "RELEASE unit",
   lastCheckpoint: "SELECT size, at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
   addCheckpoint:
     "INSERT INTO audit_checkpoints (size, head, at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
@@ -441,10 +439,10 @@ export class SqliteStore implements Store {
       gseq - (last?.size ?? 0) >= this.#checkpointEvery ||
       (last !== undefined && gseq > last.size && now - last.at >= this.#checkpointIntervalMs);
     if (!due) return;
-    if (group?.chain !== undefined) {
+    if (group !== undefined) {
       // In a commit group, one signature at commit covers every checkpoint due in it (runs ending together).
       group.signDue = true;
-      group.chain.checkpoint = { size: gseq, at: now };
+      group.chain = { gseq, hash, checkpoint: { size: gseq, at: now } };
       return;
     }
     this.#sign(gseq, hash, now);
@@ -577,18 +575,17 @@ export class SqliteStore implements Store {
   }
 
   #transaction<T>(fn: () => T): T {
-    // Inside an open commit group, a savepoint keeps this unit all-or-nothing without ending the group
-    // (prepared once: it runs on every journal append).
-    const grouped = this.#group !== undefined;
-    if (grouped) this.#stmt("savepoint").run();
-    else this.#db.exec("BEGIN IMMEDIATE");
+    // Inside an open commit group, a savepoint keeps this unit all-or-nothing without ending the group.
+    const [begin, commit, rollback] = this.#group
+      ? ["SAVEPOINT unit", "RELEASE unit", "ROLLBACK TO unit; RELEASE unit"]
+      : ["BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"];
+    this.#db.exec(begin);
     try {
       const result = fn();
-      if (grouped) this.#stmt("release").run();
-      else this.#db.exec("COMMIT");
+      this.#db.exec(commit);
       return result;
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec(grouped ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK");
+      if (this.#db.isTransaction) this.#db.exec(rollback);
       if (this.#group !== undefined) this.#group.chain = undefined; // rolled back: read it again
       throw error;
     }
