@@ -79,3 +79,86 @@ describe("grouped commits with WAL barriers (synchronous = normal)", () => {
     }
   });
 });
+
+describe("grouped appends (numbered and keyed in memory, written as the group commits)", () => {
+  const warning = (runId: string, message: string) => ({ type: "warning" as const, runId, at: 1, message });
+  const open = () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    return { path, store: new SqliteStore({ path, commit: "grouped" }) };
+  };
+
+  it("reads its own appends before they commit, and commits them together", async () => {
+    const { path, store } = open();
+    try {
+      store.appendEvent(warning("r", "a"), "k1");
+      store.appendEvent(warning("r", "b"));
+      assert.deepEqual(
+        store.readEvents("r").map((e) => e.seq),
+        [1, 2],
+      );
+      const other = new DatabaseSync(path, { readOnly: true });
+      try {
+        const count = () => other.prepare("SELECT COUNT(*) AS n FROM journal").get()?.n;
+        assert.equal(count(), 0, "nothing committed inside the turn");
+        await store.sync();
+        assert.equal(count(), 2);
+      } finally {
+        other.close();
+      }
+      const again = store.appendEvent(warning("r", "a, replayed"), "k1");
+      assert.equal(again.appended, false);
+      assert.equal(again.entry.seq, 1);
+      assert.deepEqual(again.entry.event, warning("r", "a"));
+    } finally {
+      store.close();
+    }
+  });
+
+  it("numbers and keys appends correctly after another connection appended to the same run", async () => {
+    const { path, store } = open();
+    const other = new SqliteStore({ path });
+    try {
+      store.appendEvent(warning("r", "mine"), "k1");
+      await store.sync();
+      assert.equal(other.appendEvent(warning("r", "theirs"), "k2").entry.seq, 2);
+      assert.equal(store.appendEvent(warning("r", "theirs, again"), "k2").appended, false);
+      assert.equal(store.appendEvent(warning("r", "mine again")).entry.seq, 3);
+      await store.sync();
+      assert.deepEqual(
+        other.readEvents("r").map((e) => (e.event as { message: string }).message),
+        ["mine", "theirs", "mine again"],
+      );
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
+  it("loses a group whose rows cannot be written as a whole, and says so to sync() and onError", async () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    const errors: unknown[] = [];
+    const store = new SqliteStore({ path, commit: "grouped", onError: (e) => errors.push(e) });
+    const other = new SqliteStore({ path });
+    try {
+      store.appendEvent(warning("r", "first"));
+      await store.sync();
+      // The cached next seq goes stale in a way no commit from elsewhere announces: the row is taken.
+      store.appendEvent(warning("x", "opens a group"));
+      store.database.exec(
+        "INSERT INTO journal (gseq, run_id, seq, v, type, at, key, event, prev, hash) SELECT gseq + 1, 'r', 2, v, type, at, NULL, event, hash, hash FROM journal ORDER BY gseq DESC LIMIT 1",
+      );
+      store.appendEvent(warning("r", "second"));
+      await assert.rejects(store.sync(), /committing grouped writes failed \(they were lost\)/);
+      assert.equal(errors.length, 1);
+      assert.deepEqual(
+        other.readEvents("r").map((e) => e.seq),
+        [1],
+        "the group's rows are all gone, the committed ones all kept",
+      );
+      assert.deepEqual(other.readEvents("x"), []);
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+});

@@ -56,6 +56,29 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
 }
 
 type Row = Record<string, unknown>;
+/** The parameters of one journal INSERT: gseq, run_id, seq, v, type, at, key, event, prev, hash. */
+type JournalRow = [number, string, number, number, string, number, string | null, string, string, string];
+/** How many runs' journal tails a grouped store keeps in memory (the least recently loaded go first). */
+const HOT_RUNS = 4096;
+
+/** One open commit group: a transaction holding the write lock until the end of the event-loop turn. */
+interface CommitGroup {
+  waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
+  /** Journal rows appended in this group, inserted (in order) when it commits or before a read. */
+  entries: JournalRow[];
+  /** Step records written in this group: a start and its end made in one group become one row. */
+  steps: Map<string, { step: NewStep; end?: StepEnd }>;
+  /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
+  chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
+  /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
+  signDue?: boolean;
+}
+
+interface HotRun {
+  nextSeq: number;
+  /** The run's idempotency keys and the seq each was appended at. */
+  readonly keys: Map<string, number>;
+}
 
 const v = STORE_SCHEMA_VERSION;
 const unfinished = "status IN ('created', 'running', 'waiting')";
@@ -99,6 +122,9 @@ const sql = {
   appendEvent: `INSERT INTO journal (gseq, run_id, seq, v, type, at, key, event, prev, hash)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   eventByKey: "SELECT seq, v, event FROM journal WHERE run_id = ? AND key = ?",
+  eventBySeq: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq = ?",
+  keysOf: "SELECT key, seq FROM journal WHERE run_id = ? AND key IS NOT NULL",
+  dataVersion: "PRAGMA data_version",
   readEvents: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
   chainHead: "SELECT gseq, hash FROM journal WHERE gseq > 0 ORDER BY gseq DESC LIMIT 1",
   lastCheckpoint: "SELECT size, at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
@@ -121,18 +147,16 @@ export class SqliteStore implements Store {
   readonly #checkpointIntervalMs: number;
   readonly #ownsDatabase: boolean;
   readonly #onError: (error: ArbiterError) => void;
-  #group:
-    | {
-        waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
-        /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
-        chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
-        /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
-        signDue?: boolean;
-      }
-    | undefined;
+  #group: CommitGroup | undefined;
   /** Barriers fsync the WAL off the event loop (grouped commits with synchronous = normal). */
   readonly #walBarrier: boolean;
   #walFd: number | undefined;
+  /**
+   * Grouped mode: the next seq and the keys of runs this connection appends to, so an append needs no
+   * query. Valid while no other connection writes (checked with `PRAGMA data_version` as a group opens).
+   */
+  readonly #hot = new Map<string, HotRun>();
+  #dataVersion: number | undefined;
   #walFlush: Promise<void> | undefined;
   #nextWalFlush: Promise<void> | undefined;
 
@@ -231,13 +255,19 @@ export class SqliteStore implements Store {
   }
 
   loadSteps(runId: string): StepRecord[] {
-    return this.#guard("reading steps", "read", () =>
-      (this.#stmt("loadSteps").all(runId) as Row[]).map(toStep),
-    );
+    return this.#guard("reading steps", "read", () => {
+      this.#flush();
+      return (this.#stmt("loadSteps").all(runId) as Row[]).map(toStep);
+    });
   }
 
   startStep(step: NewStep): void {
-    this.#guard("recording a step start", "grouped", () =>
+    this.#guard("recording a step start", "grouped", () => {
+      const group = this.#group;
+      if (group !== undefined) {
+        group.steps.set(stepKey(step.runId, step.name, step.attempt), { step });
+        return;
+      }
       this.#stmt("startStep").run(
         step.runId,
         step.name,
@@ -245,12 +275,17 @@ export class SqliteStore implements Store {
         step.idempotent ? 1 : 0,
         step.startedAt,
         v,
-      ),
-    );
+      );
+    });
   }
 
   finishStep(runId: string, name: string, attempt: number, end: StepEnd): void {
     this.#guard("recording a step end", "grouped", () => {
+      const pending = this.#group?.steps.get(stepKey(runId, name, attempt));
+      if (pending !== undefined) {
+        pending.end = end;
+        return;
+      }
       const changed = this.#stmt("finishStep").run(
         end.state,
         end.state === "completed" ? end.result : null,
@@ -266,19 +301,25 @@ export class SqliteStore implements Store {
   }
 
   recordStep(step: NewStep, end: StepEnd): void {
-    this.#guard("recording a step", "grouped", () =>
-      this.#stmt("recordStep").run(
-        step.runId,
-        step.name,
-        step.attempt,
-        end.state,
-        end.state === "completed" ? end.result : null,
-        end.state === "failed" ? JSON.stringify(end.error) : null,
-        step.idempotent ? 1 : 0,
-        step.startedAt,
-        end.endedAt,
-        v,
-      ),
+    this.#guard("recording a step", "grouped", () => {
+      const group = this.#group;
+      if (group !== undefined) group.steps.set(stepKey(step.runId, step.name, step.attempt), { step, end });
+      else this.#insertStep(step, end);
+    });
+  }
+
+  #insertStep(step: NewStep, end: StepEnd): void {
+    this.#stmt("recordStep").run(
+      step.runId,
+      step.name,
+      step.attempt,
+      end.state,
+      end.state === "completed" ? end.result : null,
+      end.state === "failed" ? JSON.stringify(end.error) : null,
+      step.idempotent ? 1 : 0,
+      step.startedAt,
+      end.endedAt,
+      v,
     );
   }
 
@@ -381,6 +422,8 @@ export class SqliteStore implements Store {
   }
 
   appendEvent(event: RunEvent, key?: string): { entry: JournalEntry; appended: boolean } {
+    if (this.#grouped)
+      return this.#guard("appending to the journal", "grouped", () => this.#buffer(event, key));
     return this.#guard("appending to the journal", "grouped", () => {
       const insert = () => {
         // Canonical JSON (sorted keys, no whitespace): what the audit hash covers, byte for byte.
@@ -411,11 +454,98 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * A grouped append: numbered and linked into the audit chain now, inserted when the group commits
+   * (or before anything reads the journal). The run's next seq and keys come from memory.
+   */
+  #buffer(event: RunEvent, key: string | undefined): { entry: JournalEntry; appended: boolean } {
+    const group = this.#group!;
+    const { runId } = event;
+    const run = this.#hotRun(runId);
+    if (key !== undefined) {
+      const seq = run.keys.get(key);
+      if (seq !== undefined) {
+        this.#flush();
+        return { entry: toEntry(this.#stmt("eventBySeq").get(runId, seq) as Row), appended: false };
+      }
+    }
+    // Canonical JSON (sorted keys, no whitespace): what the audit hash covers, byte for byte.
+    const text = canonicalJson(event);
+    const seq = run.nextSeq;
+    const { gseq, prev, hash } = this.#link(runId, seq, text);
+    group.entries.push([
+      gseq,
+      runId,
+      seq,
+      EVENT_SCHEMA_VERSION,
+      event.type,
+      event.at,
+      key ?? null,
+      text,
+      prev,
+      hash,
+    ]);
+    run.nextSeq = seq + 1;
+    if (key !== undefined) run.keys.set(key, seq);
+    this.#checkpointIfDue(gseq, hash, event.type === "run-end");
+    if (event.type === "run-end") this.#hot.delete(runId); // read again should anything follow it
+    return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
+  }
+
+  /** The run's next seq and keys: from memory, or read once (the group holds the write lock). */
+  #hotRun(runId: string): HotRun {
+    const known = this.#hot.get(runId);
+    if (known !== undefined) return known;
+    this.#flush(); // the run may have entries waiting (it left the cache after its run-end)
+    const { seq } = this.#stmt("nextSeq").get(runId) as { seq: number };
+    const keys = new Map<string, number>();
+    for (const row of this.#stmt("keysOf").iterate(runId) as Iterable<{ key: string; seq: number }>)
+      keys.set(row.key, row.seq);
+    const run: HotRun = { nextSeq: seq, keys };
+    if (this.#hot.size >= HOT_RUNS) this.#hot.delete(this.#hot.keys().next().value!);
+    this.#hot.set(runId, run);
+    return run;
+  }
+
+  /** Writes the open group's buffered journal entries and step records into its transaction. */
+  #flush(): void {
+    const group = this.#group;
+    if (group === undefined || (group.entries.length === 0 && group.steps.size === 0)) return;
+    const { entries, steps } = group;
+    group.entries = [];
+    group.steps = new Map();
+    try {
+      if (entries.length > 0) {
+        const insert = this.#stmt("appendEvent");
+        for (const row of entries) insert.run(...row);
+      }
+      for (const { step, end } of steps.values()) {
+        if (end !== undefined) this.#insertStep(step, end);
+        else
+          this.#stmt("startStep").run(
+            step.runId,
+            step.name,
+            step.attempt,
+            step.idempotent ? 1 : 0,
+            step.startedAt,
+            v,
+          );
+      }
+    } catch (cause) {
+      // Half a group must not commit: the whole group is lost, and said so.
+      this.#failGroup(group, cause);
+      throw cause;
+    }
+  }
+
   /** The next link of the audit chain, for an entry about to be appended (the head is cached per group). */
   #link(runId: string, seq: number, eventText: string): { gseq: number; prev: string; hash: string } {
     const group = this.#group;
-    const cached = group?.chain;
-    const head = cached ?? (this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined);
+    let head: { gseq: number; hash: string } | undefined = group?.chain;
+    if (head === undefined) {
+      this.#flush();
+      head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+    }
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
     const hash = entryHash(prev, { gseq, runId, seq, v: EVENT_SCHEMA_VERSION, eventText });
@@ -465,6 +595,7 @@ export class SqliteStore implements Store {
     if (signer === undefined) return undefined;
     return this.#guard("writing an audit checkpoint", "now", () =>
       this.#transaction(() => {
+        this.#flush();
         const head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
         if (head === undefined) return undefined;
         const last = this.#stmt("lastCheckpoint").get() as { size: number } | undefined;
@@ -491,15 +622,20 @@ export class SqliteStore implements Store {
     return this.#guard(action, "grouped", () => this.#transaction(fn));
   }
 
-  /** The raw database, for the audit verifier and stores sharing the file. */
+  /**
+   * The raw database, for the audit verifier and stores sharing the file. Journal entries and steps
+   * this store buffered so far are written into it (uncommitted while a commit group is open).
+   */
   get database(): DatabaseSync {
+    this.#flush();
     return this.#db;
   }
 
   readEvents(runId: string, afterSeq = 0, limit?: number): JournalEntry[] {
-    return this.#guard("reading the journal", "read", () =>
-      (this.#stmt("readEvents").all(runId, afterSeq, limit ?? -1) as Row[]).map(toEntry),
-    );
+    return this.#guard("reading the journal", "read", () => {
+      this.#flush();
+      return (this.#stmt("readEvents").all(runId, afterSeq, limit ?? -1) as Row[]).map(toEntry);
+    });
   }
 
   /**
@@ -619,13 +755,24 @@ export class SqliteStore implements Store {
 
   #openGroup(): void {
     this.#db.exec("BEGIN IMMEDIATE");
-    this.#group = { waiters: [] };
+    // Another connection committed since this one's last group: the runs' tails in memory may be stale.
+    const { data_version: version } = this.#stmt("dataVersion").get() as { data_version: number };
+    if (version !== this.#dataVersion) {
+      this.#hot.clear();
+      this.#dataVersion = version;
+    }
+    this.#group = { waiters: [], entries: [], steps: new Map() };
     setImmediate(() => this.#commitGroup());
   }
 
   #commitGroup(): void {
     const group = this.#group;
     if (group === undefined) return;
+    try {
+      this.#flush();
+    } catch {
+      return; // the group failed and was reported
+    }
     this.#group = undefined;
     try {
       if (group.signDue && this.#signer !== undefined) {
@@ -635,13 +782,20 @@ export class SqliteStore implements Store {
       }
       this.#db.exec("COMMIT");
     } catch (cause) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
-      for (const waiter of group.waiters) waiter.reject(error);
-      this.#onError(error);
+      this.#failGroup(group, cause);
       return;
     }
     for (const waiter of group.waiters) waiter.resolve();
+  }
+
+  /** Rolls a commit group back: its writes are lost, its waiters and `onError` are told. */
+  #failGroup(group: CommitGroup, cause: unknown): void {
+    if (this.#group === group) this.#group = undefined;
+    this.#hot.clear(); // the buffered seqs and keys never made it
+    if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+    const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
+    for (const waiter of group.waiters) waiter.reject(error);
+    this.#onError(error);
   }
 }
 
@@ -707,4 +861,8 @@ function toApproval(row: Row): ApprovalRecord {
 
 function toEntry(row: Row): JournalEntry {
   return { seq: row.seq as number, v: row.v as number, event: JSON.parse(row.event as string) };
+}
+
+function stepKey(runId: string, name: string, attempt: number): string {
+  return `${runId}\u0000${name}\u0000${attempt}`;
 }
