@@ -53,7 +53,7 @@ export async function measureResumeLatency(message: string, iterations = 5): Pro
       for (let waited = 0; waited < 15_000; waited += 20) {
         const started = query<{ n: number }>(
           db,
-          "SELECT COUNT(*) AS n FROM journal WHERE type = 'tool-call-start'",
+          "SELECT COUNT(*) AS n FROM journal_entries WHERE type = 'tool-call-start'",
         );
         if ((started[0]?.n ?? 0) > 0) break;
         await sleep(20);
@@ -66,7 +66,7 @@ export async function measureResumeLatency(message: string, iterations = 5): Pro
       const finishedAt = Date.now();
       const resumed = query<{ at: number }>(
         db,
-        "SELECT at FROM journal WHERE type = 'run-resume' ORDER BY at LIMIT 1",
+        "SELECT at FROM journal_entries WHERE type = 'run-resume' ORDER BY at LIMIT 1",
       );
       const status = query<{ status: string }>(db, "SELECT status FROM runs")[0]?.status;
       if (resumed[0] === undefined || status !== "completed") {

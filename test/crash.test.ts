@@ -114,7 +114,9 @@ test("runs killed with SIGKILL at random moments resume to completion without re
   );
   // No journal gaps: every run's entries are numbered 1..n.
   const gaps = check
-    .prepare("SELECT run_id FROM journal GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1")
+    .prepare(
+      "SELECT run_id FROM journal_entries GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1",
+    )
     .all();
   assert.deepEqual(gaps, []);
   check.close();

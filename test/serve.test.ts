@@ -49,7 +49,7 @@ test("arbiter serve resumes a killed run on start, and a waiting run as soon as 
     i < 500 &&
     count(
       env.ARBITER_DB,
-      `SELECT COUNT(*) AS n FROM journal WHERE type = 'tool-call-start' AND run_id <> '${waiting.runId}'`,
+      `SELECT COUNT(*) AS n FROM journal_entries WHERE type = 'tool-call-start' AND run_id <> '${waiting.runId}'`,
     ) === 0;
     i++
   )
@@ -107,7 +107,7 @@ test("arbiter serve resumes a killed run on start, and a waiting run as soon as 
 
   assert.equal(count(env.ARBITER_DB, "SELECT COUNT(*) AS n FROM runs WHERE status <> 'completed'"), 0);
   assert.equal(
-    count(env.ARBITER_DB, "SELECT COUNT(*) AS n FROM journal WHERE type = 'run-resume'") >= 2,
+    count(env.ARBITER_DB, "SELECT COUNT(*) AS n FROM journal_entries WHERE type = 'run-resume'") >= 2,
     true,
   );
   const telecom = new DatabaseSync(env.TELECOM_DB, { readOnly: true });

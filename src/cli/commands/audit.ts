@@ -63,23 +63,29 @@ export const auditCommand: Command = {
         const where = typeof values.run === "string" ? "AND run_id = ?" : "";
         const params = typeof values.run === "string" ? [values.run] : [];
         const lines: string[] = [];
+        let entries = 0;
         for (const raw of db
           .prepare(
-            `SELECT gseq, run_id, seq, prev, hash, v, event FROM journal WHERE gseq > 0 ${where} ORDER BY gseq`,
+            `SELECT gseq, run_id, seq, n, prev, hash, v, event FROM journal WHERE gseq > 0 ${where} ORDER BY gseq`,
           )
           .iterate(...params)) {
           const r = raw as {
             gseq: number;
             run_id: string;
             seq: number;
+            n: number;
             prev: string;
             hash: string;
             v: number;
             event: string;
           };
+          // One line per link of the chain: an entry, or a batch of one run's consecutive entries.
           lines.push(
-            `{"gseq":${r.gseq},"runId":${JSON.stringify(r.run_id)},"seq":${r.seq},"v":${r.v},"prev":"${r.prev}","hash":"${r.hash}","event":${r.event}}`,
+            r.n === 1
+              ? `{"gseq":${r.gseq},"runId":${JSON.stringify(r.run_id)},"seq":${r.seq},"v":${r.v},"prev":"${r.prev}","hash":"${r.hash}","event":${r.event}}`
+              : `{"gseq":${r.gseq},"runId":${JSON.stringify(r.run_id)},"seq":${r.seq},"n":${r.n},"v":${r.v},"prev":"${r.prev}","hash":"${r.hash}","events":${r.event}}`,
           );
+          entries += r.n;
         }
         const text = lines.length > 0 ? `${lines.join("\n")}\n` : "";
         if (typeof values.out === "string") writeFileSync(resolve(values.out), text);
@@ -95,7 +101,8 @@ export const auditCommand: Command = {
             cps.map((c) => JSON.stringify(c)).join("\n") + (cps.length ? "\n" : ""),
           );
         }
-        if (typeof values.out === "string") io.err(`exported ${lines.length} entries to ${values.out}\n`);
+        if (typeof values.out === "string")
+          io.err(`exported ${entries} entries (${lines.length} chain links) to ${values.out}\n`);
         return 0;
       } finally {
         store.close();

@@ -83,7 +83,7 @@ async function diff(args: string[], io: CliIo): Promise<number> {
   const store = openStore(values.db, io);
   try {
     const rows = store.database
-      .prepare("SELECT event FROM journal WHERE type = 'policy-decide' AND at >= ? ORDER BY at")
+      .prepare("SELECT event FROM journal_entries WHERE type = 'policy-decide' AND at >= ? ORDER BY at")
       .all(since) as Array<{ event: string }>;
     const differences = rows
       .map((r) => JSON.parse(r.event) as RunEvent)

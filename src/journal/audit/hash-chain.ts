@@ -24,3 +24,28 @@ export function entryHash(prev: string, entry: ChainedEntry): string {
     `${prev}{"event":${entry.eventText},"gseq":${entry.gseq},"runId":${JSON.stringify(entry.runId)},"seq":${entry.seq},"v":${entry.v}}`,
   );
 }
+
+/** What the hash of a batch covers: one run's consecutive entries, stored as one row. */
+export interface ChainedBatch {
+  /** Chain position of the first entry; the batch takes positions gseq..gseq+n-1. */
+  gseq: number;
+  runId: string;
+  /** Seq of the first entry; the batch holds seq..seq+n-1. */
+  seq: number;
+  n: number;
+  v: number;
+  /** The entries as stored: a JSON array of their canonical JSON, no whitespace. */
+  eventsText: string;
+}
+
+/**
+ * The hash of a batch of n > 1 entries, one link of the chain: SHA-256 over the previous link's hash
+ * and `{"events":[…],"gseq":…,"n":…,"runId":…,"seq":…,"v":…}` (keys sorted, no whitespace). A batch of
+ * one entry is hashed as that entry (`entryHash`).
+ */
+export function batchHash(prev: string, batch: ChainedBatch): string {
+  return hash(
+    "sha256",
+    `${prev}{"events":${batch.eventsText},"gseq":${batch.gseq},"n":${batch.n},"runId":${JSON.stringify(batch.runId)},"seq":${batch.seq},"v":${batch.v}}`,
+  );
+}

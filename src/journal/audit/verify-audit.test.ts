@@ -139,3 +139,92 @@ test("runs that end in one commit group share one signed checkpoint, over the gr
   assert.equal((db.prepare("SELECT count(*) AS n FROM audit_checkpoints").get() as { n: number }).n, 2);
   store.close();
 });
+
+/** Three runs × `perRun` entries appended in each of `turns` turns of a grouped store: one row per run per turn. */
+async function batchedJournal(turns: number, perRun: number) {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-batch-"));
+  const path = join(dir, "a.db");
+  const signer = loadCheckpointSigner({ file: join(dir, "key.pem") });
+  const store = new SqliteStore({ path, signer, commit: "grouped", checkpointEvery: 1_000 });
+  for (let turn = 0; turn < turns; turn++) {
+    for (let i = 0; i < perRun; i++) {
+      for (const runId of ["run_a", "run_b", "run_c"]) {
+        const event = { type: "warning", runId, at: 1_700_000_000_000 + i, message: `${turn}.${i} ${runId}` };
+        store.appendEvent(event as RunEvent, `k${turn}.${i}`);
+      }
+    }
+    await store.sync();
+  }
+  store.checkpoint();
+  store.close();
+  const db = new DatabaseSync(path);
+  for (const t of ["journal_refuses_update", "journal_refuses_delete"]) db.exec(`DROP TRIGGER ${t}`);
+  return db;
+}
+
+test("a batch row (one run's entries of one commit group) verifies, and unpacks in journal_entries", async () => {
+  const db = await batchedJournal(2, 4);
+  const rows = db.prepare("SELECT gseq, run_id, seq, n FROM journal ORDER BY gseq").all();
+  assert.deepEqual(
+    rows.map((r) => [r.gseq, r.run_id, r.seq, r.n]),
+    [
+      [1, "run_a", 1, 4],
+      [5, "run_b", 1, 4],
+      [9, "run_c", 1, 4],
+      [13, "run_a", 5, 4],
+      [17, "run_b", 5, 4],
+      [21, "run_c", 5, 4],
+    ],
+  );
+  const report = verifyAudit(db);
+  assert.equal(report.ok, true, JSON.stringify(report.problems));
+  assert.equal(report.entries, 24);
+  const b6 = db
+    .prepare("SELECT gseq, type, key, event FROM journal_entries WHERE run_id = 'run_b' AND seq = 6")
+    .get();
+  assert.equal(b6?.gseq, 18);
+  assert.equal(b6?.type, "warning");
+  assert.equal(b6?.key, "k1.1");
+  assert.equal(JSON.parse(b6?.event as string).message, "1.1 run_b");
+});
+
+test("every single-byte edit of a batch row is detected, at that row; so are a deleted row and swapped rows", async () => {
+  const db = await batchedJournal(2, 3);
+  const row = db.prepare("SELECT gseq, event FROM journal WHERE run_id = 'run_b' AND seq = 4").get() as {
+    gseq: number;
+    event: string;
+  };
+  const update = db.prepare("UPDATE journal SET event = ? WHERE gseq = ?");
+  const bytes = Buffer.from(row.event);
+  let detected = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const edited = Buffer.from(bytes);
+    edited[i] = edited[i] === 0x41 ? 0x42 : 0x41;
+    update.run(edited.toString("latin1"), row.gseq);
+    const report = verifyAudit(db);
+    if (!report.ok && report.firstBadGseq === row.gseq) detected++;
+  }
+  update.run(row.event, row.gseq);
+  assert.equal(detected, bytes.length, `${detected} of ${bytes.length} single-byte edits detected`);
+  assert.equal(verifyAudit(db).ok, true);
+
+  db.prepare("UPDATE journal SET n = 2 WHERE gseq = ?").run(row.gseq);
+  assert.equal(verifyAudit(db).firstBadGseq, row.gseq, "a batch shortened by its count");
+  db.prepare("UPDATE journal SET n = 3 WHERE gseq = ?").run(row.gseq);
+
+  const a = db.prepare("SELECT event FROM journal WHERE gseq = 1").get() as { event: string };
+  const c = db.prepare("SELECT event FROM journal WHERE gseq = 7").get() as { event: string };
+  update.run(c.event, 1);
+  update.run(a.event, 7);
+  const swapped = verifyAudit(db);
+  assert.equal(swapped.ok, false);
+  assert.equal(swapped.firstBadGseq, 1);
+  update.run(a.event, 1);
+  update.run(c.event, 7);
+
+  db.exec("DELETE FROM journal WHERE gseq = 4");
+  const deleted = verifyAudit(db);
+  assert.equal(deleted.ok, false);
+  assert.equal(deleted.firstBadGseq, 4);
+  assert.ok(deleted.problems.some((p) => p.kind === "missing" && /4\.\.6 are missing/.test(p.message)));
+});

@@ -1,7 +1,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { canonicalJson } from "../../profile/canonical-json.ts";
 import { checkpointMessage, verifyCheckpoint } from "./checkpoint-key.ts";
-import { entryHash, GENESIS } from "./hash-chain.ts";
+import { batchHash, entryHash, GENESIS } from "./hash-chain.ts";
 
 export type AuditProblemKind =
   | "edited"
@@ -30,15 +30,51 @@ export interface AuditReport {
   durationMs: number;
 }
 
-interface EntryRow {
+/** A row of the journal: one entry, or (n > 1) a batch of one run's consecutive entries. */
+interface LinkRow {
   gseq: number;
   run_id: string;
   seq: number;
+  n: number;
   v: number;
-  type: string;
+  /** The entry's type (n = 1); null for a batch. */
+  type: string | null;
   event: string;
   prev: string;
   hash: string;
+}
+
+/**
+ * The hash the row should have, recomputed from its content, or undefined when the content is not what
+ * the store writes (not JSON, not canonical, a type that does not match, not n entries).
+ */
+function linkHash(row: LinkRow, n: number): string | undefined {
+  try {
+    if (n === 1) {
+      const event = JSON.parse(row.event) as { type?: unknown };
+      if (event.type !== row.type || canonicalJson(event) !== row.event) return undefined;
+      return entryHash(row.prev, {
+        gseq: row.gseq,
+        runId: row.run_id,
+        seq: row.seq,
+        v: row.v,
+        eventText: row.event,
+      });
+    }
+    const events = JSON.parse(row.event) as unknown;
+    if (!Array.isArray(events) || events.length !== n) return undefined;
+    if (`[${events.map((e) => canonicalJson(e)).join(",")}]` !== row.event) return undefined;
+    return batchHash(row.prev, {
+      gseq: row.gseq,
+      runId: row.run_id,
+      seq: row.seq,
+      n,
+      v: row.v,
+      eventsText: row.event,
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -66,11 +102,19 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
   let prevHash = GENESIS;
   let entries = 0;
   for (const raw of db
-    .prepare("SELECT gseq, run_id, seq, v, type, event, prev, hash FROM journal WHERE gseq > 0 ORDER BY gseq")
+    .prepare(
+      "SELECT gseq, run_id, seq, n, v, type, event, prev, hash FROM journal WHERE gseq > 0 ORDER BY gseq",
+    )
     .iterate()) {
-    const row = raw as unknown as EntryRow;
-    entries++;
+    const row = raw as unknown as LinkRow;
+    const n = Math.max(1, row.n);
+    const last = row.gseq + n - 1;
+    entries += n;
     const where = { gseq: row.gseq, runId: row.run_id, seq: row.seq };
+    const what =
+      n === 1
+        ? `journal entry ${row.run_id}#${row.seq} (chain ${row.gseq})`
+        : `journal entries ${row.run_id}#${row.seq}..${row.seq + n - 1} (chain ${row.gseq}..${last}, one row)`;
     if (row.gseq !== expected) {
       problems.push({
         kind: "missing",
@@ -94,43 +138,23 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
         message: `journal entr${row.seq - before > 2 ? `ies ${row.run_id}#${before + 1}..${row.seq - 1} were` : `y ${row.run_id}#${before + 1} was`} deleted (found before entry ${row.gseq})`,
       });
     }
-    lastSeq.set(row.run_id, Math.max(before, row.seq));
-    chainAt.set(row.gseq, row.hash);
-    if (row.type === "" && row.event === "") {
+    lastSeq.set(row.run_id, Math.max(before, row.seq + n - 1));
+    chainAt.set(last, row.hash);
+    if (n === 1 && row.type === "" && row.event === "") {
       // Carried over from schema 2, where an entry could lose its row but keep its chain link.
       problems.push({
         kind: "missing",
         ...where,
         message: `journal entry ${row.run_id}#${row.seq} was deleted`,
       });
-    } else {
-      let canonical: string | undefined;
-      try {
-        const event = JSON.parse(row.event) as { type?: unknown };
-        canonical = canonicalJson(event);
-        if (event.type !== row.type) canonical = undefined;
-      } catch {
-        canonical = undefined;
-      }
-      const hash =
-        canonical === row.event
-          ? entryHash(row.prev, {
-              gseq: row.gseq,
-              runId: row.run_id,
-              seq: row.seq,
-              v: row.v,
-              eventText: row.event,
-            })
-          : undefined;
-      if (hash !== row.hash) {
-        problems.push({
-          kind: "edited",
-          ...where,
-          message: `journal entry ${row.run_id}#${row.seq} (chain ${row.gseq}) was edited: its content no longer matches its hash`,
-        });
-      }
+    } else if (linkHash(row, n) !== row.hash) {
+      problems.push({
+        kind: "edited",
+        ...where,
+        message: `${what} was edited: its content no longer matches its hash`,
+      });
     }
-    expected = row.gseq + 1;
+    expected = last + 1;
     prevHash = row.hash;
   }
   let checkpoints = 0;

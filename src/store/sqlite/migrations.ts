@@ -194,6 +194,61 @@ export const migrations: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'the journal is append-only: DELETE refused'); END;
     `,
   },
+  {
+    version: 4,
+    description:
+      "journal: a row holds one run's consecutive entries (a batch) as one link of the audit chain",
+    sql: `
+      -- Why: one row (with two index entries and an insert trigger) per event cost ~10 µs an event, most of
+      -- a durable run's journal time. A commit group now writes one row per run: entries seq..seq+n-1 at
+      -- chain positions gseq..gseq+n-1, n > 1 as a JSON array of the entries' canonical JSON, hashed as
+      -- one link. A row with n = 1 is exactly a schema 3 row (its event, its key, the same hash).
+      CREATE TABLE journal_v4 (
+        gseq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        n INTEGER NOT NULL CHECK (n >= 1),
+        v INTEGER NOT NULL,
+        type TEXT,
+        at INTEGER NOT NULL,
+        key TEXT,
+        keys TEXT,
+        event TEXT NOT NULL,
+        prev TEXT,
+        hash TEXT,
+        CHECK ((gseq > 0) = (hash IS NOT NULL) AND (prev IS NULL) = (hash IS NULL)),
+        CHECK ((n = 1) = (type IS NOT NULL) AND (n = 1 OR (key IS NULL AND gseq > 0)) AND (n > 1 OR keys IS NULL))
+      ) STRICT;
+      INSERT INTO journal_v4 (gseq, run_id, seq, n, v, type, at, key, keys, event, prev, hash)
+        SELECT gseq, run_id, seq, 1, v, type, at, key, NULL, event, prev, hash FROM journal;
+
+      DROP TRIGGER journal_appends_only;
+      DROP TRIGGER journal_refuses_update;
+      DROP TRIGGER journal_refuses_delete;
+      DROP TABLE journal;
+      ALTER TABLE journal_v4 RENAME TO journal;
+      CREATE UNIQUE INDEX journal_by_run ON journal (run_id, seq);
+
+      -- Appends only: the next chain position, the next seq of its run (this also stops INSERT OR REPLACE,
+      -- whose implicit delete would not fire the DELETE trigger). Keys are kept unique by the store.
+      CREATE TRIGGER journal_appends_only BEFORE INSERT ON journal
+      WHEN NEW.gseq IS NOT MAX(COALESCE((SELECT gseq + n FROM journal ORDER BY gseq DESC LIMIT 1), 1), 1)
+        OR NEW.seq IS NOT COALESCE((SELECT seq + n FROM journal WHERE run_id = NEW.run_id ORDER BY seq DESC LIMIT 1), 1)
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: an insert must take the next chain position and the next seq of its run'); END;
+      CREATE TRIGGER journal_refuses_update BEFORE UPDATE ON journal
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: UPDATE refused'); END;
+      CREATE TRIGGER journal_refuses_delete BEFORE DELETE ON journal
+      BEGIN SELECT RAISE(ABORT, 'the journal is append-only: DELETE refused'); END;
+
+      -- One row per entry, batches unpacked: for queries by type, time or key (policy diff, tests, people).
+      CREATE VIEW journal_entries (gseq, run_id, seq, v, type, at, key, event) AS
+        SELECT gseq, run_id, seq, v, type, at, key, event FROM journal WHERE n = 1
+        UNION ALL
+        SELECT j.gseq + e.key, j.run_id, j.seq + e.key, j.v, e.value ->> '$.type', e.value ->> '$.at',
+               j.keys ->> e.key, e.value
+        FROM journal j, json_each(j.event) e WHERE j.n > 1;
+    `,
+  },
 ];
 
 /** The schema version this code writes: the last migration's. */

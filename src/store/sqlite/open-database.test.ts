@@ -272,6 +272,56 @@ describe("fixture written by schema version 2", () => {
   });
 });
 
+describe("fixture written by schema version 3", () => {
+  it("migrates to one-row batches: entries, keys and the signed chain carry over, and batches follow", async () => {
+    const path = fresh("fixture3");
+    copyFileSync(new URL("../../../test/fixtures/store/v3.db", import.meta.url), path);
+    const signer = loadCheckpointSigner({ file: join(dir, "fixture3-key.pem") });
+    const store = new SqliteStore({ path, signer, commit: "grouped" });
+    try {
+      assert.equal(store.getRun(FIXTURE_RUN_ID)?.v, 3);
+      assert.deepEqual(
+        store.readEvents(FIXTURE_RUN_ID).map((e) => [e.seq, e.v, e.event.type]),
+        [
+          [1, 1, "run-start"],
+          [2, 1, "escalation-pending"],
+        ],
+      );
+      assert.equal(store.loadSteps(FIXTURE_RUN_ID).length, 4);
+      const before = verifyAudit(store.database);
+      assert.equal(before.ok, true, JSON.stringify(before.problems));
+      assert.deepEqual([before.entries, before.checkpoints], [2, 1]);
+      const replayed = store.appendEvent(
+        { type: "warning", runId: FIXTURE_RUN_ID, at: 1, message: "later" },
+        "escalation:t1",
+      );
+      assert.deepEqual([replayed.appended, replayed.entry.seq], [false, 2], "the key is still honoured");
+      store.appendEvent({ type: "warning", runId: FIXTURE_RUN_ID, at: 2, message: "later" });
+      store.appendEvent({ type: "warning", runId: FIXTURE_RUN_ID, at: 3, message: "later still" });
+      await store.sync();
+      store.checkpoint();
+      const rows = store.database.prepare("SELECT gseq, seq, n FROM journal ORDER BY gseq").all();
+      assert.deepEqual(
+        rows.map((r) => [r.gseq, r.seq, r.n]),
+        [
+          [1, 1, 1],
+          [2, 2, 1],
+          [3, 3, 2],
+        ],
+      );
+      const after = verifyAudit(store.database);
+      assert.equal(after.ok, true, JSON.stringify(after.problems));
+      assert.deepEqual([after.entries, after.checkpoints], [4, 2]);
+      assert.deepEqual(
+        store.readEvents(FIXTURE_RUN_ID, 2).map((e) => e.seq),
+        [3, 4],
+      );
+    } finally {
+      store.close();
+    }
+  });
+});
+
 describe("resolveDbPath", () => {
   it("takes the option, then ARBITER_DB, then ./.arbiter/arbiter.db, made absolute", () => {
     assert.equal(resolveDbPath("x.db", { ARBITER_DB: "/env.db" }, "/work"), "/work/x.db");

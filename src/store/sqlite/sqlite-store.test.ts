@@ -98,10 +98,11 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       );
       const other = new DatabaseSync(path, { readOnly: true });
       try {
-        const count = () => other.prepare("SELECT COUNT(*) AS n FROM journal").get()?.n;
-        assert.equal(count(), 0, "nothing committed inside the turn");
+        const count = (table: string) => other.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get()?.n;
+        assert.equal(count("journal_entries"), 0, "nothing committed inside the turn");
         await store.sync();
-        assert.equal(count(), 2);
+        assert.equal(count("journal_entries"), 2);
+        assert.equal(count("journal"), 1, "one row: the run's entries of the group, one link of the chain");
       } finally {
         other.close();
       }
@@ -145,7 +146,8 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       // The cached next seq goes stale in a way no commit from elsewhere announces: the row is taken.
       store.appendEvent(warning("x", "opens a group"));
       store.database.exec(
-        "INSERT INTO journal (gseq, run_id, seq, v, type, at, key, event, prev, hash) SELECT gseq + 1, 'r', 2, v, type, at, NULL, event, hash, hash FROM journal ORDER BY gseq DESC LIMIT 1",
+        `INSERT INTO journal (gseq, run_id, seq, n, v, type, at, key, keys, event, prev, hash)
+         SELECT gseq + n, 'r', 2, 1, v, 'warning', at, NULL, NULL, '{}', hash, hash FROM journal ORDER BY gseq DESC LIMIT 1`,
       );
       store.appendEvent(warning("r", "second"));
       await assert.rejects(store.sync(), /committing grouped writes failed \(they were lost\)/);

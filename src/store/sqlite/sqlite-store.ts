@@ -2,7 +2,7 @@ import { closeSync, fsync, openSync } from "node:fs";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { type CheckpointSigner, checkpointMessage } from "../../journal/audit/checkpoint-key.ts";
-import { entryHash, GENESIS } from "../../journal/audit/hash-chain.ts";
+import { batchHash, entryHash, GENESIS } from "../../journal/audit/hash-chain.ts";
 import { EVENT_SCHEMA_VERSION, type JournalEntry, type RunEvent } from "../../journal/events.ts";
 import { canonicalJson } from "../../profile/canonical-json.ts";
 import {
@@ -56,18 +56,28 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
 }
 
 type Row = Record<string, unknown>;
-/** The parameters of one journal INSERT: gseq, run_id, seq, v, type, at, key, event, prev, hash. */
-type JournalRow = [number, string, number, number, string, number, string | null, string, string, string];
+/** One run's entries appended in an open commit group: written as one row (one link of the chain). */
+interface PendingBatch {
+  /** Seq of the first entry. */
+  readonly seq: number;
+  /** When the first entry happened, and its type (the row's, when it holds one entry). */
+  readonly at: number;
+  readonly type: string;
+  /** Each entry's canonical JSON, and its key (or null). */
+  readonly texts: string[];
+  readonly keys: Array<string | null>;
+  runEnded: boolean;
+}
 /** How many runs' journal tails a grouped store keeps in memory (the least recently loaded go first). */
 const HOT_RUNS = 4096;
 
 /** One open commit group: a transaction holding the write lock until the end of the event-loop turn. */
 interface CommitGroup {
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
-  /** Journal rows appended in this group, inserted (in order) when it commits or before a read. */
-  entries: JournalRow[];
-  /** Step records written in this group: a start and its end made in one group become one row. */
-  steps: Map<string, { step: NewStep; end?: StepEnd }>;
+  /** Each run's entries appended in this group, written (one row per run) when it commits or before a read. */
+  batches: Map<string, PendingBatch>;
+  /** Step records written in this group, by run: a start and its end made in one group become one row. */
+  steps: Map<string, Map<string, { step: NewStep; end?: StepEnd }>>;
   /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
   chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
   /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
@@ -118,15 +128,17 @@ const sql = {
     WHERE id = ? AND status = 'pending' RETURNING *`,
   expireApproval: `UPDATE approvals SET status = 'expired', decided_at = ?
     WHERE id = ? AND status = 'pending' RETURNING *`,
-  nextSeq: "SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM journal WHERE run_id = ?",
-  appendEvent: `INSERT INTO journal (gseq, run_id, seq, v, type, at, key, event, prev, hash)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  eventByKey: "SELECT seq, v, event FROM journal WHERE run_id = ? AND key = ?",
-  eventBySeq: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq = ?",
-  keysOf: "SELECT key, seq FROM journal WHERE run_id = ? AND key IS NOT NULL",
+  nextSeq: "SELECT seq + n AS seq FROM journal WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+  appendEvent: `INSERT INTO journal (gseq, run_id, seq, n, v, type, at, key, keys, event, prev, hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  eventByKey: "SELECT seq, v, event FROM journal_entries WHERE run_id = ? AND key = ?",
+  rowAt: "SELECT seq, n, v, event FROM journal WHERE run_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+  keysOf: "SELECT key, seq FROM journal_entries WHERE run_id = ? AND key IS NOT NULL",
   dataVersion: "PRAGMA data_version",
-  readEvents: "SELECT seq, v, event FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-  chainHead: "SELECT gseq, hash FROM journal WHERE gseq > 0 ORDER BY gseq DESC LIMIT 1",
+  // From the row holding entry afterSeq + 1 on (rows hold consecutive entries).
+  readEvents: `SELECT seq, n, v, event FROM journal WHERE run_id = ?
+    AND seq >= IFNULL((SELECT MAX(seq) FROM journal WHERE run_id = ? AND seq <= ?), 0) ORDER BY seq`,
+  chainHead: "SELECT gseq + n - 1 AS gseq, hash FROM journal WHERE gseq > 0 ORDER BY gseq DESC LIMIT 1",
   lastCheckpoint: "SELECT size, at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
   addCheckpoint:
     "INSERT INTO audit_checkpoints (size, head, at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
@@ -256,7 +268,7 @@ export class SqliteStore implements Store {
 
   loadSteps(runId: string): StepRecord[] {
     return this.#guard("reading steps", "read", () => {
-      this.#flush();
+      this.#flushSteps(runId);
       return (this.#stmt("loadSteps").all(runId) as Row[]).map(toStep);
     });
   }
@@ -265,7 +277,7 @@ export class SqliteStore implements Store {
     this.#guard("recording a step start", "grouped", () => {
       const group = this.#group;
       if (group !== undefined) {
-        group.steps.set(stepKey(step.runId, step.name, step.attempt), { step });
+        stepsOf(group, step.runId).set(stepKey(step.name, step.attempt), { step });
         return;
       }
       this.#stmt("startStep").run(
@@ -281,7 +293,7 @@ export class SqliteStore implements Store {
 
   finishStep(runId: string, name: string, attempt: number, end: StepEnd): void {
     this.#guard("recording a step end", "grouped", () => {
-      const pending = this.#group?.steps.get(stepKey(runId, name, attempt));
+      const pending = this.#group?.steps.get(runId)?.get(stepKey(name, attempt));
       if (pending !== undefined) {
         pending.end = end;
         return;
@@ -303,7 +315,8 @@ export class SqliteStore implements Store {
   recordStep(step: NewStep, end: StepEnd): void {
     this.#guard("recording a step", "grouped", () => {
       const group = this.#group;
-      if (group !== undefined) group.steps.set(stepKey(step.runId, step.name, step.attempt), { step, end });
+      if (group !== undefined)
+        stepsOf(group, step.runId).set(stepKey(step.name, step.attempt), { step, end });
       else this.#insertStep(step, end);
     });
   }
@@ -428,16 +441,18 @@ export class SqliteStore implements Store {
       const insert = () => {
         // Canonical JSON (sorted keys, no whitespace): what the audit hash covers, byte for byte.
         const text = canonicalJson(event);
-        const { seq } = this.#stmt("nextSeq").get(event.runId) as { seq: number };
+        const seq = (this.#stmt("nextSeq").get(event.runId) as { seq: number } | undefined)?.seq ?? 1;
         const { gseq, prev, hash } = this.#link(event.runId, seq, text);
         this.#stmt("appendEvent").run(
           gseq,
           event.runId,
           seq,
+          1,
           EVENT_SCHEMA_VERSION,
           event.type,
           event.at,
           key ?? null,
+          null,
           text,
           prev,
           hash,
@@ -455,8 +470,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A grouped append: numbered and linked into the audit chain now, inserted when the group commits
-   * (or before anything reads the journal). The run's next seq and keys come from memory.
+   * A grouped append: numbered now, written with the run's other entries of this group as one row (one
+   * link of the audit chain) when the group commits or something reads the run. Seq and keys come from memory.
    */
   #buffer(event: RunEvent, key: string | undefined): { entry: JournalEntry; appended: boolean } {
     const group = this.#group!;
@@ -465,29 +480,31 @@ export class SqliteStore implements Store {
     if (key !== undefined) {
       const seq = run.keys.get(key);
       if (seq !== undefined) {
-        this.#flush();
-        return { entry: toEntry(this.#stmt("eventBySeq").get(runId, seq) as Row), appended: false };
+        this.#flushRun(runId);
+        const row = this.#stmt("rowAt").get(runId, seq) as Row;
+        return { entry: entriesOf(row).find((e) => e.seq === seq)!, appended: false };
       }
     }
     // Canonical JSON (sorted keys, no whitespace): what the audit hash covers, byte for byte.
     const text = canonicalJson(event);
     const seq = run.nextSeq;
-    const { gseq, prev, hash } = this.#link(runId, seq, text);
-    group.entries.push([
-      gseq,
-      runId,
-      seq,
-      EVENT_SCHEMA_VERSION,
-      event.type,
-      event.at,
-      key ?? null,
-      text,
-      prev,
-      hash,
-    ]);
+    const batch = group.batches.get(runId);
+    if (batch === undefined) {
+      group.batches.set(runId, {
+        seq,
+        at: event.at,
+        type: event.type,
+        texts: [text],
+        keys: [key ?? null],
+        runEnded: event.type === "run-end",
+      });
+    } else {
+      batch.texts.push(text);
+      batch.keys.push(key ?? null);
+      if (event.type === "run-end") batch.runEnded = true;
+    }
     run.nextSeq = seq + 1;
     if (key !== undefined) run.keys.set(key, seq);
-    this.#checkpointIfDue(gseq, hash, event.type === "run-end");
     if (event.type === "run-end") this.#hot.delete(runId); // read again should anything follow it
     return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
   }
@@ -496,8 +513,8 @@ export class SqliteStore implements Store {
   #hotRun(runId: string): HotRun {
     const known = this.#hot.get(runId);
     if (known !== undefined) return known;
-    this.#flush(); // the run may have entries waiting (it left the cache after its run-end)
-    const { seq } = this.#stmt("nextSeq").get(runId) as { seq: number };
+    this.#flushRun(runId); // it may have entries waiting (it left the cache after its run-end)
+    const seq = (this.#stmt("nextSeq").get(runId) as { seq: number } | undefined)?.seq ?? 1;
     const keys = new Map<string, number>();
     for (const row of this.#stmt("keysOf").iterate(runId) as Iterable<{ key: string; seq: number }>)
       keys.set(row.key, row.seq);
@@ -507,30 +524,30 @@ export class SqliteStore implements Store {
     return run;
   }
 
-  /** Writes the open group's buffered journal entries and step records into its transaction. */
+  /** Writes everything the open group buffered into its transaction. */
   #flush(): void {
     const group = this.#group;
-    if (group === undefined || (group.entries.length === 0 && group.steps.size === 0)) return;
-    const { entries, steps } = group;
-    group.entries = [];
-    group.steps = new Map();
+    if (group === undefined || (group.batches.size === 0 && group.steps.size === 0)) return;
+    this.#writing(group, () => {
+      for (const runId of [...group.batches.keys()]) this.#writeBatch(group, runId);
+      for (const runId of [...group.steps.keys()]) this.#writeSteps(group, runId);
+    });
+  }
+
+  /** Writes the run's buffered entries (before a read of them), leaving other runs' to the commit. */
+  #flushRun(runId: string): void {
+    const group = this.#group;
+    if (group?.batches.has(runId)) this.#writing(group, () => this.#writeBatch(group, runId));
+  }
+
+  #flushSteps(runId: string): void {
+    const group = this.#group;
+    if (group?.steps.has(runId)) this.#writing(group, () => this.#writeSteps(group, runId));
+  }
+
+  #writing(group: CommitGroup, write: () => void): void {
     try {
-      if (entries.length > 0) {
-        const insert = this.#stmt("appendEvent");
-        for (const row of entries) insert.run(...row);
-      }
-      for (const { step, end } of steps.values()) {
-        if (end !== undefined) this.#insertStep(step, end);
-        else
-          this.#stmt("startStep").run(
-            step.runId,
-            step.name,
-            step.attempt,
-            step.idempotent ? 1 : 0,
-            step.startedAt,
-            v,
-          );
-      }
+      write();
     } catch (cause) {
       // Half a group must not commit: the whole group is lost, and said so.
       this.#failGroup(group, cause);
@@ -538,14 +555,76 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** The next link of the audit chain, for an entry about to be appended (the head is cached per group). */
-  #link(runId: string, seq: number, eventText: string): { gseq: number; prev: string; hash: string } {
-    const group = this.#group;
-    let head: { gseq: number; hash: string } | undefined = group?.chain;
-    if (head === undefined) {
-      this.#flush();
-      head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+  /** One row for the run's entries of this group: the next link of the audit chain. */
+  #writeBatch(group: CommitGroup, runId: string): void {
+    const batch = group.batches.get(runId)!;
+    group.batches.delete(runId);
+    let head: { gseq: number; hash: string } | undefined = group.chain;
+    head ??= this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+    const gseq = (head?.gseq ?? 0) + 1;
+    const prev = head?.hash ?? GENESIS;
+    const n = batch.texts.length;
+    const v = EVENT_SCHEMA_VERSION;
+    let hash: string;
+    if (n === 1) {
+      const eventText = batch.texts[0]!;
+      hash = entryHash(prev, { gseq, runId, seq: batch.seq, v, eventText });
+      this.#stmt("appendEvent").run(
+        gseq,
+        runId,
+        batch.seq,
+        1,
+        v,
+        batch.type,
+        batch.at,
+        batch.keys[0]!,
+        null,
+        eventText,
+        prev,
+        hash,
+      );
+    } else {
+      const eventsText = `[${batch.texts.join(",")}]`;
+      hash = batchHash(prev, { gseq, runId, seq: batch.seq, n, v, eventsText });
+      const keys = batch.keys.some((k) => k !== null) ? JSON.stringify(batch.keys) : null;
+      this.#stmt("appendEvent").run(
+        gseq,
+        runId,
+        batch.seq,
+        n,
+        v,
+        null,
+        batch.at,
+        null,
+        keys,
+        eventsText,
+        prev,
+        hash,
+      );
     }
+    this.#checkpointIfDue(gseq + n - 1, hash, batch.runEnded);
+  }
+
+  #writeSteps(group: CommitGroup, runId: string): void {
+    const steps = group.steps.get(runId)!;
+    group.steps.delete(runId);
+    for (const { step, end } of steps.values()) {
+      if (end !== undefined) this.#insertStep(step, end);
+      else
+        this.#stmt("startStep").run(
+          step.runId,
+          step.name,
+          step.attempt,
+          step.idempotent ? 1 : 0,
+          step.startedAt,
+          v,
+        );
+    }
+  }
+
+  /** The next link of the audit chain, for an entry about to be appended on its own (`commit: "each"`). */
+  #link(runId: string, seq: number, eventText: string): { gseq: number; prev: string; hash: string } {
+    const head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
     const hash = entryHash(prev, { gseq, runId, seq, v: EVENT_SCHEMA_VERSION, eventText });
@@ -633,8 +712,10 @@ export class SqliteStore implements Store {
 
   readEvents(runId: string, afterSeq = 0, limit?: number): JournalEntry[] {
     return this.#guard("reading the journal", "read", () => {
-      this.#flush();
-      return (this.#stmt("readEvents").all(runId, afterSeq, limit ?? -1) as Row[]).map(toEntry);
+      this.#flushRun(runId);
+      const rows = this.#stmt("readEvents").all(runId, runId, afterSeq + 1) as Row[];
+      const entries = rows.flatMap(entriesOf).filter((e) => e.seq > afterSeq);
+      return limit === undefined ? entries : entries.slice(0, limit);
     });
   }
 
@@ -761,7 +842,7 @@ export class SqliteStore implements Store {
       this.#hot.clear();
       this.#dataVersion = version;
     }
-    this.#group = { waiters: [], entries: [], steps: new Map() };
+    this.#group = { waiters: [], batches: new Map(), steps: new Map() };
     setImmediate(() => this.#commitGroup());
   }
 
@@ -863,6 +944,23 @@ function toEntry(row: Row): JournalEntry {
   return { seq: row.seq as number, v: row.v as number, event: JSON.parse(row.event as string) };
 }
 
-function stepKey(runId: string, name: string, attempt: number): string {
-  return `${runId}\u0000${name}\u0000${attempt}`;
+function stepKey(name: string, attempt: number): string {
+  return `${name}\u0000${attempt}`;
+}
+
+function stepsOf(group: CommitGroup, runId: string): Map<string, { step: NewStep; end?: StepEnd }> {
+  let steps = group.steps.get(runId);
+  if (steps === undefined) {
+    steps = new Map();
+    group.steps.set(runId, steps);
+  }
+  return steps;
+}
+
+/** The entries a journal row holds: one event, or (n > 1) a JSON array of n consecutive ones. */
+function entriesOf(row: Row): JournalEntry[] {
+  const seq = row.seq as number;
+  const v = row.v as number;
+  if (row.n === 1) return [{ seq, v, event: JSON.parse(row.event as string) }];
+  return (JSON.parse(row.event as string) as RunEvent[]).map((event, i) => ({ seq: seq + i, v, event }));
 }
