@@ -9,13 +9,14 @@ export interface ChainedEntry {
   runId: string;
   seq: number;
   v: number;
-  /** The event as stored: canonical JSON (sorted keys, no whitespace). */
+  /** The event as stored: its JSON text, byte for byte (the hash covers exactly what is stored). */
   eventText: string;
 }
 
 /**
- * SHA-256 over the previous entry's hash and the canonical JSON of this entry
- * (`{"event":…,"gseq":…,"runId":…,"seq":…,"v":…}`, keys sorted, no whitespace).
+ * SHA-256 over the previous entry's hash and `{"event":…,"gseq":…,"runId":…,"seq":…,"v":…}` (the
+ * event's stored JSON text verbatim). Entries written before schema 4 stored canonical JSON (sorted
+ * keys); later ones store `JSON.stringify` output, ~4× cheaper: either way the hash covers the bytes.
  */
 export function entryHash(prev: string, entry: ChainedEntry): string {
   // One-shot hash of the concatenation: the same digest as updating with each part, without a Hash object.
@@ -34,7 +35,7 @@ export interface ChainedBatch {
   seq: number;
   n: number;
   v: number;
-  /** The entries as stored: a JSON array of their canonical JSON, no whitespace. */
+  /** The entries as stored: a JSON array of their JSON texts, no whitespace. */
   eventsText: string;
 }
 

@@ -201,7 +201,7 @@ export const migrations: readonly Migration[] = [
     sql: `
       -- Why: one row (with two index entries and an insert trigger) per event cost ~10 µs an event, most of
       -- a durable run's journal time. A commit group now writes one row per run: entries seq..seq+n-1 at
-      -- chain positions gseq..gseq+n-1, n > 1 as a JSON array of the entries' canonical JSON, hashed as
+      -- chain positions gseq..gseq+n-1, n > 1 as a JSON array of the entries' JSON texts, hashed as
       -- one link. A row with n = 1 is exactly a schema 3 row (its event, its key, the same hash).
       CREATE TABLE journal_v4 (
         gseq INTEGER PRIMARY KEY,

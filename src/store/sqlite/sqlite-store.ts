@@ -4,7 +4,6 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { type CheckpointSigner, checkpointMessage } from "../../journal/audit/checkpoint-key.ts";
 import { batchHash, entryHash, GENESIS } from "../../journal/audit/hash-chain.ts";
 import { EVENT_SCHEMA_VERSION, type JournalEntry, type RunEvent } from "../../journal/events.ts";
-import { canonicalJson } from "../../profile/canonical-json.ts";
 import {
   type ApprovalDecision,
   type ApprovalRecord,
@@ -63,7 +62,7 @@ interface PendingBatch {
   /** When the first entry happened, and its type (the row's, when it holds one entry). */
   readonly at: number;
   readonly type: string;
-  /** Each entry's canonical JSON, and its key (or null). */
+  /** Each entry's JSON text, and its key (or null). */
   readonly texts: string[];
   readonly keys: Array<string | null>;
   runEnded: boolean;
@@ -439,8 +438,8 @@ export class SqliteStore implements Store {
       return this.#guard("appending to the journal", "grouped", () => this.#buffer(event, key));
     return this.#guard("appending to the journal", "grouped", () => {
       const insert = () => {
-        // Canonical JSON (sorted keys, no whitespace): what the audit hash covers, byte for byte.
-        const text = canonicalJson(event);
+        // What the audit hash covers, byte for byte.
+        const text = JSON.stringify(event);
         const seq = (this.#stmt("nextSeq").get(event.runId) as { seq: number } | undefined)?.seq ?? 1;
         const { gseq, prev, hash } = this.#link(event.runId, seq, text);
         this.#stmt("appendEvent").run(
@@ -485,8 +484,8 @@ export class SqliteStore implements Store {
         return { entry: entriesOf(row).find((e) => e.seq === seq)!, appended: false };
       }
     }
-    // Canonical JSON (sorted keys, no whitespace): what the audit hash covers, byte for byte.
-    const text = canonicalJson(event);
+    // What the audit hash covers, byte for byte (verify hashes the stored text; no need to sort keys).
+    const text = JSON.stringify(event);
     const seq = run.nextSeq;
     const batch = group.batches.get(runId);
     if (batch === undefined) {
