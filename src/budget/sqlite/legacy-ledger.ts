@@ -42,7 +42,8 @@ export function importLegacyLedger(db: DatabaseSync, dbPath: string): number {
         );
         db.exec(
           `INSERT INTO budget_ledger_sums (scope, input_tokens, output_tokens, cost_nanos, calls)
-           SELECT scope, input_tokens, output_tokens, cost_nanos, calls FROM legacy_ledger.budget_ledger_sums WHERE true
+           SELECT scope, input_tokens, output_tokens, cost_nanos, calls FROM legacy_ledger.budget_ledger_sums
+           WHERE scope LIKE 't' || char(31) || '%' -- tenant periods: a run's spend is summed from its calls
            ON CONFLICT (scope) DO UPDATE SET
              input_tokens = input_tokens + excluded.input_tokens,
              output_tokens = output_tokens + excluded.output_tokens,

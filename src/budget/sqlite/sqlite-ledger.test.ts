@@ -82,6 +82,54 @@ describe("sqlite ledger", () => {
     await ledger.close();
   });
 
+  it("takes in a version 1 ledger: drops the per-run sums it kept, and sums a run's spend from its calls", async () => {
+    const path = join(dir, "v1.db");
+    const first = createSqliteLedger({ path });
+    const call = {
+      tenant: "acme",
+      runId: "r1",
+      model: "m",
+      inputTokens: 10,
+      outputTokens: 5,
+      costUsd: 0.5,
+      at: 1_000,
+    };
+    await first.record({ ...call, worker: "billing" });
+    await first.record({ ...call, worker: "tech" });
+    await first.close();
+    // What version 1 left: running sums per run and per worker too.
+    const db = new DatabaseSync(path);
+    db.exec(`INSERT INTO budget_ledger_sums VALUES ('r' || char(31) || 'r1', 20, 10, 1000000000, 2);
+             INSERT INTO budget_ledger_sums VALUES ('w' || char(31) || 'r1' || char(31) || 'billing', 10, 5, 500000000, 1);
+             UPDATE budget_ledger_meta SET value = '1' WHERE name = 'schema_version'`);
+    db.close();
+    const ledger = createSqliteLedger({ path });
+    const reopened = new DatabaseSync(path);
+    try {
+      assert.equal(
+        reopened.prepare("SELECT value FROM budget_ledger_meta WHERE name = 'schema_version'").get()?.value,
+        "2",
+      );
+      assert.deepEqual(
+        reopened
+          .prepare("SELECT substr(scope, 1, 1) AS kind FROM budget_ledger_sums ORDER BY scope")
+          .all()
+          .map((r) => r.kind),
+        ["t", "t"],
+        "the tenant's day and month sums stay",
+      );
+      assert.equal((await ledger.spent({ kind: "request", runId: "r1" })).tokens, 30);
+      assert.equal((await ledger.spent({ kind: "worker", runId: "r1", worker: "billing" })).costUsd, 0.5);
+      assert.equal(
+        (await ledger.spent({ kind: "tenant", tenant: "acme", period: "day", at: 1_000 })).calls,
+        2,
+      );
+    } finally {
+      reopened.close();
+      await ledger.close();
+    }
+  });
+
   it("refuses a ledger written by a newer schema version", () => {
     const path = join(dir, "newer.db");
     createSqliteLedger({ path });

@@ -15,7 +15,9 @@ import type {
   TotalsRow,
 } from "../ledger.ts";
 import { periodBounds } from "../period.ts";
-import { keysOf, scopeKey } from "../scope-key.ts";
+import { scopeKey } from "../scope-key.ts";
+
+const PERIODS = ["day", "month"] as const;
 
 export interface SqliteLedgerOptions {
   /** Database file (created if missing), or `:memory:`. Ignored when `database` is given. */
@@ -30,8 +32,12 @@ export interface SqliteLedgerOptions {
   transaction?: <T>(fn: () => T) => T;
 }
 
-/** Version of the ledger tables; a database written by a newer version is refused. */
-export const LEDGER_SCHEMA_VERSION = 1;
+/**
+ * Version of the ledger tables; a database written by a newer version is refused.
+ * 2: running sums are kept for tenant periods only (a run's and its workers' spend is summed from its
+ * calls), so an older version must not read it.
+ */
+export const LEDGER_SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS budget_ledger_meta (
@@ -53,8 +59,9 @@ CREATE TABLE IF NOT EXISTS budget_ledger_calls (
 );
 CREATE INDEX IF NOT EXISTS budget_ledger_calls_tenant_at ON budget_ledger_calls (tenant, at);
 CREATE INDEX IF NOT EXISTS budget_ledger_calls_run ON budget_ledger_calls (run_id, worker);
--- Running sums per budget scope (request, worker, tenant day, tenant month), kept in the same
--- transaction as each call, so checking a budget reads one row instead of summing the period.
+-- Running sums per tenant period (day, month), kept in the same transaction as each call, so checking
+-- a tenant budget reads one row instead of summing the period. A run's (and a worker's) spend is summed
+-- from its few calls (budget_ledger_calls_run): no rows per run that outlive it.
 CREATE TABLE IF NOT EXISTS budget_ledger_sums (
   scope         TEXT    PRIMARY KEY,
   input_tokens  INTEGER NOT NULL,
@@ -134,8 +141,19 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
        cost_nanos = cost_nanos + excluded.cost_nanos,
        calls = calls + 1`,
   );
+  const runSums = {
+    request: db.prepare(`SELECT ${SUMS} FROM budget_ledger_calls WHERE ${WHERE.request}`),
+    worker: db.prepare(`SELECT ${SUMS} FROM budget_ledger_calls WHERE ${WHERE.worker}`),
+  };
   const committed = (scope: SpendScope): SumRow =>
-    (sumOfScope.get(scopeKey(scope)) as SumRow | undefined) ?? { input: 0, output: 0, cost: 0, calls: 0 };
+    scope.kind === "tenant"
+      ? ((sumOfScope.get(scopeKey(scope)) as SumRow | undefined) ?? {
+          input: 0,
+          output: 0,
+          cost: 0,
+          calls: 0,
+        })
+      : (runSums[scope.kind].get(...argsOf(scope)) as unknown as SumRow);
   const holdSums = {
     request: db.prepare(
       `SELECT ${HOLD_SUMS} FROM budget_ledger_holds WHERE ${WHERE.request} AND expires_at > ?`,
@@ -188,7 +206,10 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
       costNanos,
       entry.at,
     );
-    for (const key of keysOf(entry)) addToSum.run(key, entry.inputTokens, entry.outputTokens, costNanos);
+    for (const period of PERIODS) {
+      const key = scopeKey({ kind: "tenant", tenant: entry.tenant, period, at: entry.at });
+      addToSum.run(key, entry.inputTokens, entry.outputTokens, costNanos);
+    }
   };
 
   const held = (scope: SpendScope, now: number) =>
@@ -308,10 +329,25 @@ function migrate(db: DatabaseSync): void {
       { details: { found: version, supported: LEDGER_SCHEMA_VERSION } },
     );
   }
-  if (version === undefined) {
+  if (version === LEDGER_SCHEMA_VERSION) return;
+  const upgrade = () => {
+    // From 1: the run and worker sums are no longer kept (nor read).
+    db.exec("DELETE FROM budget_ledger_sums WHERE scope NOT LIKE 't' || char(31) || '%'");
     db.prepare(
-      "INSERT INTO budget_ledger_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO NOTHING",
+      `INSERT INTO budget_ledger_meta (name, value) VALUES ('schema_version', ?)
+       ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
     ).run(String(LEDGER_SCHEMA_VERSION));
+  };
+  if (db.isTransaction) upgrade();
+  else {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      upgrade();
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
   }
 }
 
