@@ -405,3 +405,72 @@ test("arbiter audit verify passes on a clean database and names the first bad en
   assert.equal(tampered.status, 1);
   assert.match(tampered.stdout, /audit FAILED at chain entry 1:\n {2}edited: journal entr(y|ies) run_\w+#1/);
 });
+
+test("a run killed mid-way resumes on the --model it was started with, from any folder", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-resume-model-"));
+  const { env, run } = cliIn(dir);
+  const { spawn } = await import("node:child_process");
+  const script = "../telecom-script.yaml";
+  cpSync(join(root, "examples/telecom/scripted-agents.yaml"), join(dir, script));
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      "run",
+      profile,
+      THREE_INTENTS,
+      "--json",
+      "--model",
+      `scripted:${script}`,
+      "--inject",
+      "latency=300ms",
+    ],
+    { cwd: dir, env: { ...process.env, ...env }, stdio: "ignore" },
+  );
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    // Kill it once its first model call has ended (the run is recorded and under way).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      assert.ok(Date.now() < deadline, "the run never made a model call");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (!existsSync(env.ARBITER_DB)) continue;
+      const db = new DatabaseSync(env.ARBITER_DB, { readOnly: true });
+      try {
+        const n = db
+          .prepare("SELECT COUNT(*) AS n FROM journal_entries WHERE type = 'model-call-end'")
+          .get()?.n;
+        if (typeof n === "number" && n > 0) break;
+      } catch {
+        // not created yet
+      } finally {
+        db.close();
+      }
+    }
+  } finally {
+    child.kill("SIGKILL");
+    await exited;
+  }
+  const listed = JSON.parse(run("runs", "list", "--json").stdout);
+  const runId = listed[0].id;
+  const elsewhere = spawnSync(process.execPath, [bin, "resume", "--json"], {
+    cwd: tmpdir(),
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
+  assert.equal(elsewhere.status, 0, elsewhere.stderr);
+  assert.deepEqual(
+    JSON.parse(elsewhere.stdout).runs.map((r: { status: string }) => r.status),
+    ["completed"],
+  );
+  const shown = JSON.parse(run("runs", "show", runId, "--json").stdout);
+  assert.deepEqual(shown.run.models, [`scripted:${join(dir, script)}`]);
+  const answeredBy = shown.events
+    .filter((e: { event: { type: string } }) => e.event.type === "model-call-end")
+    .map((e: { event: { answeredBy?: { provider: string } } }) => e.event.answeredBy?.provider);
+  assert.ok(answeredBy.length >= 11, `${answeredBy.length} model calls`);
+  assert.ok(
+    answeredBy.every((p: string | undefined) => p === "scripted"),
+    JSON.stringify(answeredBy),
+  );
+});

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { createModelResolver } from "../models/model-resolver.ts";
 import { parseModelSpec } from "../models/providers/parse-model-spec.ts";
 import type { Profile } from "../profile/load-profile.ts";
@@ -14,12 +15,25 @@ export function openCliRuntime(
   io: CliIo,
   options: { dbPath: string; model?: unknown; inject?: unknown },
 ): Promise<LocalRuntime> {
-  const overrides = ((options.model as string[] | undefined) ?? []).map(parseModelSpec);
+  const specs = recordableSpecs((options.model as string[] | undefined) ?? []);
+  const overrides = specs.map(parseModelSpec);
   return LocalRuntime.open({
     profile,
     dbPath: options.dbPath,
     env: io.env,
     models: createModelResolver(profile, { env: io.env, overrides }),
+    modelSpecs: specs,
     ...(typeof options.inject === "string" ? { faults: createFaults(parseFaultSpec(options.inject)) } : {}),
+  });
+}
+
+/**
+ * `--model` specs as a run records them: trimmed, and a scripted model's file made absolute, so a
+ * resume from another directory finds it. (Specs hold no secrets: keys come from the environment.)
+ */
+export function recordableSpecs(specs: readonly string[]): string[] {
+  return specs.map((spec) => {
+    const trimmed = spec.trim();
+    return /^scripted:/i.test(trimmed) ? `scripted:${resolve(trimmed.slice("scripted:".length))}` : trimmed;
   });
 }

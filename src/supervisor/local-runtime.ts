@@ -23,6 +23,8 @@ export interface LocalRuntimeOptions {
   dbPath: string;
   env?: Readonly<Record<string, string | undefined>>;
   models?: ModelResolver;
+  /** The `--model` specs `models` was built with: recorded with each new run (see `SupervisorOptions`). */
+  modelSpecs?: readonly string[];
   faults?: Faults;
 }
 
@@ -129,6 +131,7 @@ export class LocalRuntime {
         store,
         gateway: createProfileGateway(options.profile, { ledger }).gateway,
         ...(options.models ? { models: options.models } : {}),
+        ...(options.modelSpecs?.length ? { modelSpecs: options.modelSpecs } : {}),
         ...(options.faults ? { faults: options.faults } : {}),
         ...(shield ? { shield: shield.shield } : {}),
       });

@@ -57,6 +57,11 @@ export interface SupervisorOptions {
   /** Injected latency and failures on tool and model calls (`--inject`). */
   faults?: Faults;
   /**
+   * The model specs `models` was built with beyond the profile (the CLI's `--model`), kept with each
+   * new run's request so `arbiter resume` runs it on the same models.
+   */
+  modelSpecs?: readonly string[];
+  /**
    * The model gateway (fallback chains, breakers, retries, cache, budgets). Default: one built from the
    * profile with an in-memory ledger; `false` calls models directly.
    */
@@ -190,7 +195,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           tenant: admitted.tenant,
           profile: { name: profile.document.name, version: profile.version },
           // The profile file too: `arbiter resume` finds it there.
-          request: { message, context: guarded.context, profileFile: profile.file },
+          request: {
+            message,
+            context: guarded.context,
+            profileFile: profile.file,
+            ...(options.modelSpecs?.length ? { models: options.modelSpecs } : {}),
+          },
           createdAt: clock(),
           status: "running",
         });

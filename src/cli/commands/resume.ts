@@ -4,7 +4,7 @@ import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunRecord } from "../../store/store.ts";
 import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import type { Command } from "../main.ts";
-import { openCliRuntime } from "../open-runtime.ts";
+import { openCliRuntime, recordableSpecs } from "../open-runtime.ts";
 import { parse } from "../parse.ts";
 import { openStore } from "./approvals.ts";
 
@@ -41,20 +41,28 @@ export const resumeCommand: Command = {
     } finally {
       probe.close();
     }
-    const byProfile = new Map<string, RunRecord[]>();
+    // Each run resumes on the models it ran on (its recorded `--model` specs) unless --model is given.
+    const given = (values.model as string[] | undefined) ?? [];
+    const byProfile = new Map<string, { file: string; models: string[]; runs: RunRecord[] }>();
     for (const run of runs) {
-      const file = (run.request as { profileFile?: string }).profileFile ?? "";
-      byProfile.set(file, [...(byProfile.get(file) ?? []), run]);
+      const request = run.request as { profileFile?: string; models?: string[] };
+      const file = request.profileFile ?? "";
+      const recorded = Array.isArray(request.models) ? request.models : [];
+      if (given.length > 0 && recorded.length > 0 && recordableSpecs(given).join(" ") !== recorded.join(" "))
+        io.err(
+          `warning: ${run.id} ran on --model ${recorded.join(" ")}; resuming it on ${given.join(" ")} as asked\n`,
+        );
+      const models = given.length > 0 ? given : recorded;
+      const key = JSON.stringify([file, models]);
+      const group = byProfile.get(key) ?? { file, models, runs: [] };
+      group.runs.push(run);
+      byProfile.set(key, group);
     }
     const results: Array<{ runId: string; status: string; detail?: string }> = [];
     // One profile at a time: each runtime commits to the run database in groups from its own connection.
-    for (const [file, group] of byProfile) {
+    for (const { file, models, runs: group } of byProfile.values()) {
       const profile = await loadProfile(file, { env: io.env });
-      const runtime = await openCliRuntime(profile, io, {
-        dbPath,
-        model: values.model,
-        inject: values.inject,
-      });
+      const runtime = await openCliRuntime(profile, io, { dbPath, model: models, inject: values.inject });
       try {
         await Promise.all(
           group.map(async (record) => {

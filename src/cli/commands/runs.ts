@@ -60,7 +60,10 @@ export const runsCommand: Command = {
           .map((e) => e);
         const steps = store.loadSteps(run.id).map(({ result: _r, ...s }) => s);
         const approvals = store.listApprovals({ runId: run.id });
-        const { request: _request, ...record } = run;
+        const { request, ...rest } = run;
+        // Where it resumes from: its profile file and the --model specs it runs on (none: the profile's).
+        const { profileFile, models } = request as { profileFile?: string; models?: string[] };
+        const record = { ...rest, profileFile: profileFile ?? null, models: models ?? [] };
         if (values.json) {
           io.out(
             `${JSON.stringify({ run: record, plan: plan?.type === "plan-create" ? plan.tasks : [], tasks, steps, approvals, events })}\n`,
@@ -70,6 +73,7 @@ export const runsCommand: Command = {
         io.out(
           `run ${run.id}  ${run.status}  tenant ${run.tenant}  profile ${run.profile.name}@${run.profile.version.slice(0, 12)}\n`,
         );
+        if (record.models.length > 0) io.out(`models: ${record.models.join(" ")}\n`);
         io.out(`steps: ${steps.length} (${steps.filter((s) => s.state === "completed").length} completed)\n`);
         for (const a of approvals) io.out(`approval ${a.id} ${a.status}: ${a.reason}\n`);
         io.out("events:\n");
