@@ -10,8 +10,15 @@ export function periodBounds(period: BudgetPeriod, at: number): { start: number;
   return { start: Date.UTC(year, month, day), end: Date.UTC(year, month, day + 1) };
 }
 
+/** The last key computed per period kind, with the bounds it holds for (most calls fall in the same day). */
+const lastKey: Partial<Record<BudgetPeriod, { start: number; end: number; key: string }>> = {};
+
 /** `YYYY-MM-DD` (UTC), or `YYYY-MM` for a month. */
 export function periodKey(period: BudgetPeriod, at: number): string {
+  const last = lastKey[period];
+  if (last !== undefined && at >= last.start && at < last.end) return last.key;
   const iso = new Date(at).toISOString();
-  return period === "month" ? iso.slice(0, 7) : iso.slice(0, 10);
+  const key = period === "month" ? iso.slice(0, 7) : iso.slice(0, 10);
+  if (Number.isFinite(at)) lastKey[period] = { ...periodBounds(period, at), key };
+  return key;
 }

@@ -28,6 +28,11 @@ export interface DurableRun extends DurableWaits {
 /** Creates the durable context of a run. */
 export interface DurableEngine {
   readonly name: string;
+  /**
+   * False when no run of this engine is ever replayed (resumed after a restart, or `arbiter replay`):
+   * the in-process engine. Then nothing is journaled twice, and events need no idempotency keys.
+   */
+  readonly replays?: boolean;
   open(runId: string): DurableRun;
   /** Forget a finished run's step records (they remain in the journal). */
   release(runId: string): void;

@@ -51,6 +51,8 @@ export interface RunDeps {
   readonly store?: Store;
   /** A strict replay: approvals come from the recorded steps, not a store. */
   readonly replaying?: boolean;
+  /** The engine never replays a run (in-process): events are journaled without idempotency keys. */
+  readonly unkeyedEvents?: boolean;
   /** Model gateway: fallback chains, breakers, retries, budgets, cache. Without it models are called directly. */
   readonly gateway?: Gateway;
   /** Finds data classes still in clear in a prompt (for model-egress decisions). */
@@ -152,7 +154,8 @@ export class RunContext {
   emit(event: RunEventInput): void {
     const full = { ...event, runId: this.runId, at: this.deps.clock() } as Parameters<Journal["append"]>[0];
     const journal = this.deps.journal;
-    if (journal.appendOnce === undefined || UNKEYED.has(event.type)) {
+    // Keys only matter to a replay: a run the engine never replays is journaled without them.
+    if (journal.appendOnce === undefined || this.deps.unkeyedEvents === true || UNKEYED.has(event.type)) {
       journal.append(full);
       return;
     }

@@ -124,6 +124,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     pools,
     ...(store ? { store } : {}),
     ...(options.replaying ? { replaying: true } : {}),
+    ...(durable.replays === false && !options.replaying && !store ? { unkeyedEvents: true } : {}),
     ...(options.faults ? { faults: options.faults } : {}),
     ...(gateway ? { gateway } : {}),
     journal,

@@ -21,6 +21,8 @@ type Record = { ok: true; value: unknown } | { ok: false; error: unknown };
  */
 export class MemoryDurableEngine implements DurableEngine {
   readonly name = "memory";
+  /** Runs end with the process: none is ever replayed. */
+  readonly replays = false;
   readonly #runs = new Map<string, Map<string, Promise<Record>>>();
   readonly #clock: () => number;
   readonly #uuid: () => string;
