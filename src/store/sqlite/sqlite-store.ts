@@ -563,17 +563,17 @@ export class SqliteStore implements Store {
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
     const n = batch.texts.length;
-    const v = EVENT_SCHEMA_VERSION;
+    const version = EVENT_SCHEMA_VERSION;
     let hash: string;
     if (n === 1) {
       const eventText = batch.texts[0]!;
-      hash = entryHash(prev, { gseq, runId, seq: batch.seq, v, eventText });
+      hash = entryHash(prev, { gseq, runId, seq: batch.seq, v: version, eventText });
       this.#stmt("appendEvent").run(
         gseq,
         runId,
         batch.seq,
         1,
-        v,
+        version,
         batch.type,
         batch.at,
         batch.keys[0]!,
@@ -584,14 +584,14 @@ export class SqliteStore implements Store {
       );
     } else {
       const eventsText = `[${batch.texts.join(",")}]`;
-      hash = batchHash(prev, { gseq, runId, seq: batch.seq, n, v, eventsText });
+      hash = batchHash(prev, { gseq, runId, seq: batch.seq, n, v: version, eventsText });
       const keys = batch.keys.some((k) => k !== null) ? JSON.stringify(batch.keys) : null;
       this.#stmt("appendEvent").run(
         gseq,
         runId,
         batch.seq,
         n,
-        v,
+        version,
         null,
         batch.at,
         null,
