@@ -10,7 +10,7 @@ import { createProfileGateway } from "../models/profile-gateway.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { WalCheckpointer } from "../store/sqlite/wal-checkpointer.ts";
-import type { RunRecord } from "../store/store.ts";
+import type { ApprovalRecord, RunRecord } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
 import type { RunResult } from "./deliver.ts";
@@ -227,15 +227,28 @@ export class LocalRuntime {
   /** Unfinished runs of this profile that this process could take up now. */
   #resumable(): RunRecord[] {
     const now = Date.now();
+    // The pending approvals of every waiting run, in one query (read only when a run waits).
+    let pendingByRun: Map<string, ApprovalRecord[]> | undefined;
+    const pendingOf = (runId: string): ApprovalRecord[] => {
+      if (pendingByRun === undefined) {
+        pendingByRun = new Map();
+        for (const approval of this.store.listApprovals({ status: "pending" })) {
+          const list = pendingByRun.get(approval.runId);
+          if (list === undefined) pendingByRun.set(approval.runId, [approval]);
+          else list.push(approval);
+        }
+      }
+      return pendingByRun.get(runId) ?? [];
+    };
     return this.unfinished().filter((run) => {
       if (this.#active.has(run.id)) return false;
       // Held by a live process (the claim checks again, atomically).
       if (this.engine.isHeld(run, now)) return false;
       if (run.status !== "waiting") return true;
       // Waiting for a person: worth a resume once one of its approvals is decided or has expired.
-      const pending = this.store.listApprovals({ runId: run.id, status: "pending" });
       const parked = this.#parked.get(run.id);
       if (parked === undefined) return true; // parked by another process: look once
+      const pending = pendingOf(run.id);
       return (
         pending.length === 0 ||
         pending.length < parked ||
