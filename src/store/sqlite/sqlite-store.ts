@@ -94,7 +94,7 @@ const unfinished = "status IN ('created', 'running', 'waiting')";
 
 const sql = {
   insertRun: `INSERT INTO runs (id, tenant, profile_name, profile_version, status, owner, lease_until, created_at, updated_at, request, v)
-    VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
   getRun: "SELECT * FROM runs WHERE id = ?",
   setRunStatus: "UPDATE runs SET status = ?, updated_at = ? WHERE id = ? RETURNING *",
   listUnfinished: `SELECT * FROM runs WHERE ${unfinished} ORDER BY created_at, id`,
@@ -193,7 +193,7 @@ export class SqliteStore implements Store {
 
   createRun(run: NewRun): RunRecord {
     return this.#guard("creating a run", "run", () => {
-      const inserted = this.#stmt("insertRun").run(
+      const inserted = this.#stmt("insertRun").get(
         run.id,
         run.tenant,
         run.profile.name,
@@ -204,8 +204,8 @@ export class SqliteStore implements Store {
         JSON.stringify(run.request ?? null),
         v,
       );
-      if (inserted.changes === 0) throw runExists(run.id);
-      return toRun(this.#stmt("getRun").get(run.id) as Row);
+      if (inserted === undefined) throw runExists(run.id);
+      return toRun(inserted as Row);
     });
   }
 
