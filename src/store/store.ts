@@ -1,7 +1,7 @@
 import type { JournalEntry, RunEvent, RunStatus } from "../journal/events.ts";
 
 /** Version of the stored row formats; every run, step, signal and approval row carries the one it was written with. */
-export const STORE_SCHEMA_VERSION = 4;
+export const STORE_SCHEMA_VERSION = 5;
 
 /**
  * Lifecycle of a stored run: `created` (admitted, nothing executed), `running`, `waiting` (only

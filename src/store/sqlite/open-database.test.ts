@@ -316,6 +316,109 @@ describe("fixture written by schema version 3", () => {
         store.readEvents(FIXTURE_RUN_ID, 2).map((e) => e.seq),
         [3, 4],
       );
+      // The step in doubt (a row of the old steps table) ends through the step log.
+      const inDoubt = "tool:t1/issue_credit/fedcba9876543210#0";
+      store.finishStep(FIXTURE_RUN_ID, inDoubt, 0, {
+        state: "completed",
+        result: '{"creditId":"CR-9"}',
+        endedAt: 7,
+      });
+      assert.throws(
+        () =>
+          store.finishStep(FIXTURE_RUN_ID, "tool:t1/never#0", 0, {
+            state: "completed",
+            result: null,
+            endedAt: 7,
+          }),
+        /never started/,
+      );
+      await store.sync();
+      const ended = store.loadSteps(FIXTURE_RUN_ID).find((s) => s.name === inDoubt);
+      assert.deepEqual(
+        [ended?.state, ended?.result, ended?.idempotent, ended?.startedAt, ended?.endedAt],
+        ["completed", '{"creditId":"CR-9"}', false, 1_700_000_000_006, 7],
+      );
+      assert.equal(store.loadSteps(FIXTURE_RUN_ID).length, 4);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("fixture written by schema version 4", () => {
+  it("keeps its steps (the steps table) beside the step log that follows, and its chain verifies", async () => {
+    const path = fresh("fixture4");
+    copyFileSync(new URL("../../../test/fixtures/store/v4.db", import.meta.url), path);
+    const signer = loadCheckpointSigner({ file: join(dir, "fixture4-key.pem") });
+    const store = new SqliteStore({ path, signer, commit: "grouped" });
+    try {
+      assert.equal(store.getRun(FIXTURE_RUN_ID)?.v, 4);
+      const before = store.loadSteps(FIXTURE_RUN_ID);
+      assert.deepEqual(
+        before.map((s) => [s.name, s.attempt, s.state, s.v]),
+        [
+          ["$now#0", 0, "completed", 4],
+          ["tool:t1/issue_credit/fedcba9876543210#0", 0, "started", 4],
+          ["tool:t1/lookup_account/0123456789abcdef#0", 0, "failed", 4],
+          ["tool:t1/lookup_account/0123456789abcdef#0", 1, "completed", 4],
+        ],
+      );
+      store.startStep({
+        runId: FIXTURE_RUN_ID,
+        name: "tool:t1/issue_credit/fedcba9876543210#0",
+        attempt: 0,
+        idempotent: false,
+        startedAt: 9,
+      });
+      store.appendEvent({ type: "warning", runId: FIXTURE_RUN_ID, at: 9, message: "re-run after approval" });
+      await store.sync();
+      const restarted = store
+        .loadSteps(FIXTURE_RUN_ID)
+        .find((s) => s.name.startsWith("tool:t1/issue_credit"));
+      assert.deepEqual(
+        [restarted?.state, restarted?.startedAt, restarted?.v],
+        ["started", 9, STORE_SCHEMA_VERSION],
+      );
+      store.checkpoint();
+      const report = verifyAudit(store.database);
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+      assert.equal(report.entries, 3);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("fixture written by schema version 5", () => {
+  it("reads its batch row, its step log and its signed chain", () => {
+    const path = fresh("fixture5");
+    copyFileSync(new URL("../../../test/fixtures/store/v5.db", import.meta.url), path);
+    const store = new SqliteStore({ path, commit: "grouped" });
+    try {
+      assert.deepEqual(
+        store.readEvents(FIXTURE_RUN_ID).map((e) => [e.seq, e.event.type]),
+        [
+          [1, "run-start"],
+          [2, "escalation-pending"],
+        ],
+      );
+      assert.equal(
+        store.appendEvent({ type: "warning", runId: FIXTURE_RUN_ID, at: 1, message: "x" }, "escalation:t1")
+          .appended,
+        false,
+      );
+      assert.deepEqual(
+        store.loadSteps(FIXTURE_RUN_ID).map((s) => [s.name, s.attempt, s.state]),
+        [
+          ["$now#0", 0, "completed"],
+          ["tool:t1/issue_credit/fedcba9876543210#0", 0, "started"],
+          ["tool:t1/lookup_account/0123456789abcdef#0", 0, "failed"],
+          ["tool:t1/lookup_account/0123456789abcdef#0", 1, "completed"],
+        ],
+      );
+      const report = verifyAudit(store.database);
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+      assert.deepEqual([report.entries, report.checkpoints], [2, 1]);
     } finally {
       store.close();
     }

@@ -31,7 +31,9 @@ describe("grouped commits with WAL barriers (synchronous = normal)", () => {
   const seenByAnotherProcess = (path: string, runId: string) => {
     const reader = new DatabaseSync(path, { readOnly: true });
     try {
-      return reader.prepare("SELECT COUNT(*) AS n FROM steps WHERE run_id = ?").get(runId)?.n;
+      return reader
+        .prepare("SELECT COALESCE(SUM(json_array_length(records)), 0) AS n FROM step_log WHERE run_id = ?")
+        .get(runId)?.n;
     } finally {
       reader.close();
     }
@@ -158,6 +160,40 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
         "the group's rows are all gone, the committed ones all kept",
       );
       assert.deepEqual(other.readEvents("x"), []);
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
+  it("logs a run's step writes of one group as one row; a step started in one group ends in a later one", async () => {
+    const { path, store } = open();
+    const other = new DatabaseSync(path, { readOnly: true });
+    try {
+      const rows = () => other.prepare("SELECT COUNT(*) AS n FROM step_log").get()?.n;
+      store.startStep({ runId: "r", name: "tool:t1/pay/0#0", attempt: 0, idempotent: false, startedAt: 1 });
+      store.startStep({ runId: "r", name: "model:t1/w#1:0", attempt: 0, idempotent: true, startedAt: 2 });
+      store.finishStep("r", "model:t1/w#1:0", 0, { state: "completed", result: '"hi"', endedAt: 3 });
+      await store.sync();
+      assert.equal(rows(), 1);
+      store.finishStep("r", "tool:t1/pay/0#0", 0, {
+        state: "failed",
+        error: { name: "Error", message: "declined" },
+        endedAt: 4,
+      });
+      store.startStep({ runId: "r", name: "tool:t1/pay/0#0", attempt: 1, idempotent: false, startedAt: 5 });
+      await store.sync();
+      assert.equal(rows(), 2);
+      assert.deepEqual(
+        store
+          .loadSteps("r")
+          .map((s) => [s.name, s.attempt, s.state, s.result, s.error?.message, s.startedAt, s.endedAt]),
+        [
+          ["model:t1/w#1:0", 0, "completed", '"hi"', undefined, 2, 3],
+          ["tool:t1/pay/0#0", 0, "failed", null, "declined", 1, 4],
+          ["tool:t1/pay/0#0", 1, "started", null, undefined, 5, null],
+        ],
+      );
     } finally {
       other.close();
       store.close();

@@ -17,6 +17,7 @@ import {
   type SignalRecord,
   STORE_SCHEMA_VERSION,
   type StepEnd,
+  type StepError,
   type StepRecord,
   type Store,
   type StoredRunStatus,
@@ -70,13 +71,36 @@ interface PendingBatch {
 /** How many runs' journal tails a grouped store keeps in memory (the least recently loaded go first). */
 const HOT_RUNS = 4096;
 
+/** A step write not yet in the log: a start (with its end if it came in the same group), or an end alone. */
+interface PendingStep {
+  step?: NewStep;
+  end?: StepEnd;
+}
+
+/**
+ * One record of the step log: a start or a whole execution (`s`, `i`, `t`, and `r`/`e`/`d` once ended),
+ * or (`f: 1`) the end of an execution recorded before.
+ */
+interface StepLogRecord {
+  /** Name and attempt. */
+  n: string;
+  a: number;
+  f?: 1;
+  s: StepRecord["state"];
+  i?: 0 | 1;
+  t?: number;
+  r: string | null;
+  e: StepError | null;
+  d: number | null;
+}
+
 /** One open commit group: a transaction holding the write lock until the end of the event-loop turn. */
 interface CommitGroup {
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
   /** Each run's entries appended in this group, written (one row per run) when it commits or before a read. */
   batches: Map<string, PendingBatch>;
   /** Step records written in this group, by run: a start and its end made in one group become one row. */
-  steps: Map<string, Map<string, { step: NewStep; end?: StepEnd }>>;
+  steps: Map<string, Map<string, PendingStep>>;
   /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
   chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
   /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
@@ -104,18 +128,10 @@ const sql = {
     WHERE id = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)`,
   renewLease: "UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?",
   releaseRun: "UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
-  loadSteps: "SELECT * FROM steps WHERE run_id = ? ORDER BY name, attempt",
-  startStep: `INSERT INTO steps (run_id, name, attempt, state, result, error, idempotent, started_at, ended_at, v)
-    VALUES (?, ?, ?, 'started', NULL, NULL, ?, ?, NULL, ?)
-    ON CONFLICT (run_id, name, attempt) DO UPDATE SET state = 'started', result = NULL, error = NULL,
-      idempotent = excluded.idempotent, started_at = excluded.started_at, ended_at = NULL, v = excluded.v`,
-  recordStep: `INSERT INTO steps (run_id, name, attempt, state, result, error, idempotent, started_at, ended_at, v)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (run_id, name, attempt) DO UPDATE SET state = excluded.state, result = excluded.result,
-      error = excluded.error, idempotent = excluded.idempotent, started_at = excluded.started_at,
-      ended_at = excluded.ended_at, v = excluded.v`,
-  finishStep: `UPDATE steps SET state = ?, result = ?, error = ?, ended_at = ?
-    WHERE run_id = ? AND name = ? AND attempt = ?`,
+  // Steps: rows of the steps table (schema 4 and before), then the step log in the order written.
+  legacySteps: "SELECT * FROM steps WHERE run_id = ?",
+  stepLogOf: "SELECT records, v FROM step_log WHERE run_id = ? ORDER BY id",
+  appendStepLog: "INSERT INTO step_log (run_id, records, v) VALUES (?, ?, ?)",
   insertSignal: "INSERT INTO signals (topic, payload, created_at, v) VALUES (?, ?, ?, ?) RETURNING *",
   takenSignal: "SELECT * FROM signals WHERE topic = ? AND consumed_by = ? ORDER BY id LIMIT 1",
   takeSignal: `UPDATE signals SET consumed_by = ?, consumed_at = ?
@@ -268,26 +284,14 @@ export class SqliteStore implements Store {
   loadSteps(runId: string): StepRecord[] {
     return this.#guard("reading steps", "read", () => {
       this.#flushSteps(runId);
-      return (this.#stmt("loadSteps").all(runId) as Row[]).map(toStep);
+      return this.#foldSteps(runId);
     });
   }
 
   startStep(step: NewStep): void {
-    this.#guard("recording a step start", "grouped", () => {
-      const group = this.#group;
-      if (group !== undefined) {
-        stepsOf(group, step.runId).set(stepKey(step.name, step.attempt), { step });
-        return;
-      }
-      this.#stmt("startStep").run(
-        step.runId,
-        step.name,
-        step.attempt,
-        step.idempotent ? 1 : 0,
-        step.startedAt,
-        v,
-      );
-    });
+    this.#guard("recording a step start", "grouped", () =>
+      this.#pendStep(step.runId, step.name, step.attempt, { step }),
+    );
   }
 
   finishStep(runId: string, name: string, attempt: number, end: StepEnd): void {
@@ -297,41 +301,62 @@ export class SqliteStore implements Store {
         pending.end = end;
         return;
       }
-      const changed = this.#stmt("finishStep").run(
-        end.state,
-        end.state === "completed" ? end.result : null,
-        end.state === "failed" ? JSON.stringify(end.error) : null,
-        end.endedAt,
-        runId,
-        name,
-        attempt,
-      );
-      if (changed.changes === 0)
+      // Started in an earlier commit (a step not safe to repeat commits its start before it runs).
+      this.#flushSteps(runId);
+      if (!this.#foldSteps(runId).some((s) => s.name === name && s.attempt === attempt))
         throw new Error(`step "${name}" attempt ${attempt} of run "${runId}" never started`);
+      this.#pendStep(runId, name, attempt, { end });
     });
   }
 
   recordStep(step: NewStep, end: StepEnd): void {
-    this.#guard("recording a step", "grouped", () => {
-      const group = this.#group;
-      if (group !== undefined)
-        stepsOf(group, step.runId).set(stepKey(step.name, step.attempt), { step, end });
-      else this.#insertStep(step, end);
-    });
+    this.#guard("recording a step", "grouped", () =>
+      this.#pendStep(step.runId, step.name, step.attempt, { step, end }),
+    );
   }
 
-  #insertStep(step: NewStep, end: StepEnd): void {
-    this.#stmt("recordStep").run(
-      step.runId,
-      step.name,
-      step.attempt,
-      end.state,
-      end.state === "completed" ? end.result : null,
-      end.state === "failed" ? JSON.stringify(end.error) : null,
-      step.idempotent ? 1 : 0,
-      step.startedAt,
-      end.endedAt,
-      v,
+  /** Holds a step write for the group's one log row of the run; without a group, logs it at once. */
+  #pendStep(runId: string, name: string, attempt: number, write: PendingStep): void {
+    const group = this.#group;
+    if (group !== undefined) {
+      stepsOf(group, runId).set(stepKey(name, attempt), write);
+      return;
+    }
+    this.#stmt("appendStepLog").run(runId, JSON.stringify([logRecord(name, attempt, write)]), v);
+  }
+
+  /** The run's steps: the steps table's rows, then the log's records in order (the last of an attempt wins). */
+  #foldSteps(runId: string): StepRecord[] {
+    const byKey = new Map<string, StepRecord>();
+    for (const row of this.#stmt("legacySteps").all(runId) as Row[]) {
+      const step = toStep(row);
+      byKey.set(stepKey(step.name, step.attempt), step);
+    }
+    for (const row of this.#stmt("stepLogOf").all(runId) as Array<{ records: string; v: number }>) {
+      for (const r of JSON.parse(row.records) as StepLogRecord[]) {
+        const key = stepKey(r.n, r.a);
+        if (r.f === 1) {
+          const started = byKey.get(key);
+          if (started !== undefined)
+            byKey.set(key, { ...started, state: r.s, result: r.r, error: r.e, endedAt: r.d });
+          continue;
+        }
+        byKey.set(key, {
+          runId,
+          name: r.n,
+          attempt: r.a,
+          state: r.s,
+          result: r.r,
+          error: r.e,
+          idempotent: r.i === 1,
+          startedAt: r.t ?? 0,
+          endedAt: r.d,
+          v: row.v,
+        });
+      }
+    }
+    return [...byKey.values()].sort((x, y) =>
+      x.name < y.name ? -1 : x.name > y.name ? 1 : x.attempt - y.attempt,
     );
   }
 
@@ -604,21 +629,16 @@ export class SqliteStore implements Store {
     this.#checkpointIfDue(gseq + n - 1, hash, batch.runEnded);
   }
 
+  /** One log row for the run's step writes of this group. */
   #writeSteps(group: CommitGroup, runId: string): void {
     const steps = group.steps.get(runId)!;
     group.steps.delete(runId);
-    for (const { step, end } of steps.values()) {
-      if (end !== undefined) this.#insertStep(step, end);
-      else
-        this.#stmt("startStep").run(
-          step.runId,
-          step.name,
-          step.attempt,
-          step.idempotent ? 1 : 0,
-          step.startedAt,
-          v,
-        );
+    const records: StepLogRecord[] = [];
+    for (const [key, write] of steps) {
+      const cut = key.lastIndexOf("\u0000");
+      records.push(logRecord(key.slice(0, cut), Number(key.slice(cut + 1)), write));
     }
+    this.#stmt("appendStepLog").run(runId, JSON.stringify(records), v);
   }
 
   /** The next link of the audit chain, for an entry about to be appended on its own (`commit: "each"`). */
@@ -947,7 +967,26 @@ function stepKey(name: string, attempt: number): string {
   return `${name}\u0000${attempt}`;
 }
 
-function stepsOf(group: CommitGroup, runId: string): Map<string, { step: NewStep; end?: StepEnd }> {
+/** A step write as the log records it. */
+function logRecord(name: string, attempt: number, write: PendingStep): StepLogRecord {
+  const { step, end } = write;
+  const ended = {
+    r: end?.state === "completed" ? end.result : null,
+    e: end?.state === "failed" ? end.error : null,
+    d: end?.endedAt ?? null,
+  };
+  if (step === undefined) return { n: name, a: attempt, f: 1, s: end!.state, ...ended };
+  return {
+    n: name,
+    a: attempt,
+    s: end?.state ?? "started",
+    i: step.idempotent ? 1 : 0,
+    t: step.startedAt,
+    ...ended,
+  };
+}
+
+function stepsOf(group: CommitGroup, runId: string): Map<string, PendingStep> {
   let steps = group.steps.get(runId);
   if (steps === undefined) {
     steps = new Map();

@@ -21,7 +21,14 @@ export function writeFixture(path: string): void {
     LATEST_SCHEMA_VERSION >= 2
       ? loadCheckpointSigner({ file: join(mkdtempSync(join(tmpdir(), "arbiter-fixture-")), "key.pem") })
       : undefined;
-  const store = new SqliteStore({ path, clock: () => 1_700_000_000_000, ...(signer ? { signer } : {}) });
+  // From schema version 5 on, writes go through commit groups as the runtime makes them: the journal
+  // entries of a group are one batch row, the step writes one row of the step log.
+  const store = new SqliteStore({
+    path,
+    clock: () => 1_700_000_000_000,
+    ...(signer ? { signer } : {}),
+    ...(LATEST_SCHEMA_VERSION >= 5 ? { commit: "grouped" as const } : {}),
+  });
   const t = 1_700_000_000_000;
   store.createRun({
     id: FIXTURE_RUN_ID,
