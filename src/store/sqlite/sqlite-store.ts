@@ -183,6 +183,8 @@ export class SqliteStore implements Store {
    * query. Valid while no other connection writes (checked with `PRAGMA data_version` as a group opens).
    */
   readonly #hot = new Map<string, HotRun>();
+  /** Grouped mode: steps this connection logged as started and not yet ended, by run (same validity). */
+  readonly #logged = new Map<string, Set<string>>();
   #dataVersion: number | undefined;
   #walFlush: Promise<void> | undefined;
   #nextWalFlush: Promise<void> | undefined;
@@ -302,9 +304,12 @@ export class SqliteStore implements Store {
         return;
       }
       // Started in an earlier commit (a step not safe to repeat commits its start before it runs).
-      this.#flushSteps(runId);
-      if (!this.#foldSteps(runId).some((s) => s.name === name && s.attempt === attempt))
-        throw new Error(`step "${name}" attempt ${attempt} of run "${runId}" never started`);
+      const key = stepKey(name, attempt);
+      if (this.#logged.get(runId)?.has(key) !== true) {
+        this.#flushSteps(runId);
+        if (!this.#foldSteps(runId).some((s) => s.name === name && s.attempt === attempt))
+          throw new Error(`step "${name}" attempt ${attempt} of run "${runId}" never started`);
+      }
       this.#pendStep(runId, name, attempt, { end });
     });
   }
@@ -634,9 +639,19 @@ export class SqliteStore implements Store {
     const steps = group.steps.get(runId)!;
     group.steps.delete(runId);
     const records: StepLogRecord[] = [];
+    let logged = this.#logged.get(runId);
     for (const [key, write] of steps) {
       const cut = key.lastIndexOf("\u0000");
       records.push(logRecord(key.slice(0, cut), Number(key.slice(cut + 1)), write));
+      if (write.step !== undefined && write.end === undefined) {
+        // Started, not ended: its end comes in a later group (known here, so it needs no read then).
+        if (logged === undefined) {
+          if (this.#logged.size >= HOT_RUNS) this.#logged.delete(this.#logged.keys().next().value!);
+          logged = new Set();
+          this.#logged.set(runId, logged);
+        }
+        logged.add(key);
+      } else logged?.delete(key);
     }
     this.#stmt("appendStepLog").run(runId, JSON.stringify(records), v);
   }
@@ -859,6 +874,7 @@ export class SqliteStore implements Store {
     const { data_version: version } = this.#stmt("dataVersion").get() as { data_version: number };
     if (version !== this.#dataVersion) {
       this.#hot.clear();
+      this.#logged.clear();
       this.#dataVersion = version;
     }
     this.#group = { waiters: [], batches: new Map(), steps: new Map() };
@@ -892,6 +908,7 @@ export class SqliteStore implements Store {
   #failGroup(group: CommitGroup, cause: unknown): void {
     if (this.#group === group) this.#group = undefined;
     this.#hot.clear(); // the buffered seqs and keys never made it
+    this.#logged.clear();
     if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
     for (const waiter of group.waiters) waiter.reject(error);
