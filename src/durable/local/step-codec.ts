@@ -14,20 +14,49 @@ const TAG = "$arbiter";
  */
 export function encodeStepValue(value: unknown): string | null {
   if (value === undefined) return null;
-  return JSON.stringify(value, replacer);
+  // Tag dates and bytes first (copying only the containers on their way), then the native serialiser:
+  // ~2× faster than a replacer, which calls back into JavaScript for every key.
+  return JSON.stringify(tagged(value, []));
+}
+
+/**
+ * `value` with every `Date` and `Uint8Array` replaced by its tagged form. Objects with a `toJSON` are
+ * left to it (as JSON does); a cycle is left for `JSON.stringify` to refuse.
+ */
+function tagged(value: unknown, ancestors: object[]): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Date)
+    return { [TAG]: "date", value: Number.isNaN(value.getTime()) ? null : value.toISOString() };
+  if (value instanceof Uint8Array) return { [TAG]: "bytes", value: Buffer.from(value).toString("base64") };
+  if (ancestors.includes(value)) return value;
+  ancestors.push(value);
+  let out: unknown = value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = tagged(value[i], ancestors);
+      if (item !== value[i]) {
+        if (out === value) out = value.slice();
+        (out as unknown[])[i] = item;
+      }
+    }
+  } else if (typeof (value as { toJSON?: unknown }).toJSON !== "function") {
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      if (!Object.hasOwn(record, key)) continue;
+      const member = tagged(record[key], ancestors);
+      if (member !== record[key]) {
+        if (out === value) out = { ...record };
+        (out as Record<string, unknown>)[key] = member;
+      }
+    }
+  }
+  ancestors.pop();
+  return out;
 }
 
 export function decodeStepValue(text: string | null): unknown {
   if (text === null) return undefined;
   return text.includes(`"${TAG}"`) ? JSON.parse(text, reviver) : JSON.parse(text);
-}
-
-function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const raw = this[key];
-  if (raw instanceof Date)
-    return { [TAG]: "date", value: Number.isNaN(raw.getTime()) ? null : raw.toISOString() };
-  if (raw instanceof Uint8Array) return { [TAG]: "bytes", value: Buffer.from(raw).toString("base64") };
-  return value;
 }
 
 function reviver(_key: string, value: unknown): unknown {
