@@ -83,7 +83,7 @@ function chargeSetup() {
     await running.catch(() => undefined);
     return runId;
   }
-  return { charges, open, crashDuringCharge };
+  return { charges, open, crashDuringCharge, dir };
 }
 
 function pendingOf(outcome: RunOutcome | undefined): SuspendedRun["pending"] {
@@ -171,5 +171,30 @@ test("denying an in-doubt charge records that it happened (with the result the p
     assert.deepEqual(charges, [40], "a call that took effect is not repeated");
   } finally {
     await second.close();
+  }
+});
+
+test("a run's outcome is committed before run() resolves, even when the caller never yields", async () => {
+  const { open, dir } = chargeSetup();
+  const runtime = await open();
+  try {
+    const { DatabaseSync } = await import("node:sqlite");
+    const reader = new DatabaseSync(join(dir, "arbiter.db"), { readOnly: true });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const outcome = (await runtime.run({ message: "charge my card" })) as RunOutcome & { runId: string };
+        // No turn of the event loop between the run's end and this read.
+        const row = reader.prepare("SELECT status FROM runs WHERE id = ?").get(outcome.runId);
+        assert.equal(row?.status, "completed");
+        const end = reader
+          .prepare("SELECT COUNT(*) AS n FROM journal_entries WHERE run_id = ? AND type = 'run-end'")
+          .get(outcome.runId);
+        assert.equal(end?.n, 1);
+      }
+    } finally {
+      reader.close();
+    }
+  } finally {
+    await runtime.close();
   }
 });

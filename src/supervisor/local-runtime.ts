@@ -279,7 +279,7 @@ export class LocalRuntime {
     if (knownRunId !== undefined) this.#active.add(knownRunId);
     this.#parked.delete(runId);
     try {
-      return await start({
+      const result = await start({
         ...options,
         signal,
         onStart: (id) => {
@@ -291,9 +291,14 @@ export class LocalRuntime {
           stop.abort(new Error("every open branch waits for a person"));
         },
       });
+      // The outcome is committed before the caller sees it (concurrent runs share the commit).
+      await this.store.commit();
+      return result;
     } catch (error) {
       if (!suspended) throw error;
-      return this.#suspended(runId);
+      const waiting = this.#suspended(runId);
+      await this.store.commit();
+      return waiting;
     } finally {
       this.#active.delete(runId);
       this.engine.release(runId);

@@ -199,4 +199,20 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       store.close();
     }
   });
+
+  it("commits along the way when a caller writes without ever yielding to the event loop", async () => {
+    const { path, store } = open();
+    const other = new DatabaseSync(path, { readOnly: true });
+    try {
+      for (let i = 0; i < 25_000; i++) store.appendEvent(warning(`r${i % 50}`, `entry ${i}`));
+      const committed = other.prepare("SELECT COUNT(*) AS n FROM journal_entries").get()?.n as number;
+      assert.ok(committed >= 20_000 && committed < 25_000, `${committed} committed inside the turn`);
+      await store.commit();
+      assert.equal(other.prepare("SELECT COUNT(*) AS n FROM journal_entries").get()?.n, 25_000);
+      assert.equal(store.readEvents("r7").length, 500);
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
 });

@@ -68,6 +68,8 @@ interface PendingBatch {
   readonly keys: Array<string | null>;
   runEnded: boolean;
 }
+/** A commit group commits at the end of its turn of the event loop, or after this many writes. */
+const GROUP_WRITES = 20_000;
 /** How many runs' journal tails a grouped store keeps in memory (the least recently loaded go first). */
 const HOT_RUNS = 4096;
 
@@ -105,6 +107,8 @@ interface CommitGroup {
   chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
   /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
   signDue?: boolean;
+  /** Grouped writes made in it (see GROUP_WRITES). */
+  writes: number;
 }
 
 interface HotRun {
@@ -758,12 +762,18 @@ export class SqliteStore implements Store {
    * with WAL barriers (grouped, synchronous = normal), on disk.
    */
   sync(): Promise<void> {
-    const group = this.#group;
-    const committed =
-      group === undefined
-        ? Promise.resolve()
-        : new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
+    const committed = this.commit();
     return this.#walBarrier ? committed.then(() => this.#flushWal()) : committed;
+  }
+
+  /**
+   * Resolves once every write made so far is committed (at once unless a commit group is open), without
+   * the fsync of a WAL barrier: what a crash of the process cannot take back (a power loss may).
+   */
+  commit(): Promise<void> {
+    const group = this.#group;
+    if (group === undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
   }
 
   close(): void {
@@ -858,8 +868,12 @@ export class SqliteStore implements Store {
    */
   #guard<T>(action: string, write: "read" | "now" | "grouped" | "run", fn: () => T): T {
     try {
-      if ((write === "grouped" || write === "run") && this.#grouped && this.#group === undefined)
-        this.#openGroup();
+      if ((write === "grouped" || write === "run") && this.#grouped) {
+        // A caller that never yields to the event loop (back-to-back runs on instant models) would keep
+        // one group open: past a bound, it commits here and a new one opens.
+        if (this.#group !== undefined && ++this.#group.writes > GROUP_WRITES) this.#commitGroup();
+        if (this.#group === undefined) this.#openGroup();
+      }
       const result = fn();
       if (write === "now" && this.#group !== undefined) this.#commitGroup();
       return result;
@@ -877,7 +891,7 @@ export class SqliteStore implements Store {
       this.#logged.clear();
       this.#dataVersion = version;
     }
-    this.#group = { waiters: [], batches: new Map(), steps: new Map() };
+    this.#group = { waiters: [], batches: new Map(), steps: new Map(), writes: 0 };
     setImmediate(() => this.#commitGroup());
   }
 
