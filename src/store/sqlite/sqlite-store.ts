@@ -147,7 +147,8 @@ const sql = {
     WHERE id = ? AND status = 'pending' RETURNING *`,
   expireApproval: `UPDATE approvals SET status = 'expired', decided_at = ?
     WHERE id = ? AND status = 'pending' RETURNING *`,
-  nextSeq: "SELECT seq + n AS seq FROM journal WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+  // (No alias named like the column sorted on: ORDER BY would sort on the alias, reading every row.)
+  nextSeq: "SELECT seq + n AS next FROM journal WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
   appendEvent: `INSERT INTO journal (gseq, run_id, seq, n, v, type, at, key, keys, event, prev, hash)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   eventByKey: "SELECT seq, v, event FROM journal_entries WHERE run_id = ? AND key = ?",
@@ -157,7 +158,7 @@ const sql = {
   // From the row holding entry afterSeq + 1 on (rows hold consecutive entries).
   readEvents: `SELECT seq, n, v, event FROM journal WHERE run_id = ?
     AND seq >= IFNULL((SELECT MAX(seq) FROM journal WHERE run_id = ? AND seq <= ?), 0) ORDER BY seq`,
-  chainHead: "SELECT gseq + n - 1 AS gseq, hash FROM journal WHERE gseq > 0 ORDER BY gseq DESC LIMIT 1",
+  chainHead: "SELECT gseq + n - 1 AS head, hash FROM journal WHERE gseq > 0 ORDER BY gseq DESC LIMIT 1",
   lastCheckpoint: "SELECT size, at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
   addCheckpoint:
     "INSERT INTO audit_checkpoints (size, head, at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
@@ -474,7 +475,7 @@ export class SqliteStore implements Store {
       const insert = () => {
         // What the audit hash covers, byte for byte.
         const text = JSON.stringify(event);
-        const seq = (this.#stmt("nextSeq").get(event.runId) as { seq: number } | undefined)?.seq ?? 1;
+        const seq = this.#nextSeq(event.runId);
         const { gseq, prev, hash } = this.#link(event.runId, seq, text);
         this.#stmt("appendEvent").run(
           gseq,
@@ -547,7 +548,7 @@ export class SqliteStore implements Store {
     const known = this.#hot.get(runId);
     if (known !== undefined) return known;
     this.#flushRun(runId); // it may have entries waiting (it left the cache after its run-end)
-    const seq = (this.#stmt("nextSeq").get(runId) as { seq: number } | undefined)?.seq ?? 1;
+    const seq = this.#nextSeq(runId);
     const keys = new Map<string, number>();
     for (const row of this.#stmt("keysOf").iterate(runId) as Iterable<{ key: string; seq: number }>)
       keys.set(row.key, row.seq);
@@ -593,7 +594,7 @@ export class SqliteStore implements Store {
     const batch = group.batches.get(runId)!;
     group.batches.delete(runId);
     let head: { gseq: number; hash: string } | undefined = group.chain;
-    head ??= this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+    head ??= this.#chainHead();
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
     const n = batch.texts.length;
@@ -660,9 +661,20 @@ export class SqliteStore implements Store {
     this.#stmt("appendStepLog").run(runId, JSON.stringify(records), v);
   }
 
+  /** The run's next seq, from the database. */
+  #nextSeq(runId: string): number {
+    return (this.#stmt("nextSeq").get(runId) as { next: number } | undefined)?.next ?? 1;
+  }
+
+  /** The last chain position written and its hash, from the database. */
+  #chainHead(): { gseq: number; hash: string } | undefined {
+    const row = this.#stmt("chainHead").get() as { head: number; hash: string } | undefined;
+    return row === undefined ? undefined : { gseq: row.head, hash: row.hash };
+  }
+
   /** The next link of the audit chain, for an entry about to be appended on its own (`commit: "each"`). */
   #link(runId: string, seq: number, eventText: string): { gseq: number; prev: string; hash: string } {
-    const head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+    const head = this.#chainHead();
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
     const hash = entryHash(prev, { gseq, runId, seq, v: EVENT_SCHEMA_VERSION, eventText });
@@ -713,7 +725,7 @@ export class SqliteStore implements Store {
     return this.#guard("writing an audit checkpoint", "now", () =>
       this.#transaction(() => {
         this.#flush();
-        const head = this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined;
+        const head = this.#chainHead();
         if (head === undefined) return undefined;
         const last = this.#stmt("lastCheckpoint").get() as { size: number } | undefined;
         if (last?.size !== head.gseq) {
@@ -906,8 +918,7 @@ export class SqliteStore implements Store {
     this.#group = undefined;
     try {
       if (group.signDue && this.#signer !== undefined) {
-        const head =
-          group.chain ?? (this.#stmt("chainHead").get() as { gseq: number; hash: string } | undefined);
+        const head = group.chain ?? this.#chainHead();
         if (head !== undefined) this.#sign(head.gseq, head.hash, this.#clock());
       }
       this.#db.exec("COMMIT");
