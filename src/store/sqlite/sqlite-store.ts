@@ -191,6 +191,9 @@ export class SqliteStore implements Store {
   /** Grouped mode: steps this connection logged as started and not yet ended, by run (same validity). */
   readonly #logged = new Map<string, Set<string>>();
   #dataVersion: number | undefined;
+  /** Checkpoints being signed on the thread pool, written in order. */
+  #signing: Promise<void> = Promise.resolve();
+  #signsInFlight = 0;
   #walFlush: Promise<void> | undefined;
   #nextWalFlush: Promise<void> | undefined;
 
@@ -774,7 +777,7 @@ export class SqliteStore implements Store {
    * with WAL barriers (grouped, synchronous = normal), on disk.
    */
   sync(): Promise<void> {
-    const committed = this.commit();
+    const committed = this.commit().then(() => this.#signing);
     return this.#walBarrier ? committed.then(() => this.#flushWal()) : committed;
   }
 
@@ -790,7 +793,9 @@ export class SqliteStore implements Store {
 
   close(): void {
     if (!this.#db.isOpen) return;
-    this.#commitGroup();
+    this.#commitGroup(true);
+    // Checkpoints still being signed are covered by one over the head, signed here.
+    if (this.#signsInFlight > 0) this.checkpoint();
     if (this.#ownsDatabase) this.#db.close();
     if (this.#walFd !== undefined) {
       closeSync(this.#walFd);
@@ -907,7 +912,7 @@ export class SqliteStore implements Store {
     setImmediate(() => this.#commitGroup());
   }
 
-  #commitGroup(): void {
+  #commitGroup(closing = false): void {
     const group = this.#group;
     if (group === undefined) return;
     try {
@@ -916,10 +921,17 @@ export class SqliteStore implements Store {
       return; // the group failed and was reported
     }
     this.#group = undefined;
+    let due: { size: number; head: string; at: number } | undefined;
     try {
       if (group.signDue && this.#signer !== undefined) {
         const head = group.chain ?? this.#chainHead();
-        if (head !== undefined) this.#sign(head.gseq, head.hash, this.#clock());
+        if (head !== undefined) due = { size: head.gseq, head: head.hash, at: this.#clock() };
+      }
+      // A checkpoint is signed on the thread pool and written in a later group; the last, as the store
+      // closes, here (it also covers any still being signed).
+      if (due !== undefined && (closing || this.#signer?.signAsync === undefined)) {
+        this.#sign(due.size, due.head, due.at);
+        due = undefined;
       }
       this.#db.exec("COMMIT");
     } catch (cause) {
@@ -927,6 +939,30 @@ export class SqliteStore implements Store {
       return;
     }
     for (const waiter of group.waiters) waiter.resolve();
+    if (due !== undefined) this.#signLater(due);
+  }
+
+  /** Signs a checkpoint off the event loop, then writes it (in order: checkpoints are appended by id). */
+  #signLater(due: { size: number; head: string; at: number }): void {
+    const signer = this.#signer!;
+    this.#signsInFlight++;
+    const signature = signer.signAsync!(checkpointMessage(due.size, due.head, due.at));
+    this.#signing = this.#signing
+      .then(() => signature)
+      .then((sig) => {
+        if (!this.#db.isOpen) return; // closing signed the head synchronously
+        this.#guard("writing an audit checkpoint", "grouped", () =>
+          this.#stmt("addCheckpoint").run(due.size, due.head, due.at, signer.publicKey, sig),
+        );
+        return this.commit();
+      })
+      .catch((error: unknown) => {
+        if (this.#db.isOpen)
+          this.#onError(storeError(error, this.path, "writing an audit checkpoint failed"));
+      })
+      .finally(() => {
+        this.#signsInFlight--;
+      });
   }
 
   /** Rolls a commit group back: its writes are lost, its waiters and `onError` are told. */
