@@ -66,7 +66,13 @@ function chargeSetup() {
     ARBITER_VAULT: join(dir, "vault.db"),
     ARBITER_VAULT_KEY: "ab".repeat(32),
   };
-  const open = () => LocalRuntime.open({ profile, dbPath: join(dir, "arbiter.db"), env });
+  const open = (modelSpecs?: string[]) =>
+    LocalRuntime.open({
+      profile,
+      dbPath: join(dir, "arbiter.db"),
+      env,
+      ...(modelSpecs ? { modelSpecs } : {}),
+    });
   /** Starts a run whose charge hangs, and closes the runtime under it: the charge is left in doubt. */
   async function crashDuringCharge(): Promise<string> {
     const first = await open();
@@ -196,5 +202,45 @@ test("a run's outcome is committed before run() resolves, even when the caller n
     }
   } finally {
     await runtime.close();
+  }
+});
+
+test("a watch (serve) leaves a run started on other --model specs alone, once said why", async () => {
+  const { open, crashDuringCharge } = chargeSetup();
+  const runId = await crashDuringCharge();
+  const other = await open(["openai:gpt-4.1-mini"]);
+  const warnings: string[] = [];
+  const outcomes: string[] = [];
+  try {
+    const watch = other.watch({
+      intervalMs: 20,
+      onWarning: (id, message) => warnings.push(`${id}: ${message}`),
+      onOutcome: ({ runId: id }) => outcomes.push(id),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await watch.stop();
+  } finally {
+    await other.close();
+  }
+  assert.deepEqual(outcomes, []);
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0]!,
+    /started on the profile's models, not --model openai:gpt-4\.1-mini: left for `arbiter resume`/,
+  );
+  const same = await open();
+  try {
+    const taken = new Promise<string>((resolve) => {
+      const watch = same.watch({
+        intervalMs: 20,
+        onOutcome: ({ runId: id }) => {
+          resolve(id);
+          void watch.stop();
+        },
+      });
+    });
+    assert.equal(await taken, runId);
+  } finally {
+    await same.close();
   }
 });

@@ -46,6 +46,8 @@ export interface WatchOptions {
   onOutcome?: (report: { runId: string; outcome?: RunOutcome; error?: unknown }) => void;
   /** A failed look (e.g. the database was locked for longer than its busy timeout); the next one retries. */
   onError?: (error: unknown) => void;
+  /** Something the watch leaves alone and why (said once per run). */
+  onWarning?: (runId: string, message: string) => void;
 }
 
 export interface RuntimeWatch {
@@ -66,6 +68,8 @@ export class LocalRuntime {
   readonly engine: LocalDurableEngine;
   readonly supervisor: Supervisor;
   readonly profile: Profile;
+  /** The `--model` specs this runtime's models were built with (recorded with each new run). */
+  readonly modelSpecs: readonly string[];
   readonly #closers: Array<() => unknown>;
 
   private constructor(parts: {
@@ -74,6 +78,7 @@ export class LocalRuntime {
     engine: LocalDurableEngine;
     supervisor: Supervisor;
     profile: Profile;
+    modelSpecs: readonly string[];
     closers: Array<() => unknown>;
   }) {
     this.store = parts.store;
@@ -81,6 +86,7 @@ export class LocalRuntime {
     this.engine = parts.engine;
     this.supervisor = parts.supervisor;
     this.profile = parts.profile;
+    this.modelSpecs = parts.modelSpecs;
     this.#closers = parts.closers;
   }
 
@@ -136,7 +142,15 @@ export class LocalRuntime {
         ...(shield ? { shield: shield.shield } : {}),
       });
       closers.push(() => store.close());
-      return new LocalRuntime({ store, journal, engine, supervisor, profile: options.profile, closers });
+      return new LocalRuntime({
+        store,
+        journal,
+        engine,
+        supervisor,
+        profile: options.profile,
+        modelSpecs: options.modelSpecs ?? [],
+        closers,
+      });
     } catch (error) {
       for (const close of closers.reverse()) await close();
       store.close();
@@ -183,12 +197,29 @@ export class LocalRuntime {
     const inflight = new Set<Promise<void>>();
     // A run whose resume threw (and stays unfinished) is tried again later, 1 s doubling to 5 min.
     const backoff = new Map<string, { until: number; delayMs: number }>();
+    // A run started on other `--model` specs is not taken up on these (arbiter resume runs it on its own).
+    const otherModels = new Set<string>();
+    const mine = this.modelSpecs.join(" ");
     const tick = () => {
       if (stopping.signal.aborted || inflight.size >= limit) return;
       const now = Date.now();
       for (const record of this.#resumable()) {
         if (inflight.size >= limit) break;
         if ((backoff.get(record.id)?.until ?? 0) > now) continue;
+        const recorded = (record.request as { models?: unknown }).models;
+        const theirs = Array.isArray(recorded) ? recorded.join(" ") : "";
+        if (theirs !== mine) {
+          if (!otherModels.has(record.id)) {
+            otherModels.add(record.id);
+            options.onWarning?.(
+              record.id,
+              `${record.id} was started on ${theirs === "" ? "the profile's models" : `--model ${theirs}`}, ` +
+                `not ${mine === "" ? "the profile's models" : `--model ${mine}`}: left for \`arbiter resume\` ` +
+                "(or a serve started with the same --model)",
+            );
+          }
+          continue;
+        }
         const going = this.resume(record, { signal: stopping.signal })
           .then(
             (outcome) => {

@@ -120,6 +120,8 @@ export const serveCommand: Command = {
         },
         onError: (error) =>
           say({ event: "warning", error: describeError(error) }, `warning: ${describeError(error)}`),
+        onWarning: (runId, message) =>
+          say({ event: "warning", runId, warning: message }, `warning: ${message}`),
       });
       const why = await stopped;
       say(
