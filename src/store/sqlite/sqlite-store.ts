@@ -30,8 +30,11 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
   /**
    * `each` (default): every write is its own commit, durable when the call returns.
    * `grouped`: step records and journal appends made in one turn of the event loop share one commit
-   * at the end of the turn; `sync()` waits for it (the durable engine waits before running a step's
-   * side effect, so a started step is always durable first). Other writes commit at once.
+   * at the end of the turn (or after 20,000 writes); `commit()` and `sync()` wait for it (the durable
+   * engine waits before running a step's side effect, so a started step is always durable first).
+   * A run's journal entries of one group are written as one row (one link of the audit chain), its
+   * step writes as one row of the step log, both when the group commits or before a read of the run.
+   * Other writes (signals, approvals) commit at once.
    * The write lock is then held until the end of the turn: no other connection *in this process*
    * may write to the same file (its synchronous busy wait would block the turn that releases it) —
    * e.g. open the cost ledger and PII vault on another file, or use `each`.
