@@ -119,6 +119,8 @@ export class LocalRuntime {
       const ledger = createSqliteLedger({
         database: store.database,
         transaction: (fn) => store.unit("writing the cost ledger", fn),
+        // A call's charge is added up with the group's others and written as the group commits.
+        defer: (flush) => store.deferUntilCommit("writing the cost ledger", flush),
       });
       importLegacyLedger(store.database, options.dbPath);
       closers.push(() => ledger.close());

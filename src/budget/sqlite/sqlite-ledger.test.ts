@@ -7,6 +7,7 @@ import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { Budget } from "../budget.ts";
 import { BudgetExceededError } from "../budget-exceeded-error.ts";
 import { runLedgerContract } from "../ledger-contract.ts";
@@ -17,6 +18,22 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 runLedgerContract("sqlite file", () => createSqliteLedger({ path: join(dir, `contract-${n++}.db`) }));
+
+/** The ledger as the local runtime opens it: on the run store's connection, written as its groups commit. */
+function deferredLedger(path: string) {
+  const store = new SqliteStore({ path, commit: "grouped" });
+  const ledger = createSqliteLedger({
+    database: store.database,
+    transaction: (fn) => store.unit("writing the cost ledger", fn),
+    defer: (flush) => store.deferUntilCommit("writing the cost ledger", flush),
+  });
+  return { store, ledger };
+}
+
+runLedgerContract("sqlite, deferred to a store's commit groups", () => {
+  const { store, ledger } = deferredLedger(join(dir, `contract-${n++}.db`));
+  return { ...ledger, close: async () => (await ledger.close(), store.close()) };
+});
 
 const estimate = (tokens: number) => ({ inputTokens: tokens, outputTokens: 0, costUsd: 0, chars: 0 });
 const monthly = (limit: number) => ({ perTenant: { month: { tokens: limit } } });
@@ -127,6 +144,64 @@ describe("sqlite ledger", () => {
     } finally {
       reopened.close();
       await ledger.close();
+    }
+  });
+
+  it("deferred: reads include buffered calls; they are written, sums added up, as the group commits", async () => {
+    const path = join(dir, "deferred.db");
+    const { store, ledger } = deferredLedger(path);
+    const reader = new DatabaseSync(path, { readOnly: true });
+    try {
+      const call = {
+        tenant: "acme",
+        runId: "r1",
+        model: "m",
+        inputTokens: 10,
+        outputTokens: 5,
+        costUsd: 0.25,
+        at: Date.now(),
+      };
+      await ledger.record({ ...call, worker: "billing" });
+      await ledger.record({ ...call, worker: "billing" });
+      await ledger.record({ ...call, runId: "r2", worker: "tech" });
+      assert.equal(reader.prepare("SELECT COUNT(*) AS n FROM budget_ledger_calls").get()?.n, 0, "buffered");
+      assert.equal((await ledger.spent({ kind: "request", runId: "r1" })).tokens, 30);
+      assert.equal((await ledger.spent({ kind: "worker", runId: "r1", worker: "billing" })).calls, 2);
+      assert.equal(
+        (await ledger.spent({ kind: "tenant", tenant: "acme", period: "month", at: call.at })).costUsd,
+        0.75,
+      );
+      const budget = new Budget({ ledger, limits: { perTenant: { month: { tokens: 50 } } } });
+      await assert.rejects(
+        budget.reserve({ tenant: "acme", runId: "r3" }, { name: "m" }, estimate(10)),
+        (error: unknown) => error instanceof BudgetExceededError && error.spent === 45,
+        "a budget check counts the buffered calls",
+      );
+      await store.commit();
+      assert.equal(reader.prepare("SELECT COUNT(*) AS n FROM budget_ledger_calls").get()?.n, 3);
+      assert.deepEqual(
+        reader
+          .prepare("SELECT calls FROM budget_ledger_sums ORDER BY scope")
+          .all()
+          .map((r) => r.calls),
+        [3, 3],
+        "one upsert per tenant period for the group",
+      );
+      assert.equal(
+        (await ledger.spent({ kind: "request", runId: "r1" })).tokens,
+        30,
+        "nothing counted twice",
+      );
+      await ledger.record({ ...call, runId: "r4" });
+      assert.deepEqual(
+        (await ledger.totals({ by: "model" })).map((t) => [t.key, t.calls]),
+        [["m", 4]],
+        "totals write what is buffered first",
+      );
+    } finally {
+      reader.close();
+      await ledger.close();
+      store.close();
     }
   });
 

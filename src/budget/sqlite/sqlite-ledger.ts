@@ -30,6 +30,13 @@ export interface SqliteLedgerOptions {
    * own, so ledger writes join its commit groups instead of committing on their own.
    */
   transaction?: <T>(fn: () => T) => T;
+  /**
+   * Buffers recorded calls and writes them (sums added up per tenant period) just before the sharing
+   * store commits: `defer(flush)` registers `flush` with the store's open commit group and returns
+   * true, or false when the store has none (the call is then written at once). Reads include what is
+   * buffered. `SqliteStore.deferUntilCommit` is one.
+   */
+  defer?: (flush: () => void) => boolean;
 }
 
 /**
@@ -134,18 +141,18 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
      FROM budget_ledger_sums WHERE scope = ?`,
   );
   const addToSum = db.prepare(
-    `INSERT INTO budget_ledger_sums (scope, input_tokens, output_tokens, cost_nanos, calls) VALUES (?, ?, ?, ?, 1)
+    `INSERT INTO budget_ledger_sums (scope, input_tokens, output_tokens, cost_nanos, calls) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (scope) DO UPDATE SET
        input_tokens = input_tokens + excluded.input_tokens,
        output_tokens = output_tokens + excluded.output_tokens,
        cost_nanos = cost_nanos + excluded.cost_nanos,
-       calls = calls + 1`,
+       calls = calls + excluded.calls`,
   );
   const runSums = {
     request: db.prepare(`SELECT ${SUMS} FROM budget_ledger_calls WHERE ${WHERE.request}`),
     worker: db.prepare(`SELECT ${SUMS} FROM budget_ledger_calls WHERE ${WHERE.worker}`),
   };
-  const committed = (scope: SpendScope): SumRow =>
+  const stored = (scope: SpendScope): SumRow =>
     scope.kind === "tenant"
       ? ((sumOfScope.get(scopeKey(scope)) as SumRow | undefined) ?? {
           input: 0,
@@ -154,6 +161,7 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
           calls: 0,
         })
       : (runSums[scope.kind].get(...argsOf(scope)) as unknown as SumRow);
+  const committed = (scope: SpendScope): SumRow => withPending(scope, stored(scope));
   const holdSums = {
     request: db.prepare(
       `SELECT ${HOLD_SUMS} FROM budget_ledger_holds WHERE ${WHERE.request} AND expires_at > ?`,
@@ -194,22 +202,62 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
 
   const add = (entry: LedgerEntry) => {
     const costNanos = toNanos(entry.costUsd);
-    insertCall.run(
-      entry.tenant,
-      entry.runId,
-      entry.worker ?? null,
-      entry.model,
-      entry.provider ?? null,
-      entry.profileVersion ?? null,
-      entry.inputTokens,
-      entry.outputTokens,
-      costNanos,
-      entry.at,
-    );
+    insertCall.run(...callParams(entry, costNanos));
     for (const period of PERIODS) {
       const key = scopeKey({ kind: "tenant", tenant: entry.tenant, period, at: entry.at });
-      addToSum.run(key, entry.inputTokens, entry.outputTokens, costNanos);
+      addToSum.run(key, entry.inputTokens, entry.outputTokens, costNanos, 1);
     }
+  };
+
+  // Calls buffered until the sharing store commits (options.defer), and their sums per tenant period.
+  let pendingCalls: LedgerEntry[] = [];
+  let pendingSums = new Map<string, SumRow>();
+  const flush = () => {
+    const calls = pendingCalls;
+    const sums = pendingSums;
+    pendingCalls = [];
+    pendingSums = new Map();
+    for (const entry of calls) insertCall.run(...callParams(entry, toNanos(entry.costUsd)));
+    for (const [key, sum] of sums) addToSum.run(key, sum.input, sum.output, sum.cost, sum.calls);
+  };
+  const buffer = (entry: LedgerEntry): boolean => {
+    // Registered with the group open now (once per group: the store keeps a set), so a group that
+    // failed before flushing leaves these to the next one rather than losing them.
+    if (options.defer === undefined || !options.defer(flush)) return false;
+    pendingCalls.push(entry);
+    const costNanos = toNanos(entry.costUsd);
+    for (const period of PERIODS) {
+      const key = scopeKey({ kind: "tenant", tenant: entry.tenant, period, at: entry.at });
+      const sum = pendingSums.get(key) ?? { input: 0, output: 0, cost: 0, calls: 0 };
+      sum.input += entry.inputTokens;
+      sum.output += entry.outputTokens;
+      sum.cost += costNanos;
+      sum.calls += 1;
+      pendingSums.set(key, sum);
+    }
+    return true;
+  };
+  /** What is buffered for a scope, added to what the database holds. */
+  const withPending = (scope: SpendScope, stored: SumRow): SumRow => {
+    if (pendingCalls.length === 0) return stored;
+    const total = { ...stored };
+    if (scope.kind === "tenant") {
+      const sum = pendingSums.get(scopeKey(scope));
+      if (sum === undefined) return stored;
+      total.input += sum.input;
+      total.output += sum.output;
+      total.cost += sum.cost;
+      total.calls += sum.calls;
+      return total;
+    }
+    for (const e of pendingCalls) {
+      if (e.runId !== scope.runId || (scope.kind === "worker" && e.worker !== scope.worker)) continue;
+      total.input += e.inputTokens;
+      total.output += e.outputTokens;
+      total.cost += toNanos(e.costUsd);
+      total.calls += 1;
+    }
+    return total;
   };
 
   const held = (scope: SpendScope, now: number) =>
@@ -247,12 +295,12 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     async settle(holdId, entry) {
       write(() => {
         deleteHold.run(holdId);
-        if (entry !== undefined) add(entry);
+        if (entry !== undefined && !buffer(entry)) add(entry);
       });
     },
 
     async record(entry) {
-      write(() => add(entry));
+      if (!buffer(entry)) write(() => add(entry));
     },
 
     async spent(scope) {
@@ -260,6 +308,7 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     },
 
     async totals(query: TotalsQuery): Promise<TotalsRow[]> {
+      if (pendingCalls.length > 0) write(flush);
       const key =
         query.by === "worker"
           ? "COALESCE(worker, '')"
@@ -291,6 +340,7 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     },
 
     async entries(filter = {}) {
+      if (pendingCalls.length > 0) write(flush);
       const where: string[] = [];
       const args: SQLInputValue[] = [];
       if (filter.tenant !== undefined) {
@@ -384,3 +434,18 @@ const toEntry = (row: CallRow): LedgerEntry => ({
   costUsd: fromNanos(row.cost_nanos),
   at: row.at,
 });
+
+function callParams(entry: LedgerEntry, costNanos: number): SQLInputValue[] {
+  return [
+    entry.tenant,
+    entry.runId,
+    entry.worker ?? null,
+    entry.model,
+    entry.provider ?? null,
+    entry.profileVersion ?? null,
+    entry.inputTokens,
+    entry.outputTokens,
+    costNanos,
+    entry.at,
+  ];
+}

@@ -112,6 +112,8 @@ interface CommitGroup {
   signDue?: boolean;
   /** Grouped writes made in it (see GROUP_WRITES). */
   writes: number;
+  /** Writers sharing the connection that buffer too (the cost ledger): flushed before the commit. */
+  flushers?: Set<() => void>;
 }
 
 interface HotRun {
@@ -567,10 +569,16 @@ export class SqliteStore implements Store {
   /** Writes everything the open group buffered into its transaction. */
   #flush(): void {
     const group = this.#group;
-    if (group === undefined || (group.batches.size === 0 && group.steps.size === 0)) return;
+    if (group === undefined) return;
+    const flushers = group.flushers;
+    if (group.batches.size === 0 && group.steps.size === 0 && flushers === undefined) return;
     this.#writing(group, () => {
       for (const runId of [...group.batches.keys()]) this.#writeBatch(group, runId);
       for (const runId of [...group.steps.keys()]) this.#writeSteps(group, runId);
+      if (flushers !== undefined) {
+        group.flushers = undefined;
+        for (const flush of flushers) flush();
+      }
     });
   }
 
@@ -755,6 +763,21 @@ export class SqliteStore implements Store {
    */
   unit<T>(action: string, fn: () => T): T {
     return this.#guard(action, "grouped", () => this.#transaction(fn));
+  }
+
+  /**
+   * For a writer sharing the connection that buffers its own writes (the cost ledger): joins (or opens)
+   * the commit group and has `flush` write them into it before it commits. False without commit groups
+   * (the caller then writes at once).
+   */
+  deferUntilCommit(action: string, flush: () => void): boolean {
+    if (!this.#grouped) return false;
+    this.#guard(action, "grouped", () => {
+      const group = this.#group!;
+      group.flushers ??= new Set();
+      group.flushers.add(flush);
+    });
+    return true;
   }
 
   /**
