@@ -105,12 +105,16 @@ export class LocalRuntime {
       // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
       synchronous: "normal",
       signer: loadCheckpointSigner({ env }),
+      // At most ~4 signatures a second (each ~50 µs): a run's end is covered within 250 ms, or at close.
+      checkpointGapMs: 250,
       // A thread of its own copies the log into the database file (below), not the committing loop; the
       // connection checkpoints itself only past 40 MiB of log (should that thread be gone).
       walAutocheckpoint: WAL_SAFETY_NET_PAGES,
     });
     const closers: Array<() => unknown> = [];
     try {
+      // A process that died within a checkpoint gap left its last runs' ends unsigned: sign them now.
+      store.checkpoint();
       const journal = new SqliteJournal(store);
       const engine = new LocalDurableEngine({ store });
       closers.push(() => engine.close());

@@ -17,8 +17,6 @@ export interface CheckpointSigner {
   /** The public key, PEM (stored with each checkpoint so a verifier needs nothing else). */
   readonly publicKey: string;
   sign(message: string): string;
-  /** The same signature, computed on libuv's thread pool (off the event loop). */
-  signAsync?(message: string): Promise<string>;
 }
 
 /**
@@ -55,12 +53,6 @@ export function loadCheckpointSigner(
   return {
     publicKey,
     sign: (message) => sign(null, Buffer.from(message), key).toString("base64"),
-    signAsync: (message) =>
-      new Promise((resolve, reject) =>
-        sign(null, Buffer.from(message), key, (error, signature) =>
-          error ? reject(error) : resolve(signature.toString("base64")),
-        ),
-      ),
   };
 }
 

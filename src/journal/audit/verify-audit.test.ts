@@ -229,12 +229,11 @@ test("every single-byte edit of a batch row is detected, at that row; so are a d
   assert.ok(deleted.problems.some((p) => p.kind === "missing" && /4\.\.6 are missing/.test(p.message)));
 });
 
-test("a run-end checkpoint is signed off the event loop; closing while it is signed still covers the head", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-async-"));
+test("with a checkpoint gap, a run's end is signed at once, or when the gap ends, or at close", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-gap-"));
   const path = join(dir, "a.db");
   const signer = loadCheckpointSigner({ file: join(dir, "key.pem") });
-  const errors: unknown[] = [];
-  const store = new SqliteStore({ path, signer, commit: "grouped", onError: (e) => errors.push(e) });
+  const store = new SqliteStore({ path, signer, commit: "grouped", checkpointGapMs: 150 });
   const end = (runId: string): RunEvent => ({
     type: "run-end",
     runId,
@@ -244,23 +243,30 @@ test("a run-end checkpoint is signed off the event loop; closing while it is sig
     durationMs: 1,
     usage: { inputTokens: 0, outputTokens: 0, modelCalls: 0 },
   });
-  store.appendEvent({ type: "warning", runId: "r1", at: 1, message: "work" } as RunEvent);
-  store.appendEvent(end("r1"));
-  await store.sync(); // the commit, then the checkpoint signed on the thread pool and written
   const db = new DatabaseSync(path, { readOnly: true });
   const sizes = () =>
     (db.prepare("SELECT size FROM audit_checkpoints ORDER BY id").all() as Array<{ size: number }>).map(
       (c) => c.size,
     );
-  assert.deepEqual(sizes(), [2]);
-  store.appendEvent(end("r2"));
-  await store.commit(); // committed; its checkpoint is still being signed
-  store.close();
-  assert.deepEqual(sizes(), [2, 3], "closing signed the head itself");
-  await new Promise((resolve) => setTimeout(resolve, 50)); // the signature in flight lands on a closed store
-  assert.deepEqual(sizes(), [2, 3]);
-  assert.deepEqual(errors, []);
-  const report = verifyAudit(db);
-  assert.equal(report.ok, true, JSON.stringify(report.problems));
-  db.close();
+  try {
+    store.appendEvent({ type: "warning", runId: "r1", at: 1, message: "work" } as RunEvent);
+    store.appendEvent(end("r1"));
+    await store.sync();
+    assert.deepEqual(sizes(), [2], "the first run's end: at once");
+    store.appendEvent(end("r2"));
+    await store.sync();
+    assert.deepEqual(sizes(), [2], "within the gap: not yet");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(sizes(), [2, 3], "as the gap ended");
+    store.appendEvent(end("r3"));
+    await store.sync();
+    assert.deepEqual(sizes(), [2, 3]);
+    store.close();
+    assert.deepEqual(sizes(), [2, 3, 4], "closing signed the head");
+    const report = verifyAudit(db);
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+  } finally {
+    store.close();
+    db.close();
+  }
 });

@@ -54,6 +54,11 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
   checkpointEvery?: number;
   /** …or when this long has passed since the last one (default 60 s). */
   checkpointIntervalMs?: number;
+  /**
+   * A run's end is covered by a checkpoint at once (default 0), or, when one was signed less than this
+   * long ago, by one signed when this long has passed (and at close): at most one signature per gap.
+   */
+  checkpointGapMs?: number;
   /** Where a failed grouped commit is reported (its waiters are rejected too). */
   onError?: (error: ArbiterError) => void;
 }
@@ -182,6 +187,8 @@ export class SqliteStore implements Store {
   readonly #signer: CheckpointSigner | undefined;
   readonly #checkpointEvery: number;
   readonly #checkpointIntervalMs: number;
+  readonly #checkpointGapMs: number;
+  #checkpointTimer: NodeJS.Timeout | undefined;
   readonly #ownsDatabase: boolean;
   readonly #onError: (error: ArbiterError) => void;
   #group: CommitGroup | undefined;
@@ -196,9 +203,6 @@ export class SqliteStore implements Store {
   /** Grouped mode: steps this connection logged as started and not yet ended, by run (same validity). */
   readonly #logged = new Map<string, Set<string>>();
   #dataVersion: number | undefined;
-  /** Checkpoints being signed on the thread pool, written in order. */
-  #signing: Promise<void> = Promise.resolve();
-  #signsInFlight = 0;
   #walFlush: Promise<void> | undefined;
   #nextWalFlush: Promise<void> | undefined;
 
@@ -210,6 +214,7 @@ export class SqliteStore implements Store {
     this.#signer = options.signer;
     this.#checkpointEvery = options.checkpointEvery ?? 256;
     this.#checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
+    this.#checkpointGapMs = options.checkpointGapMs ?? 0;
     if (this.#grouped && options.database !== undefined) {
       // An open commit group would swallow (or collide with) the other stores' transactions.
       throw new ArbiterError(
@@ -706,12 +711,16 @@ export class SqliteStore implements Store {
     const signer = this.#signer;
     if (signer === undefined) return;
     const now = this.#clock();
-    // Also at the end of every run, so a truncated tail of a finished run never goes unnoticed.
     const due =
-      runEnded ||
       gseq - (last?.size ?? 0) >= this.#checkpointEvery ||
       (last !== undefined && gseq > last.size && now - last.at >= this.#checkpointIntervalMs);
-    if (!due) return;
+    if (!due && !runEnded) return;
+    // Also at the end of every run, so a truncated tail of a finished run never goes unnoticed: at once,
+    // or (one signed less than the gap ago) as the gap ends.
+    if (!due && last !== undefined && now - last.at < this.#checkpointGapMs) {
+      this.#scheduleCheckpoint(last.at + this.#checkpointGapMs - now);
+      return;
+    }
     if (group !== undefined) {
       // In a commit group, one signature at commit covers every checkpoint due in it (runs ending together).
       group.signDue = true;
@@ -719,6 +728,23 @@ export class SqliteStore implements Store {
       return;
     }
     this.#sign(gseq, hash, now);
+  }
+
+  #scheduleCheckpoint(delayMs: number): void {
+    if (this.#checkpointTimer !== undefined) return;
+    this.#checkpointTimer = setTimeout(
+      () => {
+        this.#checkpointTimer = undefined;
+        if (!this.#db.isOpen) return;
+        try {
+          this.checkpoint();
+        } catch (error) {
+          this.#onError(storeError(error, this.path, "writing an audit checkpoint failed"));
+        }
+      },
+      Math.max(0, delayMs),
+    );
+    this.#checkpointTimer.unref();
   }
 
   #sign(size: number, head: string, at: number): void {
@@ -803,7 +829,7 @@ export class SqliteStore implements Store {
    * with WAL barriers (grouped, synchronous = normal), on disk.
    */
   sync(): Promise<void> {
-    const committed = this.commit().then(() => this.#signing);
+    const committed = this.commit();
     return this.#walBarrier ? committed.then(() => this.#flushWal()) : committed;
   }
 
@@ -819,9 +845,13 @@ export class SqliteStore implements Store {
 
   close(): void {
     if (!this.#db.isOpen) return;
-    this.#commitGroup(true);
-    // Checkpoints still being signed are covered by one over the head, signed here.
-    if (this.#signsInFlight > 0) this.checkpoint();
+    this.#commitGroup();
+    if (this.#checkpointTimer !== undefined) {
+      // A run's end waits for its checkpoint: sign the head now.
+      clearTimeout(this.#checkpointTimer);
+      this.#checkpointTimer = undefined;
+      this.checkpoint();
+    }
     if (this.#ownsDatabase) this.#db.close();
     if (this.#walFd !== undefined) {
       closeSync(this.#walFd);
@@ -938,7 +968,7 @@ export class SqliteStore implements Store {
     setImmediate(() => this.#commitGroup());
   }
 
-  #commitGroup(closing = false): void {
+  #commitGroup(): void {
     const group = this.#group;
     if (group === undefined) return;
     try {
@@ -947,17 +977,10 @@ export class SqliteStore implements Store {
       return; // the group failed and was reported
     }
     this.#group = undefined;
-    let due: { size: number; head: string; at: number } | undefined;
     try {
       if (group.signDue && this.#signer !== undefined) {
         const head = group.chain ?? this.#chainHead();
-        if (head !== undefined) due = { size: head.gseq, head: head.hash, at: this.#clock() };
-      }
-      // A checkpoint is signed on the thread pool and written in a later group; the last, as the store
-      // closes, here (it also covers any still being signed).
-      if (due !== undefined && (closing || this.#signer?.signAsync === undefined)) {
-        this.#sign(due.size, due.head, due.at);
-        due = undefined;
+        if (head !== undefined) this.#sign(head.gseq, head.hash, this.#clock());
       }
       this.#db.exec("COMMIT");
     } catch (cause) {
@@ -965,30 +988,6 @@ export class SqliteStore implements Store {
       return;
     }
     for (const waiter of group.waiters) waiter.resolve();
-    if (due !== undefined) this.#signLater(due);
-  }
-
-  /** Signs a checkpoint off the event loop, then writes it (in order: checkpoints are appended by id). */
-  #signLater(due: { size: number; head: string; at: number }): void {
-    const signer = this.#signer!;
-    this.#signsInFlight++;
-    const signature = signer.signAsync!(checkpointMessage(due.size, due.head, due.at));
-    this.#signing = this.#signing
-      .then(() => signature)
-      .then((sig) => {
-        if (!this.#db.isOpen) return; // closing signed the head synchronously
-        this.#guard("writing an audit checkpoint", "grouped", () =>
-          this.#stmt("addCheckpoint").run(due.size, due.head, due.at, signer.publicKey, sig),
-        );
-        return this.commit();
-      })
-      .catch((error: unknown) => {
-        if (this.#db.isOpen)
-          this.#onError(storeError(error, this.path, "writing an audit checkpoint failed"));
-      })
-      .finally(() => {
-        this.#signsInFlight--;
-      });
   }
 
   /** Rolls a commit group back: its writes are lost, its waiters and `onError` are told. */
