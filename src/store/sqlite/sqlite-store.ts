@@ -203,6 +203,8 @@ export class SqliteStore implements Store {
   /** Grouped mode: steps this connection logged as started and not yet ended, by run (same validity). */
   readonly #logged = new Map<string, Set<string>>();
   #dataVersion: number | undefined;
+  /** Units (savepoints or transactions) open now: a group never commits inside one. */
+  #unitDepth = 0;
   #walFlush: Promise<void> | undefined;
   #nextWalFlush: Promise<void> | undefined;
 
@@ -914,6 +916,7 @@ export class SqliteStore implements Store {
       ? ["SAVEPOINT unit", "RELEASE unit", "ROLLBACK TO unit; RELEASE unit"]
       : ["BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"];
     this.#db.exec(begin);
+    this.#unitDepth++;
     try {
       const result = fn();
       this.#db.exec(commit);
@@ -922,6 +925,8 @@ export class SqliteStore implements Store {
       if (this.#db.isTransaction) this.#db.exec(rollback);
       if (this.#group !== undefined) this.#group.chain = undefined; // rolled back: read it again
       throw error;
+    } finally {
+      this.#unitDepth--;
     }
   }
 
@@ -944,11 +949,13 @@ export class SqliteStore implements Store {
       if ((write === "grouped" || write === "run") && this.#grouped) {
         // A caller that never yields to the event loop (back-to-back runs on instant models) would keep
         // one group open: past a bound, it commits here and a new one opens.
-        if (this.#group !== undefined && ++this.#group.writes > GROUP_WRITES) this.#commitGroup();
+        // (Never inside a unit: its savepoint must be released before the group commits.)
+        if (this.#group !== undefined && ++this.#group.writes > GROUP_WRITES && this.#unitDepth === 0)
+          this.#commitGroup();
         if (this.#group === undefined) this.#openGroup();
       }
       const result = fn();
-      if (write === "now" && this.#group !== undefined) this.#commitGroup();
+      if (write === "now" && this.#group !== undefined && this.#unitDepth === 0) this.#commitGroup();
       return result;
     } catch (error) {
       throw storeError(error, this.path, `${action} failed`);
