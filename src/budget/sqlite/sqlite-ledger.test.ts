@@ -32,7 +32,13 @@ function deferredLedger(path: string) {
 
 runLedgerContract("sqlite, deferred to a store's commit groups", () => {
   const { store, ledger } = deferredLedger(join(dir, `contract-${n++}.db`));
-  return { ...ledger, close: async () => (await ledger.close(), store.close()) };
+  return {
+    ...ledger,
+    close: async () => {
+      await ledger.close();
+      store.close();
+    },
+  };
 });
 
 const estimate = (tokens: number) => ({ inputTokens: tokens, outputTokens: 0, costUsd: 0, chars: 0 });
