@@ -218,7 +218,10 @@ test("a watch (serve) leaves a run started on other --model specs alone, once sa
       onWarning: (id, message) => warnings.push(`${id}: ${message}`),
       onOutcome: ({ runId: id }) => outcomes.push(id),
     });
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    // Several looks (at least one that saw the run), however slow the machine.
+    const deadline = Date.now() + 5_000;
+    while (warnings.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((resolve) => setTimeout(resolve, 60));
     await watch.stop();
   } finally {
     await other.close();
