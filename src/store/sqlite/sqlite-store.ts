@@ -195,6 +195,8 @@ export class SqliteStore implements Store {
   /** Barriers fsync the WAL off the event loop (grouped commits with synchronous = normal). */
   readonly #walBarrier: boolean;
   #walFd: number | undefined;
+  #walFlush: Promise<void> | undefined;
+  #nextWalFlush: Promise<void> | undefined;
   /**
    * Grouped mode: the next seq and the keys of runs this connection appends to, so an append needs no
    * query. Valid while no other connection writes (checked with `PRAGMA data_version` as a group opens).
@@ -205,8 +207,6 @@ export class SqliteStore implements Store {
   #dataVersion: number | undefined;
   /** Units (savepoints or transactions) open now: a group never commits inside one. */
   #unitDepth = 0;
-  #walFlush: Promise<void> | undefined;
-  #nextWalFlush: Promise<void> | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
