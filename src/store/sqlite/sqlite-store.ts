@@ -488,25 +488,15 @@ export class SqliteStore implements Store {
       return this.#guard("appending to the journal", "grouped", () => this.#buffer(event, key));
     return this.#guard("appending to the journal", "grouped", () => {
       const insert = () => {
-        // What the audit hash covers, byte for byte.
-        const text = JSON.stringify(event);
         const seq = this.#nextSeq(event.runId);
-        const { gseq, prev, hash } = this.#link(event.runId, seq, text);
-        this.#stmt("appendEvent").run(
-          gseq,
-          event.runId,
+        this.#writeRow(event.runId, {
           seq,
-          1,
-          EVENT_SCHEMA_VERSION,
-          event.type,
-          event.at,
-          key ?? null,
-          null,
-          text,
-          prev,
-          hash,
-        );
-        this.#checkpointIfDue(gseq, hash, event.type === "run-end");
+          at: event.at,
+          type: event.type,
+          texts: [JSON.stringify(event)], // what the audit hash covers, byte for byte
+          keys: [key ?? null],
+          runEnded: event.type === "run-end",
+        });
         return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
       };
       // The entry is its own link in the audit chain (one row); appends are serialised by the write lock.
@@ -610,53 +600,43 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** One row for the run's entries of this group: the next link of the audit chain. */
+  /** One row for the run's entries of this group. */
   #writeBatch(group: CommitGroup, runId: string): void {
     const batch = group.batches.get(runId)!;
     group.batches.delete(runId);
-    let head: { gseq: number; hash: string } | undefined = group.chain;
-    head ??= this.#chainHead();
+    this.#writeRow(runId, batch);
+  }
+
+  /**
+   * Writes a run's consecutive entries as one row: the next link of the audit chain (a row of one entry
+   * is hashed as that entry, exactly as schema 3 wrote it).
+   */
+  #writeRow(runId: string, batch: PendingBatch): void {
+    const head = this.#group?.chain ?? this.#chainHead();
     const gseq = (head?.gseq ?? 0) + 1;
     const prev = head?.hash ?? GENESIS;
     const n = batch.texts.length;
-    const version = EVENT_SCHEMA_VERSION;
-    let hash: string;
-    if (n === 1) {
-      const eventText = batch.texts[0]!;
-      hash = entryHash(prev, { gseq, runId, seq: batch.seq, v: version, eventText });
-      this.#stmt("appendEvent").run(
-        gseq,
-        runId,
-        batch.seq,
-        1,
-        version,
-        batch.type,
-        batch.at,
-        batch.keys[0]!,
-        null,
-        eventText,
-        prev,
-        hash,
-      );
-    } else {
-      const eventsText = `[${batch.texts.join(",")}]`;
-      hash = batchHash(prev, { gseq, runId, seq: batch.seq, n, v: version, eventsText });
-      const keys = batch.keys.some((k) => k !== null) ? JSON.stringify(batch.keys) : null;
-      this.#stmt("appendEvent").run(
-        gseq,
-        runId,
-        batch.seq,
-        n,
-        version,
-        null,
-        batch.at,
-        null,
-        keys,
-        eventsText,
-        prev,
-        hash,
-      );
-    }
+    const format = EVENT_SCHEMA_VERSION;
+    const one = n === 1;
+    const text = one ? batch.texts[0]! : `[${batch.texts.join(",")}]`;
+    const hash = one
+      ? entryHash(prev, { gseq, runId, seq: batch.seq, v: format, eventText: text })
+      : batchHash(prev, { gseq, runId, seq: batch.seq, n, v: format, eventsText: text });
+    const keys = !one && batch.keys.some((k) => k !== null) ? JSON.stringify(batch.keys) : null;
+    this.#stmt("appendEvent").run(
+      gseq,
+      runId,
+      batch.seq,
+      n,
+      format,
+      one ? batch.type : null,
+      batch.at,
+      one ? batch.keys[0]! : null,
+      keys,
+      text,
+      prev,
+      hash,
+    );
     this.#checkpointIfDue(gseq + n - 1, hash, batch.runEnded);
   }
 
@@ -691,15 +671,6 @@ export class SqliteStore implements Store {
   #chainHead(): { gseq: number; hash: string } | undefined {
     const row = this.#stmt("chainHead").get() as { head: number; hash: string } | undefined;
     return row === undefined ? undefined : { gseq: row.head, hash: row.hash };
-  }
-
-  /** The next link of the audit chain, for an entry about to be appended on its own (`commit: "each"`). */
-  #link(runId: string, seq: number, eventText: string): { gseq: number; prev: string; hash: string } {
-    const head = this.#chainHead();
-    const gseq = (head?.gseq ?? 0) + 1;
-    const prev = head?.hash ?? GENESIS;
-    const hash = entryHash(prev, { gseq, runId, seq, v: EVENT_SCHEMA_VERSION, eventText });
-    return { gseq, prev, hash };
   }
 
   /** Records the appended link as the head, and signs a checkpoint every N entries, T ms, or run end. */
