@@ -200,30 +200,11 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     }
   };
 
-  const add = (entry: LedgerEntry) => {
-    const costNanos = toNanos(entry.costUsd);
-    insertCall.run(...callParams(entry, costNanos));
-    for (const period of PERIODS) {
-      const key = scopeKey({ kind: "tenant", tenant: entry.tenant, period, at: entry.at });
-      addToSum.run(key, entry.inputTokens, entry.outputTokens, costNanos, 1);
-    }
-  };
-
-  // Calls buffered until the sharing store commits (options.defer), and their sums per tenant period.
+  // Calls not yet written, and their sums per tenant period: written by `flush`, at once or (with
+  // options.defer) just before the sharing store commits its group.
   let pendingCalls: LedgerEntry[] = [];
   let pendingSums = new Map<string, SumRow>();
-  const flush = () => {
-    const calls = pendingCalls;
-    const sums = pendingSums;
-    pendingCalls = [];
-    pendingSums = new Map();
-    for (const entry of calls) insertCall.run(...callParams(entry, toNanos(entry.costUsd)));
-    for (const [key, sum] of sums) addToSum.run(key, sum.input, sum.output, sum.cost, sum.calls);
-  };
-  const buffer = (entry: LedgerEntry): boolean => {
-    // Registered with the group open now (once per group: the store keeps a set), so a group that
-    // failed before flushing leaves these to the next one rather than losing them.
-    if (options.defer === undefined || !options.defer(flush)) return false;
+  const pend = (entry: LedgerEntry) => {
     pendingCalls.push(entry);
     const costNanos = toNanos(entry.costUsd);
     for (const period of PERIODS) {
@@ -235,7 +216,24 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
       sum.calls += 1;
       pendingSums.set(key, sum);
     }
-    return true;
+  };
+  const flush = () => {
+    const calls = pendingCalls;
+    const sums = pendingSums;
+    pendingCalls = [];
+    pendingSums = new Map();
+    for (const entry of calls) insertCall.run(...callParams(entry, toNanos(entry.costUsd)));
+    for (const [key, sum] of sums) addToSum.run(key, sum.input, sum.output, sum.cost, sum.calls);
+  };
+  /**
+   * Registers `flush` with the sharing store's open group (once per group: the store keeps a set; a
+   * group that failed before flushing leaves the calls to the next one rather than losing them).
+   */
+  const deferred = () => options.defer !== undefined && options.defer(flush);
+  /** Records a call: buffered until the group commits, or written now (inside a write). */
+  const add = (entry: LedgerEntry) => {
+    pend(entry);
+    if (!deferred()) flush();
   };
   /** What is buffered for a scope, added to what the database holds. */
   const withPending = (scope: SpendScope, stored: SumRow): SumRow => {
@@ -295,12 +293,13 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     async settle(holdId, entry) {
       write(() => {
         deleteHold.run(holdId);
-        if (entry !== undefined && !buffer(entry)) add(entry);
+        if (entry !== undefined) add(entry);
       });
     },
 
     async record(entry) {
-      if (!buffer(entry)) write(() => add(entry));
+      if (deferred()) pend(entry);
+      else write(() => add(entry));
     },
 
     async spent(scope) {
