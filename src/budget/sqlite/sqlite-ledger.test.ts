@@ -44,6 +44,16 @@ runLedgerContract("sqlite, deferred to a store's commit groups", () => {
 const estimate = (tokens: number) => ({ inputTokens: tokens, outputTokens: 0, costUsd: 0, chars: 0 });
 const monthly = (limit: number) => ({ perTenant: { month: { tokens: limit } } });
 
+/** One model call of run r1: 10 input and 5 output tokens. */
+const aCall = (rest: { costUsd: number; at: number }) => ({
+  tenant: "acme",
+  runId: "r1",
+  model: "m",
+  inputTokens: 10,
+  outputTokens: 5,
+  ...rest,
+});
+
 describe("sqlite ledger", () => {
   it("holds a tenant's monthly budget across two connections to one file", async () => {
     const path = join(dir, "two-handles.db");
@@ -108,15 +118,7 @@ describe("sqlite ledger", () => {
   it("takes in a version 1 ledger: drops the per-run sums it kept, and sums a run's spend from its calls", async () => {
     const path = join(dir, "v1.db");
     const first = createSqliteLedger({ path });
-    const call = {
-      tenant: "acme",
-      runId: "r1",
-      model: "m",
-      inputTokens: 10,
-      outputTokens: 5,
-      costUsd: 0.5,
-      at: 1_000,
-    };
+    const call = aCall({ costUsd: 0.5, at: 1_000 });
     await first.record({ ...call, worker: "billing" });
     await first.record({ ...call, worker: "tech" });
     await first.close();
@@ -158,15 +160,7 @@ describe("sqlite ledger", () => {
     const { store, ledger } = deferredLedger(path);
     const reader = new DatabaseSync(path, { readOnly: true });
     try {
-      const call = {
-        tenant: "acme",
-        runId: "r1",
-        model: "m",
-        inputTokens: 10,
-        outputTokens: 5,
-        costUsd: 0.25,
-        at: Date.now(),
-      };
+      const call = aCall({ costUsd: 0.25, at: Date.now() });
       await ledger.record({ ...call, worker: "billing" });
       await ledger.record({ ...call, worker: "billing" });
       await ledger.record({ ...call, runId: "r2", worker: "tech" });

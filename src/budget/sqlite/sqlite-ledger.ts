@@ -229,7 +229,7 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
    * Registers `flush` with the sharing store's open group (once per group: the store keeps a set; a
    * group that failed before flushing leaves the calls to the next one rather than losing them).
    */
-  const deferred = () => options.defer !== undefined && options.defer(flush);
+  const deferred = () => options.defer?.(flush) === true;
   /** Records a call: buffered until the group commits, or written now (inside a write). */
   const add = (entry: LedgerEntry) => {
     pend(entry);

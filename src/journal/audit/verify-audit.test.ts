@@ -33,6 +33,16 @@ function journalWith(entries: number, checkpointEvery = 8) {
   return db;
 }
 
+const runEnd = (runId: string): RunEvent => ({
+  type: "run-end",
+  runId,
+  at: 1_700_000_000_000,
+  status: "completed",
+  answer: "done",
+  durationMs: 1,
+  usage: { inputTokens: 0, outputTokens: 0, modelCalls: 0 },
+});
+
 test("a clean journal verifies, with its signed checkpoints", () => {
   const db = journalWith(20);
   const report = verifyAudit(db);
@@ -112,18 +122,9 @@ test("runs that end in one commit group share one signed checkpoint, over the gr
     commit: "grouped",
     synchronous: "normal",
   });
-  const end = (runId: string): RunEvent => ({
-    type: "run-end",
-    runId,
-    at: 1_700_000_000_000,
-    status: "completed",
-    answer: "done",
-    durationMs: 1,
-    usage: { inputTokens: 0, outputTokens: 0, modelCalls: 0 },
-  });
   for (const runId of ["r1", "r2", "r3"]) {
     store.appendEvent({ type: "warning", runId, at: 1_700_000_000_000, message: "work" } as RunEvent);
-    store.appendEvent(end(runId));
+    store.appendEvent(runEnd(runId));
   }
   await store.sync();
   const db = store.database;
@@ -134,7 +135,7 @@ test("runs that end in one commit group share one signed checkpoint, over the gr
   );
   const report = verifyAudit(db);
   assert.equal(report.ok, true, JSON.stringify(report.problems));
-  store.appendEvent(end("r4"));
+  store.appendEvent(runEnd("r4"));
   await store.sync();
   assert.equal((db.prepare("SELECT count(*) AS n FROM audit_checkpoints").get() as { n: number }).n, 2);
   store.close();
@@ -234,15 +235,6 @@ test("with a checkpoint gap, a run's end is signed at once, or when the gap ends
   const path = join(dir, "a.db");
   const signer = loadCheckpointSigner({ file: join(dir, "key.pem") });
   const store = new SqliteStore({ path, signer, commit: "grouped", checkpointGapMs: 600 });
-  const end = (runId: string): RunEvent => ({
-    type: "run-end",
-    runId,
-    at: 1_700_000_000_000,
-    status: "completed",
-    answer: "done",
-    durationMs: 1,
-    usage: { inputTokens: 0, outputTokens: 0, modelCalls: 0 },
-  });
   const db = new DatabaseSync(path, { readOnly: true });
   const sizes = () =>
     (db.prepare("SELECT size FROM audit_checkpoints ORDER BY id").all() as Array<{ size: number }>).map(
@@ -250,17 +242,17 @@ test("with a checkpoint gap, a run's end is signed at once, or when the gap ends
     );
   try {
     store.appendEvent({ type: "warning", runId: "r1", at: 1, message: "work" } as RunEvent);
-    store.appendEvent(end("r1"));
+    store.appendEvent(runEnd("r1"));
     await store.sync();
     assert.deepEqual(sizes(), [2], "the first run's end: at once");
-    store.appendEvent(end("r2"));
+    store.appendEvent(runEnd("r2"));
     await store.sync();
     assert.deepEqual(sizes(), [2], "within the gap: not yet");
     const deadline = Date.now() + 5_000;
     while (sizes().length < 2 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(sizes(), [2, 3], "as the gap ended");
-    store.appendEvent(end("r3")); // just after a signature: within the next gap
+    store.appendEvent(runEnd("r3")); // just after a signature: within the next gap
     await store.sync();
     assert.deepEqual(sizes(), [2, 3]);
     store.close();

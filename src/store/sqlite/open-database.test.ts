@@ -272,12 +272,19 @@ describe("fixture written by schema version 2", () => {
   });
 });
 
+/** A copy of the fixture a schema version left, opened with grouped commits as the runtime opens it. */
+function openFixture(version: number, options: { signed?: boolean } = {}): SqliteStore {
+  const path = fresh(`fixture${version}`);
+  copyFileSync(new URL(`../../../test/fixtures/store/v${version}.db`, import.meta.url), path);
+  const signer = options.signed
+    ? loadCheckpointSigner({ file: join(dir, `fixture${version}-key.pem`) })
+    : undefined;
+  return new SqliteStore({ path, commit: "grouped", ...(signer ? { signer } : {}) });
+}
+
 describe("fixture written by schema version 3", () => {
   it("migrates to one-row batches: entries, keys and the signed chain carry over, and batches follow", async () => {
-    const path = fresh("fixture3");
-    copyFileSync(new URL("../../../test/fixtures/store/v3.db", import.meta.url), path);
-    const signer = loadCheckpointSigner({ file: join(dir, "fixture3-key.pem") });
-    const store = new SqliteStore({ path, signer, commit: "grouped" });
+    const store = openFixture(3, { signed: true });
     try {
       assert.equal(store.getRun(FIXTURE_RUN_ID)?.v, 3);
       assert.deepEqual(
@@ -347,10 +354,7 @@ describe("fixture written by schema version 3", () => {
 
 describe("fixture written by schema version 4", () => {
   it("keeps its steps (the steps table) beside the step log that follows, and its chain verifies", async () => {
-    const path = fresh("fixture4");
-    copyFileSync(new URL("../../../test/fixtures/store/v4.db", import.meta.url), path);
-    const signer = loadCheckpointSigner({ file: join(dir, "fixture4-key.pem") });
-    const store = new SqliteStore({ path, signer, commit: "grouped" });
+    const store = openFixture(4, { signed: true });
     try {
       assert.equal(store.getRun(FIXTURE_RUN_ID)?.v, 4);
       const before = store.loadSteps(FIXTURE_RUN_ID);
@@ -391,9 +395,7 @@ describe("fixture written by schema version 4", () => {
 
 describe("fixture written by schema version 5", () => {
   it("reads its batch row, its step log and its signed chain", () => {
-    const path = fresh("fixture5");
-    copyFileSync(new URL("../../../test/fixtures/store/v5.db", import.meta.url), path);
-    const store = new SqliteStore({ path, commit: "grouped" });
+    const store = openFixture(5);
     try {
       assert.deepEqual(
         store.readEvents(FIXTURE_RUN_ID).map((e) => [e.seq, e.event.type]),
