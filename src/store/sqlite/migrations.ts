@@ -253,7 +253,7 @@ export const migrations: readonly Migration[] = [
     version: 5,
     description: "steps: a log of step records, one row per run per commit group",
     sql: `
-      -- Why: a step row (WITHOUT ROWID, keyed by run, name and attempt, result inline) cost ~8 µs an
+      -- Why: a step row (WITHOUT ROWID, keyed by run, name and attempt, result inline) cost ~9 µs an
       -- insert at a random place of the B-tree, 12-13 per run. Now each commit group appends one row per
       -- run: a JSON array of its step records (a start, a start with its end, or an end), folded in order
       -- on read, last record of an attempt winning. Rows of the steps table stay as they were, read first.
