@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
+import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
+import { verifyAudit } from "../../journal/audit/verify-audit.ts";
 import { runStoreContract } from "../store-contract.ts";
 import { SqliteStore } from "./sqlite-store.ts";
 
@@ -210,6 +212,89 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       await store.commit();
       assert.equal(other.prepare("SELECT COUNT(*) AS n FROM journal_entries").get()?.n, 25_000);
       assert.equal(store.readEvents("r7").length, 500);
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
+  it("inserts a run created in a group once, as it is when the group is written", async () => {
+    const { path, store } = open();
+    const other = new DatabaseSync(path, { readOnly: true });
+    const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
+    try {
+      other.exec("SELECT 1"); // (the reader is open before the writes)
+      store.createRun({ id: "r1", ...run, createdAt: 1, status: "running" });
+      assert.throws(() => store.createRun({ id: "r1", ...run, createdAt: 2 }), /already exists/);
+      assert.equal(store.claimRun("r1", "me", 100, 1), true);
+      assert.equal(store.claimRun("r1", "someone else", 100, 50), false, "held until its lease lapses");
+      assert.equal(store.renewLease("r1", "me", 200), true);
+      assert.equal(store.renewLease("r1", "someone else", 300), false);
+      assert.equal(store.getRun("r1")?.owner, "me", "read from the group");
+      assert.equal(store.setRunStatus("r1", "completed", 5).status, "completed");
+      store.releaseRun("r1", "me");
+      assert.equal(other.prepare("SELECT COUNT(*) AS n FROM runs").get()?.n, 0, "nothing before the commit");
+      await store.commit();
+      const row = other
+        .prepare("SELECT status, owner, lease_until, created_at, updated_at, request FROM runs")
+        .all();
+      assert.deepEqual(
+        row.map((r) => ({ ...r })),
+        [
+          {
+            status: "completed",
+            owner: null,
+            lease_until: null,
+            created_at: 1,
+            updated_at: 5,
+            request: '{"message":"hi"}',
+          },
+        ],
+      );
+      assert.throws(() => store.createRun({ id: "r1", ...run, createdAt: 3 }), /already exists/);
+      // Listing reads the table: a run created in the open group is written first.
+      store.createRun({ id: "r2", ...run, createdAt: 6 });
+      assert.equal(store.claimRun("r2", "me", 100, 6), true);
+      assert.deepEqual(
+        store.listUnfinished().map((r) => [r.id, r.status, r.owner]),
+        [["r2", "created", "me"]],
+      );
+      assert.equal(store.setRunStatus("r2", "failed", 7).status, "failed", "after it was written, an UPDATE");
+      assert.equal(store.claimRun("r2", "another", 100, 101), true, "a lapsed lease is taken");
+      assert.deepEqual(
+        store.listRuns().map((r) => [r.id, r.status, r.owner]),
+        [
+          ["r2", "failed", "another"],
+          ["r1", "completed", null],
+        ],
+      );
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
+  it("keeps the audit chain whole when another connection appends and checkpoints between its groups", async () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    const signer = loadCheckpointSigner({ file: join(dir, `key-${n++}.pem`) });
+    const store = new SqliteStore({ path, commit: "grouped", signer });
+    const other = new SqliteStore({ path, signer });
+    try {
+      for (let round = 0; round < 3; round++) {
+        store.appendEvent(warning("mine", `m${round}`));
+        store.appendEvent({ ...warning("mine", "end"), type: "warning" });
+        await store.commit();
+        other.appendEvent(warning("theirs", `t${round}`));
+        other.checkpoint();
+      }
+      store.appendEvent(warning("mine", "last"));
+      await store.commit();
+      store.checkpoint();
+      store.appendEvent(warning("mine", "after my checkpoint"));
+      await store.commit();
+      const report = verifyAudit(store.database);
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+      assert.equal(report.entries, 11);
     } finally {
       other.close();
       store.close();

@@ -111,6 +111,11 @@ interface CommitGroup {
   batches: Map<string, PendingBatch>;
   /** Step records written in this group, by run: a start and its end made in one group become one row. */
   steps: Map<string, Map<string, PendingStep>>;
+  /**
+   * Runs created in this group, as they are now (status, lease): each inserted once, with its latest
+   * values, when the group is written — not inserted, claimed, updated and released row by row.
+   */
+  runs: Map<string, PendingRun>;
   /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
   chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
   /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
@@ -119,6 +124,13 @@ interface CommitGroup {
   writes: number;
   /** Writers sharing the connection that buffer too (the cost ledger): flushed before the commit. */
   flushers?: Set<() => void>;
+}
+
+/** A run created in the open commit group, not yet in the database (see `CommitGroup.runs`). */
+interface PendingRun {
+  record: RunRecord;
+  /** The request as stored (its JSON text). */
+  readonly request: string;
 }
 
 interface HotRun {
@@ -133,6 +145,10 @@ const unfinished = "status IN ('created', 'running', 'waiting')";
 const sql = {
   insertRun: `INSERT INTO runs (id, tenant, profile_name, profile_version, status, owner, lease_until, created_at, updated_at, request, v)
     VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
+  // Grouped mode: a run created in a group is inserted as the group is written, as it is by then.
+  insertRunRow: `INSERT INTO runs (id, tenant, profile_name, profile_version, status, owner, lease_until, created_at, updated_at, request, v)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  runExists: "SELECT 1 FROM runs WHERE id = ?",
   getRun: "SELECT * FROM runs WHERE id = ?",
   setRunStatus: "UPDATE runs SET status = ?, updated_at = ? WHERE id = ? RETURNING *",
   listUnfinished: `SELECT * FROM runs WHERE ${unfinished} ORDER BY created_at, id`,
@@ -144,6 +160,7 @@ const sql = {
   releaseRun: "UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
   // Steps: rows of the steps table (schema 4 and before), then the step log in the order written.
   legacySteps: "SELECT * FROM steps WHERE run_id = ?",
+  anyLegacyStep: "SELECT 1 FROM steps LIMIT 1",
   stepLogOf: "SELECT records, v FROM step_log WHERE run_id = ? ORDER BY id",
   appendStepLog: "INSERT INTO step_log (run_id, records, v) VALUES (?, ?, ?)",
   insertSignal: "INSERT INTO signals (topic, payload, created_at, v) VALUES (?, ?, ?, ?) RETURNING *",
@@ -205,6 +222,10 @@ export class SqliteStore implements Store {
   /** Grouped mode: steps this connection logged as started and not yet ended, by run (same validity). */
   readonly #logged = new Map<string, Set<string>>();
   #dataVersion: number | undefined;
+  /** Grouped mode: the chain's head and last checkpoint as the last group committed them (same validity). */
+  #chain: CommitGroup["chain"];
+  /** Whether the steps table (schema 4 and before) holds rows; read once. */
+  #legacySteps: boolean | undefined;
   /** Units (savepoints or transactions) open now: a group never commits inside one. */
   #unitDepth = 0;
 
@@ -230,6 +251,29 @@ export class SqliteStore implements Store {
   }
 
   createRun(run: NewRun): RunRecord {
+    if (this.#grouped) {
+      return this.#guard("creating a run", "run", () => {
+        // The group holds the write lock: nobody else can insert this id before the group is written.
+        const group = this.#group!;
+        if (group.runs.has(run.id) || this.#stmt("runExists").get(run.id) !== undefined)
+          throw runExists(run.id);
+        const request = JSON.stringify(run.request ?? null);
+        const record: RunRecord = {
+          id: run.id,
+          tenant: run.tenant,
+          profile: { name: run.profile.name, version: run.profile.version },
+          status: run.status ?? "created",
+          owner: null,
+          leaseUntil: null,
+          createdAt: run.createdAt,
+          updatedAt: run.createdAt,
+          request: JSON.parse(request),
+          v,
+        };
+        group.runs.set(run.id, { record, request });
+        return record;
+      });
+    }
     return this.#guard("creating a run", "run", () => {
       const inserted = this.#stmt("insertRun").get(
         run.id,
@@ -249,6 +293,8 @@ export class SqliteStore implements Store {
 
   getRun(id: string): RunRecord | undefined {
     return this.#guard("reading a run", "read", () => {
+      const pending = this.#group?.runs.get(id);
+      if (pending !== undefined) return pending.record;
       const row = this.#stmt("getRun").get(id) as Row | undefined;
       return row === undefined ? undefined : toRun(row);
     });
@@ -256,6 +302,7 @@ export class SqliteStore implements Store {
 
   listRuns(filter: { status?: StoredRunStatus; limit?: number } = {}): RunRecord[] {
     return this.#guard("listing runs", "read", () => {
+      this.#flushRuns();
       const where = filter.status === undefined ? "" : "WHERE status = ?";
       const params = filter.status === undefined ? [] : [filter.status];
       const rows = this.#db
@@ -267,6 +314,11 @@ export class SqliteStore implements Store {
 
   setRunStatus(id: string, status: StoredRunStatus, at: number): RunRecord {
     return this.#guard("updating a run", "run", () => {
+      const pending = this.#group?.runs.get(id);
+      if (pending !== undefined) {
+        pending.record = { ...pending.record, status, updatedAt: at };
+        return pending.record;
+      }
       const row = this.#stmt("setRunStatus").get(status, at, id) as Row | undefined;
       if (row === undefined) throw unknownRun(id);
       return toRun(row);
@@ -275,6 +327,7 @@ export class SqliteStore implements Store {
 
   listUnfinished(options: { owner?: string; now?: number } = {}): RunRecord[] {
     return this.#guard("listing unfinished runs", "read", () => {
+      this.#flushRuns();
       const rows =
         options.owner === undefined
           ? this.#stmt("listUnfinished").all()
@@ -285,6 +338,19 @@ export class SqliteStore implements Store {
 
   claimRun(id: string, owner: string, until: number, now: number): boolean {
     return this.#guard("claiming a run", "run", () => {
+      const pending = this.#group?.runs.get(id);
+      if (pending !== undefined) {
+        // The claimRun statement's condition, on the row as it will be inserted.
+        const held = pending.record;
+        if (
+          held.owner !== null &&
+          held.owner !== owner &&
+          !(held.leaseUntil !== null && held.leaseUntil < now)
+        )
+          return false;
+        pending.record = { ...held, owner, leaseUntil: until };
+        return true;
+      }
       if (this.#stmt("claimRun").run(owner, until, id, owner, now).changes === 1) return true;
       if (this.#stmt("getRun").get(id) === undefined) throw unknownRun(id);
       return false;
@@ -292,15 +358,27 @@ export class SqliteStore implements Store {
   }
 
   renewLease(id: string, owner: string, until: number): boolean {
-    return this.#guard(
-      "renewing a run lease",
-      "run",
-      () => this.#stmt("renewLease").run(until, id, owner).changes === 1,
-    );
+    return this.#guard("renewing a run lease", "run", () => {
+      const pending = this.#group?.runs.get(id);
+      if (pending !== undefined) {
+        if (pending.record.owner !== owner) return false;
+        pending.record = { ...pending.record, leaseUntil: until };
+        return true;
+      }
+      return this.#stmt("renewLease").run(until, id, owner).changes === 1;
+    });
   }
 
   releaseRun(id: string, owner: string): void {
-    this.#guard("releasing a run", "run", () => this.#stmt("releaseRun").run(id, owner));
+    this.#guard("releasing a run", "run", () => {
+      const pending = this.#group?.runs.get(id);
+      if (pending !== undefined) {
+        if (pending.record.owner === owner)
+          pending.record = { ...pending.record, owner: null, leaseUntil: null };
+        return;
+      }
+      this.#stmt("releaseRun").run(id, owner);
+    });
   }
 
   loadSteps(runId: string): StepRecord[] {
@@ -353,9 +431,13 @@ export class SqliteStore implements Store {
   /** The run's steps: the steps table's rows, then the log's records in order (the last of an attempt wins). */
   #foldSteps(runId: string): StepRecord[] {
     const byKey = new Map<string, StepRecord>();
-    for (const row of this.#stmt("legacySteps").all(runId) as Row[]) {
-      const step = toStep(row);
-      byKey.set(stepKey(step.name, step.attempt), step);
+    // Nothing writes the steps table since schema 5: once found empty, it is not read again.
+    this.#legacySteps ??= this.#stmt("anyLegacyStep").get() !== undefined;
+    if (this.#legacySteps) {
+      for (const row of this.#stmt("legacySteps").all(runId) as Row[]) {
+        const step = toStep(row);
+        byKey.set(stepKey(step.name, step.attempt), step);
+      }
     }
     for (const row of this.#stmt("stepLogOf").all(runId) as Array<{ records: string; v: number }>) {
       for (const r of JSON.parse(row.records) as StepLogRecord[]) {
@@ -568,8 +650,10 @@ export class SqliteStore implements Store {
     const group = this.#group;
     if (group === undefined) return;
     const flushers = group.flushers;
-    if (group.batches.size === 0 && group.steps.size === 0 && flushers === undefined) return;
+    if (group.runs.size === 0 && group.batches.size === 0 && group.steps.size === 0 && flushers === undefined)
+      return;
     this.#writing(group, () => {
+      this.#writeRuns(group);
       for (const runId of [...group.batches.keys()]) this.#writeBatch(group, runId);
       for (const runId of [...group.steps.keys()]) this.#writeSteps(group, runId);
       if (flushers !== undefined) {
@@ -583,6 +667,31 @@ export class SqliteStore implements Store {
   #flushRun(runId: string): void {
     const group = this.#group;
     if (group?.batches.has(runId)) this.#writing(group, () => this.#writeBatch(group, runId));
+  }
+
+  /** Inserts the runs created in the open group (before a read of the runs table). */
+  #flushRuns(): void {
+    const group = this.#group;
+    if (group !== undefined && group.runs.size > 0) this.#writing(group, () => this.#writeRuns(group));
+  }
+
+  #writeRuns(group: CommitGroup): void {
+    for (const [id, { record, request }] of group.runs) {
+      group.runs.delete(id);
+      this.#stmt("insertRunRow").run(
+        id,
+        record.tenant,
+        record.profile.name,
+        record.profile.version,
+        record.status,
+        record.owner,
+        record.leaseUntil,
+        record.createdAt,
+        record.updatedAt,
+        request,
+        v,
+      );
+    }
   }
 
   #flushSteps(runId: string): void {
@@ -735,6 +844,7 @@ export class SqliteStore implements Store {
   checkpoint(): { size: number; head: string } | undefined {
     const signer = this.#signer;
     if (signer === undefined) return undefined;
+    this.#chain = undefined; // a checkpoint signed here: the next group reads the last one again
     return this.#guard("writing an audit checkpoint", "now", () =>
       this.#transaction(() => {
         this.#flush();
@@ -750,6 +860,7 @@ export class SqliteStore implements Store {
             signer.publicKey,
             signer.sign(checkpointMessage(head.gseq, head.hash, now)),
           );
+          if (this.#group !== undefined) this.#group.chain = undefined; // its last checkpoint changed
         }
         return { size: head.gseq, head: head.hash };
       }),
@@ -940,9 +1051,11 @@ export class SqliteStore implements Store {
     if (version !== this.#dataVersion) {
       this.#hot.clear();
       this.#logged.clear();
+      this.#chain = undefined;
       this.#dataVersion = version;
     }
-    this.#group = { waiters: [], batches: new Map(), steps: new Map(), writes: 0 };
+    this.#group = { waiters: [], batches: new Map(), steps: new Map(), runs: new Map(), writes: 0 };
+    if (this.#chain !== undefined) this.#group.chain = this.#chain;
     setImmediate(() => this.#commitGroup());
   }
 
@@ -965,6 +1078,7 @@ export class SqliteStore implements Store {
       this.#failGroup(group, cause);
       return;
     }
+    this.#chain = group.chain;
     for (const waiter of group.waiters) waiter.resolve();
   }
 
@@ -973,6 +1087,7 @@ export class SqliteStore implements Store {
     if (this.#group === group) this.#group = undefined;
     this.#hot.clear(); // the buffered seqs and keys never made it
     this.#logged.clear();
+    this.#chain = undefined;
     if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
     for (const waiter of group.waiters) waiter.reject(error);
