@@ -260,10 +260,24 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
         [["r2", "created", "me"]],
       );
       assert.equal(store.setRunStatus("r2", "failed", 7).status, "failed", "after it was written, an UPDATE");
+      // A new run's journal starts at 1; a run id that already has entries goes on after them.
+      assert.equal(store.appendEvent(warning("r2", "first")).entry.seq, 1);
+      store.appendEvent(warning("r3", "before its run row"));
+      await store.commit();
+      store.createRun({ id: "r3", ...run, createdAt: 8 });
+      assert.equal(store.appendEvent(warning("r3", "second")).entry.seq, 2);
+      await store.commit();
+      const elsewhere = new SqliteStore({ path });
+      elsewhere.appendEvent(warning("r4", "from another connection"));
+      elsewhere.close();
+      store.createRun({ id: "r4", ...run, createdAt: 9 });
+      assert.equal(store.appendEvent(warning("r4", "second")).entry.seq, 2);
       assert.equal(store.claimRun("r2", "another", 100, 101), true, "a lapsed lease is taken");
       assert.deepEqual(
         store.listRuns().map((r) => [r.id, r.status, r.owner]),
         [
+          ["r4", "created", null],
+          ["r3", "created", null],
           ["r2", "failed", "another"],
           ["r1", "completed", null],
         ],

@@ -148,7 +148,9 @@ const sql = {
   // Grouped mode: a run created in a group is inserted as the group is written, as it is by then.
   insertRunRow: `INSERT INTO runs (id, tenant, profile_name, profile_version, status, owner, lease_until, created_at, updated_at, request, v)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  runExists: "SELECT 1 FROM runs WHERE id = ?",
+  // Whether the run exists, and where its journal goes on (NULL: it has no entries yet).
+  runAndNextSeq: `SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1) AS run,
+    (SELECT seq + n FROM journal WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1) AS next`,
   getRun: "SELECT * FROM runs WHERE id = ?",
   setRunStatus: "UPDATE runs SET status = ?, updated_at = ? WHERE id = ? RETURNING *",
   listUnfinished: `SELECT * FROM runs WHERE ${unfinished} ORDER BY created_at, id`,
@@ -255,8 +257,12 @@ export class SqliteStore implements Store {
       return this.#guard("creating a run", "run", () => {
         // The group holds the write lock: nobody else can insert this id before the group is written.
         const group = this.#group!;
-        if (group.runs.has(run.id) || this.#stmt("runExists").get(run.id) !== undefined)
-          throw runExists(run.id);
+        if (group.runs.has(run.id)) throw runExists(run.id);
+        const found = this.#stmt("runAndNextSeq").get(run.id) as { run: number; next: number | null };
+        if (found.run === 1) throw runExists(run.id);
+        // A new run with no journal yet (the usual case): its first append needs no query.
+        if (found.next === null && !this.#hot.has(run.id) && !group.batches.has(run.id))
+          this.#remember(run.id, { nextSeq: 1, keys: new Map() });
         const request = JSON.stringify(run.request ?? null);
         const record: RunRecord = {
           id: run.id,
@@ -639,7 +645,10 @@ export class SqliteStore implements Store {
     const keys = new Map<string, number>();
     for (const row of this.#stmt("keysOf").iterate(runId) as Iterable<{ key: string; seq: number }>)
       keys.set(row.key, row.seq);
-    const run: HotRun = { nextSeq: seq, keys };
+    return this.#remember(runId, { nextSeq: seq, keys });
+  }
+
+  #remember(runId: string, run: HotRun): HotRun {
     if (this.#hot.size >= HOT_RUNS) this.#hot.delete(this.#hot.keys().next().value!);
     this.#hot.set(runId, run);
     return run;
