@@ -38,6 +38,22 @@ export interface NewRun {
   status?: StoredRunStatus;
 }
 
+/** A run's record as created: nobody holds it yet; `request` as the store keeps it (a copy). */
+export function newRunRecord(run: NewRun, request: unknown): RunRecord {
+  return {
+    id: run.id,
+    tenant: run.tenant,
+    profile: { name: run.profile.name, version: run.profile.version },
+    status: run.status ?? "created",
+    owner: null,
+    leaseUntil: null,
+    createdAt: run.createdAt,
+    updatedAt: run.createdAt,
+    request,
+    v: STORE_SCHEMA_VERSION,
+  };
+}
+
 export type StepState = "started" | "completed" | "failed";
 
 /** Why a step failed, as recorded (the thrown value itself is not persisted). */

@@ -8,6 +8,7 @@ import {
   type NewApproval,
   type NewRun,
   type NewStep,
+  newRunRecord,
   type RunRecord,
   type SignalRecord,
   STORE_SCHEMA_VERSION,
@@ -36,18 +37,7 @@ export class MemoryStore implements Store {
 
   createRun(run: NewRun): RunRecord {
     if (this.#runs.has(run.id)) throw runExists(run.id);
-    const record: RunRecord = {
-      id: run.id,
-      tenant: run.tenant,
-      profile: { name: run.profile.name, version: run.profile.version },
-      status: run.status ?? "created",
-      owner: null,
-      leaseUntil: null,
-      createdAt: run.createdAt,
-      updatedAt: run.createdAt,
-      request: json(run.request),
-      v,
-    };
+    const record = newRunRecord(run, json(run.request));
     this.#runs.set(run.id, record);
     return json(record);
   }

@@ -13,6 +13,7 @@ import {
   type NewApproval,
   type NewRun,
   type NewStep,
+  newRunRecord,
   type RunRecord,
   type SignalRecord,
   STORE_SCHEMA_VERSION,
@@ -264,18 +265,7 @@ export class SqliteStore implements Store {
         if (found.next === null && !this.#hot.has(run.id) && !group.batches.has(run.id))
           this.#remember(run.id, { nextSeq: 1, keys: new Map() });
         const request = JSON.stringify(run.request ?? null);
-        const record: RunRecord = {
-          id: run.id,
-          tenant: run.tenant,
-          profile: { name: run.profile.name, version: run.profile.version },
-          status: run.status ?? "created",
-          owner: null,
-          leaseUntil: null,
-          createdAt: run.createdAt,
-          updatedAt: run.createdAt,
-          request: JSON.parse(request),
-          v,
-        };
+        const record = newRunRecord(run, JSON.parse(request));
         group.runs.set(run.id, { record, request });
         return record;
       });
