@@ -35,6 +35,8 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
    * engine waits before running a step's side effect, so a started step is always durable first).
    * A run's journal entries of one group are written as one row (one link of the audit chain), its
    * step writes as one row of the step log, both when the group commits or before a read of the run.
+   * A run created in a group is one insert as the group is written (its claim, status changes, lease and
+   * release until then are applied in memory; `getRun` reads it there, listings write it first).
    * Other writes (signals, approvals) commit at once.
    * The write lock is then held until the end of the turn: no other connection *in this process*
    * may write to the same file (its synchronous busy wait would block the turn that releases it) —
