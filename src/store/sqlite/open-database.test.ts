@@ -233,6 +233,22 @@ describe("fixture written by schema version 1", () => {
   });
 });
 
+/** What the fixtures of versions 2 and 3 hold as written: two entries, four steps, one signed checkpoint. */
+function assertAsWritten(store: SqliteStore, version: number): void {
+  assert.equal(store.getRun(FIXTURE_RUN_ID)?.v, version);
+  assert.deepEqual(
+    store.readEvents(FIXTURE_RUN_ID).map((e) => [e.seq, e.v, e.event.type]),
+    [
+      [1, 1, "run-start"],
+      [2, 1, "escalation-pending"],
+    ],
+  );
+  assert.equal(store.loadSteps(FIXTURE_RUN_ID).length, 4);
+  const report = verifyAudit(store.database);
+  assert.equal(report.ok, true, JSON.stringify(report.problems));
+  assert.deepEqual([report.entries, report.checkpoints], [2, 1]);
+}
+
 describe("fixture written by schema version 2", () => {
   it("stays readable, and its audit chain and signed checkpoint still verify and go on", () => {
     const path = fresh("fixture2");
@@ -241,18 +257,7 @@ describe("fixture written by schema version 2", () => {
     const store = new SqliteStore({ path, signer });
     try {
       assert.equal(store.getRun(FIXTURE_RUN_ID)?.status, "waiting");
-      assert.equal(store.getRun(FIXTURE_RUN_ID)?.v, 2);
-      assert.deepEqual(
-        store.readEvents(FIXTURE_RUN_ID).map((e) => [e.seq, e.v, e.event.type]),
-        [
-          [1, 1, "run-start"],
-          [2, 1, "escalation-pending"],
-        ],
-      );
-      assert.equal(store.loadSteps(FIXTURE_RUN_ID).length, 4);
-      const before = verifyAudit(store.database);
-      assert.equal(before.ok, true, JSON.stringify(before.problems));
-      assert.deepEqual([before.entries, before.checkpoints], [2, 1]);
+      assertAsWritten(store, 2);
       // The key is still honoured, and the chain goes on from the migrated head.
       assert.equal(
         store.appendEvent(
@@ -286,18 +291,7 @@ describe("fixture written by schema version 3", () => {
   it("migrates to one-row batches: entries, keys and the signed chain carry over, and batches follow", async () => {
     const store = openFixture(3, { signed: true });
     try {
-      assert.equal(store.getRun(FIXTURE_RUN_ID)?.v, 3);
-      assert.deepEqual(
-        store.readEvents(FIXTURE_RUN_ID).map((e) => [e.seq, e.v, e.event.type]),
-        [
-          [1, 1, "run-start"],
-          [2, 1, "escalation-pending"],
-        ],
-      );
-      assert.equal(store.loadSteps(FIXTURE_RUN_ID).length, 4);
-      const before = verifyAudit(store.database);
-      assert.equal(before.ok, true, JSON.stringify(before.problems));
-      assert.deepEqual([before.entries, before.checkpoints], [2, 1]);
+      assertAsWritten(store, 3);
       const replayed = store.appendEvent(
         { type: "warning", runId: FIXTURE_RUN_ID, at: 1, message: "later" },
         "escalation:t1",
