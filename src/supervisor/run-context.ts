@@ -152,7 +152,10 @@ export class RunContext {
    * occurrence — so a replay does not journal them twice.
    */
   emit(event: RunEventInput): void {
-    const full = { ...event, runId: this.runId, at: this.deps.clock() } as Parameters<Journal["append"]>[0];
+    // Stamped in place (callers pass a fresh object): a spread of ~20 event shapes is a megamorphic copy.
+    const full = event as Parameters<Journal["append"]>[0];
+    full.runId = this.runId;
+    full.at = this.deps.clock();
     const journal = this.deps.journal;
     // Keys only matter to a replay: a run the engine never replays is journaled without them.
     if (journal.appendOnce === undefined || this.deps.unkeyedEvents === true || UNKEYED.has(event.type)) {
