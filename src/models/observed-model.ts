@@ -38,19 +38,36 @@ export function usageOf(result: LanguageModelV4GenerateResult): Usage {
   };
 }
 
-/** Every message's content tokenised: no path to a provider skips the shield. */
+type PromptMessage = LanguageModelV4CallOptions["prompt"][number];
+
+/**
+ * Every message's content tokenised: no path to a provider skips the shield. A tool loop sends its
+ * earlier messages again on every step (the same objects, never changed): each is protected once
+ * (`done` is the task's), and the protected copy is sent again.
+ */
 async function protectPrompt(
   options: LanguageModelV4CallOptions,
   shield: ModelObservation["protect"],
+  done: WeakMap<PromptMessage, Promise<PromptMessage>>,
 ): Promise<LanguageModelV4CallOptions> {
   if (shield === undefined) return options;
   const prompt = await Promise.all(
-    options.prompt.map(async (message) => ({
-      ...message,
-      content: await shield.protectValue(message.content),
-    })),
+    options.prompt.map((message) => {
+      let protectedMessage = done.get(message);
+      if (protectedMessage === undefined) {
+        protectedMessage = shield.protectValue(message.content).then(
+          (content) => ({ ...message, content }) as PromptMessage,
+          (error: unknown) => {
+            done.delete(message); // not remembered: the next call tries again
+            throw error;
+          },
+        );
+        done.set(message, protectedMessage);
+      }
+      return protectedMessage;
+    }),
   );
-  return { ...options, prompt: prompt as LanguageModelV4CallOptions["prompt"] };
+  return { ...options, prompt };
 }
 
 /**
@@ -59,6 +76,7 @@ async function protectPrompt(
  */
 export function observeModel(model: LanguageModelV4, observation: ModelObservation): LanguageModelV4 {
   let calls = 0;
+  const protectedMessages = new WeakMap<PromptMessage, Promise<PromptMessage>>();
   const generate = async (options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> => {
     const index = calls++;
     const started = performance.now();
@@ -66,7 +84,7 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
       const { value, replayed } = await observation.durable.step(
         `model:${observation.stepPrefix}:${index}`,
         async () => {
-          const protectedOptions = await protectPrompt(options, observation.protect);
+          const protectedOptions = await protectPrompt(options, observation.protect, protectedMessages);
           await observation.beforeCall?.(protectedOptions);
           return model.doGenerate(protectedOptions);
         },
