@@ -90,10 +90,10 @@ export function createCedarPolicyBundle(init: CedarPolicyBundleInit): PolicyBund
   const cacheKey = (call: Call, options: DecideOptions | undefined): string | undefined => {
     const referenced = init.referencedContext;
     if (referenced === undefined || (call.entities as unknown[]).length > 0) return undefined;
+    // The attributes the policies read, in the (fixed) order they were found in the policies.
+    const full = call.context as Record<string, unknown>;
     const context: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(call.context as Record<string, unknown>)) {
-      if (referenced.has(name)) context[name] = value;
-    }
+    for (const name of referenced) if (Object.hasOwn(full, name)) context[name] = full[name];
     return JSON.stringify([call.principal, call.action, call.resource, context, options?.approved ?? null]);
   };
 
