@@ -98,7 +98,7 @@ export interface BenchOptions {
 }
 
 /** Scripted telecom workers: one tool-call turn, then the structured answer. */
-function telecomRules(): ScriptRule[] {
+export function telecomRules(): ScriptRule[] {
   const answer = (summary: string) => ({ object: { status: "ok", summary, confidence: 0.9 } });
   return [
     {
