@@ -5,12 +5,11 @@
 //
 //   git worktree add /tmp/arbiter-base HEAD~1 && ln -s "$PWD/node_modules" /tmp/arbiter-base/
 //   node bench/ab.ts /tmp/arbiter-base . [--runs 2000] [--mode durable|memory|handlers]
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BENCH_MESSAGE, telecomRules } from "./telecom-bench.ts";
+import { BENCH_MESSAGE, durableEnv, telecomRules } from "./telecom-bench.ts";
 
 type ProfileModule = typeof import("../src/profile/load-profile.ts");
 type RuntimeModule = typeof import("../src/supervisor/local-runtime.ts");
@@ -50,12 +49,7 @@ async function open(root: string, dir: string): Promise<Side> {
   const { createSupervisor }: SupervisorModule = await from("src/supervisor/supervisor.ts");
   const { MemoryJournal }: JournalModule = await from("src/journal/memory/memory-journal.ts");
   const { ScriptedModel }: ScriptedModule = await from("src/testing/scripted-model.ts");
-  const env = {
-    TELECOM_DB: join(dir, "telecom.db"),
-    ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"),
-    ARBITER_VAULT: join(dir, "vault.db"),
-    ARBITER_VAULT_KEY: randomBytes(32).toString("hex"),
-  };
+  const env = durableEnv(dir, "ab");
   const profile = await loadProfile(join(root, "examples/telecom/profile.yaml"), { env });
   const model = new ScriptedModel({ modelId: "bench", rules: telecomRules(), latencyMs: 0, record: false });
   const resolved = { name: "bench", model };

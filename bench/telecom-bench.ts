@@ -232,6 +232,16 @@ async function parallelWall(profile: Profile): Promise<number> {
   return walls.sort((a, b) => a - b)[1]!;
 }
 
+/** What the embedded runtime reads from the environment, all in `dir` (the vault named after `name`). */
+export function durableEnv(dir: string, name: string): Record<string, string> {
+  return {
+    TELECOM_DB: join(dir, "telecom.db"),
+    ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"),
+    ARBITER_VAULT: join(dir, `${name}-vault.db`),
+    ARBITER_VAULT_KEY: randomBytes(32).toString("hex"),
+  };
+}
+
 /** The same runs on the embedded runtime, each on a database of its own. */
 async function durableFigures(
   profile: Profile,
@@ -243,12 +253,7 @@ async function durableFigures(
   const runtime = await LocalRuntime.open({
     profile,
     dbPath: join(dir, `${name}.db`),
-    env: {
-      TELECOM_DB: join(dir, "telecom.db"),
-      ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"),
-      ARBITER_VAULT: join(dir, `${name}-vault.db`),
-      ARBITER_VAULT_KEY: randomBytes(32).toString("hex"),
-    },
+    env: durableEnv(dir, name),
     ...(models ? { models } : {}),
   });
   try {
