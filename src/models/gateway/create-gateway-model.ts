@@ -1,5 +1,4 @@
 import type { LanguageModelV4, LanguageModelV4Middleware } from "@ai-sdk/provider";
-import { wrapLanguageModel } from "ai";
 import type { Budget, BudgetSubject } from "../../budget/budget.ts";
 import type { Price } from "../../budget/cost.ts";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
@@ -8,6 +7,7 @@ import type { BreakerRegistry } from "./breaker-registry.ts";
 import { budgetMiddleware } from "./budget-middleware.ts";
 import { cacheMiddleware } from "./cache-middleware.ts";
 import type { BreakerThresholds } from "./circuit-breaker.ts";
+import { composeMiddleware } from "./compose-middleware.ts";
 import { createFallbackChain } from "./fallback-chain.ts";
 import type { EventContext, GatewayEvent, GatewayEventInput, ModelCallEvent } from "./gateway-events.ts";
 import type { ResponseCache } from "./response-cache.ts";
@@ -73,7 +73,7 @@ export interface GatewayModelOptions extends GatewayOptions {
 /**
  * The one place the gateway is composed. Each chain entry becomes
  * `[entryMiddleware] → cache → breaker → budget → retry → telemetry → response check → provider model`
- * (outermost first; each an AI SDK middleware), and the entries are joined into a fallback chain
+ * (outermost first; each an AI SDK middleware, composed by `composeMiddleware`), and the entries are joined into a fallback chain
  * that hops on failure or an open breaker.
  *
  * @example
@@ -189,7 +189,7 @@ export function createGatewayModel(options: GatewayModelOptions): LanguageModelV
       }),
       responseCheckMiddleware(),
     );
-    return { name: entry.name, model: wrapLanguageModel({ model: entry.model, middleware }) };
+    return { name: entry.name, model: composeMiddleware(entry.model, middleware) };
   });
 
   return createFallbackChain(links, {
