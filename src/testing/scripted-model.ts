@@ -208,12 +208,32 @@ export class ScriptedModel implements LanguageModelV4 {
   }
 }
 
+// Each rule's patterns, compiled on its first match (a load test makes thousands of calls per rule).
+const compiled = new WeakMap<object, { system?: RegExp; user?: RegExp; tools?: RegExp }>();
+
+function patternsOf(when: NonNullable<ScriptRule["when"]>): {
+  system?: RegExp;
+  user?: RegExp;
+  tools?: RegExp;
+} {
+  let patterns = compiled.get(when);
+  if (patterns === undefined) {
+    patterns = {
+      ...(when.system === undefined ? {} : { system: new RegExp(when.system, "iu") }),
+      ...(when.user === undefined ? {} : { user: new RegExp(when.user, "iu") }),
+      ...(when.tools === undefined ? {} : { tools: new RegExp(when.tools, "iu") }),
+    };
+    compiled.set(when, patterns);
+  }
+  return patterns;
+}
+
 function matches(rule: ScriptRule, call: ScriptCall): boolean {
   const when = rule.when;
   if (when === undefined) return true;
-  if (when.system !== undefined && !new RegExp(when.system, "iu").test(call.system)) return false;
-  if (when.user !== undefined && !new RegExp(when.user, "iu").test(call.user)) return false;
-  if (when.tools !== undefined && !call.tools.some((t) => new RegExp(when.tools!, "iu").test(t)))
-    return false;
+  const { system, user, tools } = patternsOf(when);
+  if (system !== undefined && !system.test(call.system)) return false;
+  if (user !== undefined && !user.test(call.user)) return false;
+  if (tools !== undefined && !call.tools.some((t) => tools.test(t))) return false;
   return true;
 }
