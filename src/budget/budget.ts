@@ -59,6 +59,7 @@ export interface CallEstimate {
 
 /** A reservation for one call, to be settled with what the call used. */
 export interface BudgetHold {
+  /** The ledger hold's id; empty when nothing was held. */
   readonly id: string;
   readonly subject: BudgetSubject;
   readonly model: string;
@@ -127,7 +128,8 @@ export class Budget {
     estimate: CallEstimate,
   ): Promise<BudgetHold> {
     const checks = this.#checksFor(subject);
-    const id = this.#newId();
+    // A call under no budget holds nothing: its hold is never written, so it needs no id.
+    const id = checks.length > 0 ? this.#newId() : "";
     const hold = {
       id,
       subject,

@@ -20,12 +20,15 @@ type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Part>["read"]>>
  *   an `error` part and finishes with reason `error`, and is recorded as a failed call.
  */
 export function responseCheckMiddleware(): LanguageModelV4Middleware {
-  return {
-    specificationVersion: "v4",
-    wrapGenerate: async ({ doGenerate }) => checkGenerated(await doGenerate()),
-    wrapStream: async ({ doStream }) => checkStream(await doStream()),
-  };
+  return RESPONSE_CHECK;
 }
+
+// Stateless: one for every gateway model (they are built per task).
+const RESPONSE_CHECK: LanguageModelV4Middleware = Object.freeze({
+  specificationVersion: "v4",
+  wrapGenerate: async ({ doGenerate }) => checkGenerated(await doGenerate()),
+  wrapStream: async ({ doStream }) => checkStream(await doStream()),
+});
 
 function checkGenerated(result: LanguageModelV4GenerateResult): LanguageModelV4GenerateResult {
   const finish = result.finishReason.unified;
