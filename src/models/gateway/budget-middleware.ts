@@ -65,18 +65,26 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
 
   return {
     specificationVersion: "v4",
-    async wrapGenerate({ doGenerate, params, model }) {
+    wrapGenerate({ doGenerate, params, model }) {
       const estimate = budget.estimate(name, price, params);
-      const hold = await reserve(model.provider, estimate);
-      let result: Awaited<ReturnType<typeof doGenerate>>;
-      try {
-        result = await doGenerate();
-      } catch (error) {
-        await release(hold);
-        throw error;
-      }
-      await charge(hold, actualUsage(result.usage, estimate, outputChars(result.content)));
-      return result;
+      // Continuations, not an async function: nothing is held per call while the model answers.
+      return reserve(model.provider, estimate).then((hold) => {
+        const failed = (error: unknown) =>
+          release(hold).then(() => {
+            throw error;
+          });
+        let attempt: ReturnType<typeof doGenerate>;
+        try {
+          attempt = doGenerate();
+        } catch (error) {
+          return failed(error);
+        }
+        return Promise.resolve(attempt).then(
+          (result) =>
+            charge(hold, actualUsage(result.usage, estimate, outputChars(result.content))).then(() => result),
+          failed,
+        );
+      });
     },
     async wrapStream({ doStream, params, model }) {
       const estimate = budget.estimate(name, price, params);

@@ -43,25 +43,34 @@ export function createFallbackChain(
     throw new ArbiterError(ErrorCode.InvalidArgument, "A model chain needs at least one model.");
   }
 
-  async function run<T extends LanguageModelV4GenerateResult | LanguageModelV4StreamResult>(
+  // Continuations, not an async loop: nothing is held per call while a model answers.
+  function run<T extends LanguageModelV4GenerateResult | LanguageModelV4StreamResult>(
     params: LanguageModelV4CallOptions,
     call: (model: LanguageModelV4) => PromiseLike<T>,
   ): Promise<T> {
     const failures: LinkFailure[] = [];
-    for (let i = 0; i < links.length; i++) {
+    const from = (i: number): Promise<T> => {
       const link = links[i]!;
+      let answer: PromiseLike<T>;
       try {
-        const result = await call(link.model);
-        return annotate(result, link.name);
+        answer = call(link.model);
       } catch (error) {
-        if (params.abortSignal?.aborted) throw error;
-        if (circuitOpenDetails(error) === undefined && !isModelFailure(error)) throw error;
-        failures.push({ model: link.name, error });
-        const next = links[i + 1];
-        if (next !== undefined) onHop(hopOf(link.name, next.name, error));
+        answer = Promise.reject(error);
       }
-    }
-    throw chainFailed(failures);
+      return Promise.resolve(answer).then(
+        (result) => annotate(result, link.name),
+        (error: unknown) => {
+          if (params.abortSignal?.aborted) throw error;
+          if (circuitOpenDetails(error) === undefined && !isModelFailure(error)) throw error;
+          failures.push({ model: link.name, error });
+          const next = links[i + 1];
+          if (next === undefined) throw chainFailed(failures);
+          onHop(hopOf(link.name, next.name, error));
+          return from(i + 1);
+        },
+      );
+    };
+    return from(0);
   }
 
   return {

@@ -26,7 +26,8 @@ export function responseCheckMiddleware(): LanguageModelV4Middleware {
 // Stateless: one for every gateway model (they are built per task).
 const RESPONSE_CHECK: LanguageModelV4Middleware = Object.freeze({
   specificationVersion: "v4",
-  wrapGenerate: async ({ doGenerate }) => checkGenerated(await doGenerate()),
+  // A continuation, not an async function: nothing is held per call while the model answers.
+  wrapGenerate: ({ doGenerate }) => Promise.resolve(doGenerate()).then(checkGenerated),
   wrapStream: async ({ doStream }) => checkStream(await doStream()),
 });
 

@@ -61,14 +61,19 @@ export function retryMiddleware(options: RetryMiddlewareOptions): LanguageModelV
   const { retry, random, clock } = options;
   const sleep = options.sleep ?? abortableDelay;
 
-  async function withRetries<T>(
+  // Continuations, not an async loop: nothing is held per call while an attempt is in flight.
+  function withRetries<T>(
     params: LanguageModelV4CallOptions,
     call: (p: LanguageModelV4CallOptions) => PromiseLike<T>,
-  ) {
-    for (let attempt = 1; ; attempt++) {
+  ): Promise<T> {
+    const attemptFrom = (attempt: number): Promise<T> => {
+      let started: PromiseLike<T>;
       try {
-        return await attemptOnce(params, call, retry.attemptTimeoutMs);
+        started = attemptOnce(params, call, retry.attemptTimeoutMs);
       } catch (error) {
+        started = Promise.reject(error);
+      }
+      return Promise.resolve(started).then(undefined, (error: unknown) => {
         if (params.abortSignal?.aborted) throw error;
         const failure = classifyFailure(error, clock());
         if (!failure.retryable || attempt > retry.maxRetries) throw error;
@@ -78,9 +83,10 @@ export function retryMiddleware(options: RetryMiddlewareOptions): LanguageModelV
         const jittered = backoff / 2 + (random() * backoff) / 2;
         const delayMs = Math.round(Math.max(jittered, failure.retryAfterMs ?? 0));
         options.onRetry?.({ attempt, delayMs, failure });
-        await sleep(delayMs, params.abortSignal);
-      }
-    }
+        return sleep(delayMs, params.abortSignal).then(() => attemptFrom(attempt + 1));
+      });
+    };
+    return attemptFrom(1);
   }
 
   return {
@@ -90,12 +96,20 @@ export function retryMiddleware(options: RetryMiddlewareOptions): LanguageModelV
   };
 }
 
-async function attemptOnce<T>(
+function attemptOnce<T>(
   params: LanguageModelV4CallOptions,
   call: (p: LanguageModelV4CallOptions) => PromiseLike<T>,
   timeoutMs: number | undefined,
-): Promise<T> {
+): PromiseLike<T> {
   if (timeoutMs === undefined) return call(params);
+  return attemptWithTimeout(params, call, timeoutMs);
+}
+
+async function attemptWithTimeout<T>(
+  params: LanguageModelV4CallOptions,
+  call: (p: LanguageModelV4CallOptions) => PromiseLike<T>,
+  timeoutMs: number,
+): Promise<T> {
   const controller = new AbortController();
   const outer = params.abortSignal;
   // Stays linked after the attempt: a stream keeps reading with this signal.

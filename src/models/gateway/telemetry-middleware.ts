@@ -1,4 +1,4 @@
-import type { LanguageModelV4Middleware } from "@ai-sdk/provider";
+import type { LanguageModelV4GenerateResult, LanguageModelV4Middleware } from "@ai-sdk/provider";
 import type { Price } from "../../budget/cost.ts";
 import { costOf } from "../../budget/cost.ts";
 import { describeError } from "../../errors/arbiter-error.ts";
@@ -65,23 +65,33 @@ export function telemetryMiddleware(options: TelemetryMiddlewareOptions): Langua
 
   return {
     specificationVersion: "v4",
-    async wrapGenerate({ doGenerate, model, params }) {
+    wrapGenerate({ doGenerate, model, params }) {
       const started = clock();
+      // Continuations, not an async function: nothing is held per call while the model answers.
+      let attempt: PromiseLike<LanguageModelV4GenerateResult>;
       try {
-        const result = await doGenerate();
-        const usage = tokensOf(result.usage);
-        onCall({
-          ...base(model, false),
-          ok: true,
-          usage,
-          costUsd: costOf(price, usage.inputTokens, usage.outputTokens),
-          durationMs: clock() - started,
-        });
-        return result;
+        attempt = doGenerate();
       } catch (error) {
         failed(model, false, error, params.abortSignal, started);
-        throw error;
+        return Promise.reject(error);
       }
+      return Promise.resolve(attempt).then(
+        (result) => {
+          const usage = tokensOf(result.usage);
+          onCall({
+            ...base(model, false),
+            ok: true,
+            usage,
+            costUsd: costOf(price, usage.inputTokens, usage.outputTokens),
+            durationMs: clock() - started,
+          });
+          return result;
+        },
+        (error: unknown) => {
+          failed(model, false, error, params.abortSignal, started);
+          throw error;
+        },
+      );
     },
     async wrapStream({ doStream, model, params }) {
       const started = clock();
