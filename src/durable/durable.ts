@@ -4,6 +4,23 @@ import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 export interface StepOptions {
   /** Re-executing after a crash is safe (matters for steps that were started but never recorded). */
   idempotent?: boolean;
+  /**
+   * Keeps the recorded result from resting in clear when it holds personal data (a tool's answer):
+   * engines that persist results store what `seal` returns, and open it again to replay the step.
+   */
+  sealer?: StepSealer;
+}
+
+/** Seals step results that must not be stored in clear (e.g. with the PII vault's key). */
+export interface StepSealer {
+  /**
+   * The record to store for a result (`encoded`: the result as recorded; `value`: the result itself),
+   * or `undefined` to store `encoded` as it is. `context` names the run and step: bind it, so a
+   * record copied to another step does not open.
+   */
+  seal(encoded: string, value: unknown, context: string): string | undefined;
+  /** `encoded` back from what `seal` returned; throws when the record does not open. */
+  open(sealed: string, context: string): string;
 }
 
 /** The outcome of a step: executed now, or returned from the record of an earlier execution. */

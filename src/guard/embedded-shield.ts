@@ -25,6 +25,7 @@ export async function openEmbeddedShield(
   return {
     shield: createPiiShield({
       tokenizer,
+      records: vault,
       ...(options.revealToRequester ? { revealToRequester: options.revealToRequester } : {}),
     }),
     close: () => vault.close(),

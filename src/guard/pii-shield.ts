@@ -2,9 +2,16 @@ import type { RunShield, Shield } from "../supervisor/guards.ts";
 import { dataClassOf } from "./pii/data-class.ts";
 import { findTokens } from "./pii/token.ts";
 import type { Tokenizer } from "./pii/tokenizer.ts";
+import type { Vault } from "./pii/vault.ts";
 
 export interface PiiShieldOptions {
   tokenizer: Tokenizer;
+  /**
+   * Seals step results that hold PII (a tool's answer) with the vault's key before they are recorded,
+   * so the run database holds no personal data in clear (the journal holds tokens, the vault ciphertext).
+   * Without it, step results are recorded as they are.
+   */
+  records?: Pick<Vault, "sealRecord" | "openRecord">;
   /** Types the requester sees restored in the answer. Default: e-mail, phone and IP; cards, IBANs and SSNs stay tokens. */
   revealToRequester?: readonly string[];
 }
@@ -13,7 +20,7 @@ const DEFAULT_REVEAL = ["EMAIL", "PHONE", "IP"];
 
 /** Tokenises PII at every boundary of a run with the given tokenizer (and its encrypted vault). */
 export function createPiiShield(options: PiiShieldOptions): Shield {
-  const { tokenizer } = options;
+  const { tokenizer, records } = options;
   const reveal = new Set(options.revealToRequester ?? DEFAULT_REVEAL);
   return {
     name: "pii",
@@ -22,7 +29,16 @@ export function createPiiShield(options: PiiShieldOptions): Shield {
       const remember = (tokens: readonly string[]) => {
         for (const t of tokens) issued.add(t);
       };
+      const stepSealer =
+        records === undefined
+          ? undefined
+          : {
+              seal: (encoded: string, value: unknown, context: string) =>
+                tokenizer.holdsPii(value) ? records.sealRecord(tenant, encoded, context) : undefined,
+              open: (sealed: string, context: string) => records.openRecord(tenant, sealed, context),
+            };
       return {
+        ...(stepSealer === undefined ? {} : { stepSealer }),
         async protectText(text) {
           const result = await tokenizer.tokenize(text, { tenant });
           remember(result.tokens);

@@ -1,3 +1,5 @@
+import type { StepSealer } from "../durable/durable.ts";
+
 /**
  * The PII shield of one run (governance issue): sensitive values become tokens before any model or
  * the journal sees them, and only this run's tokens can be turned back into values.
@@ -13,6 +15,8 @@ export interface RunShield {
   revealAnswer(text: string): Promise<string>;
   /** Takes the tokens in a recorded value as this run's own (a resumed run's stored request). */
   adopt(value: unknown): void;
+  /** Seals step results that hold PII before they are recorded (see `StepOptions.sealer`). */
+  readonly stepSealer?: StepSealer;
 }
 
 export interface Shield {

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { z } from "zod";
+import { openEmbeddedShield } from "../guard/embedded-shield.ts";
 import { defineProfile } from "../profile/load-profile.ts";
 import { defineTool } from "../tools/tool.ts";
 import { LocalRuntime, type RunOutcome, type SuspendedRun } from "./local-runtime.ts";
+import { replayRun } from "./replay.ts";
 
 /**
  * A worker whose one tool charges a card: a side effect that is not idempotent. The first process
@@ -246,5 +248,88 @@ test("a watch (serve) leaves a run started on other --model specs alone, once sa
     assert.equal(await taken, runId);
   } finally {
     await same.close();
+  }
+});
+
+test("a tool's answer that holds personal data rests sealed in the step log, and replays exactly", async () => {
+  const seen: string[] = [];
+  const lookup = defineTool({
+    name: "lookup_contact",
+    description: "the customer's contact details",
+    input: z.object({ id: z.string() }),
+    idempotent: true,
+    execute: async () => ({ email: "ann.smith@example.com", phone: "+1 212 555 0187", plan: "fiber" }),
+  });
+  const profile = defineProfile(
+    {
+      name: "crm",
+      workers: [
+        {
+          name: "contacts",
+          description: "contact details",
+          handler: "contacts",
+          tools: ["lookup_contact"],
+          routing: { keywords: ["contact"] },
+        },
+      ],
+    },
+    {
+      tools: [lookup],
+      handlers: {
+        contacts: async (_task, ctx) => {
+          const contact = await ctx.callTool<{ email: string }>("lookup_contact", { id: "C-1" });
+          seen.push(contact.email);
+          return { status: "ok", summary: "found the contact details", confidence: 1 };
+        },
+      },
+    },
+  );
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-sealed-"));
+  const dbPath = join(dir, "arbiter.db");
+  const env = {
+    ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"),
+    ARBITER_VAULT: join(dir, "vault.db"),
+    ARBITER_VAULT_KEY: "cd".repeat(32),
+  };
+  const runtime = await LocalRuntime.open({ profile, dbPath, env });
+  let runId = "";
+  try {
+    const outcome = await runtime.run(
+      { message: "what contact details do you have" },
+      { onStart: (id) => (runId = id) },
+    );
+    assert.ok("answer" in outcome && outcome.status === "completed", JSON.stringify(outcome));
+    const tool = runtime.store.loadSteps(runId).find((s) => s.name.startsWith("tool:"));
+    assert.ok(tool?.result?.startsWith("~sealed:"), tool?.result ?? "no tool step");
+    // The journal holds tokens, the step log a sealed record: the address is nowhere in clear.
+    const tokens = JSON.stringify(runtime.journal.read(runId).map((e) => e.event));
+    assert.match(tokens, /<EMAIL_\d+>/);
+  } finally {
+    await runtime.close();
+  }
+  const bytes = Buffer.concat(
+    [dbPath, `${dbPath}-wal`].filter((p) => existsSync(p)).map((p) => readFileSync(p)),
+  );
+  for (const needle of ["ann.smith@example.com", "212 555 0187"]) {
+    assert.equal(bytes.includes(Buffer.from(needle)), false, `${needle} rests in clear`);
+  }
+
+  // A replay opens the sealed answer with the vault's key: the handler sees the same value again.
+  const again = await LocalRuntime.open({ profile, dbPath, env });
+  const shield = await openEmbeddedShield({ env });
+  try {
+    const report = await replayRun({
+      record: again.store.getRun(runId)!,
+      profile,
+      store: again.store,
+      engine: again.engine,
+      recorded: again.journal.read(runId),
+      shield: shield.shield,
+    });
+    assert.deepEqual(report.divergences, []);
+    assert.deepEqual(seen, ["ann.smith@example.com", "ann.smith@example.com"]);
+  } finally {
+    await shield.close();
+    await again.close();
   }
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type DurableRun, InDoubtError, type StepOutcome } from "../durable/durable.ts";
+import { type DurableRun, InDoubtError, type StepOutcome, type StepSealer } from "../durable/durable.ts";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
 import type { RunEventInput } from "../journal/events.ts";
 import { canonicalJson } from "../profile/canonical-json.ts";
@@ -23,6 +23,8 @@ export type PersonDecision =
 export interface ToolShield {
   protectValue<T>(value: T): Promise<T>;
   revealValue<T>(value: T): Promise<{ value: T; dataClasses: string[] }>;
+  /** Seals a tool's answer that holds PII before the step log records it. */
+  readonly stepSealer?: StepSealer;
 }
 
 /** The slice of a running task that tool calls need. */
@@ -183,7 +185,9 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
         await scope.faults?.before(`tool ${name}`, scope.signal);
         return execute();
       },
-      { idempotent },
+      scope.shield?.stepSealer === undefined
+        ? { idempotent }
+        : { idempotent, sealer: scope.shield.stepSealer },
     );
   const failed = (error: unknown): never =>
     endFailed(

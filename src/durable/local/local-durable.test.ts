@@ -230,6 +230,51 @@ describe("LocalDurableEngine steps", () => {
     );
   });
 
+  it("seals the results its sealer asks to seal, and opens them to replay; never stores them in clear", async () => {
+    // A stand-in for the PII vault: reversible, bound to the context, and refusing another one.
+    const sealings: string[] = [];
+    const sealer = {
+      seal: (encoded: string, value: unknown, context: string) => {
+        if (!JSON.stringify(value).includes("@")) return undefined;
+        sealings.push(context);
+        return Buffer.from(`${context}|${encoded}`).toString("base64url");
+      },
+      open: (sealed: string, context: string) => {
+        const text = Buffer.from(sealed, "base64url").toString();
+        if (!text.startsWith(`${context}|`)) throw new Error("the record does not open here");
+        return text.slice(context.length + 1);
+      },
+    };
+    const secret = { email: "ann@example.com", at: new Date("2025-01-02T03:04:05.000Z"), n: 4111 };
+    const first = db.engine().open("r1");
+    await first.step("tool:t1/lookup/aa#0", async () => secret, { idempotent: true, sealer });
+    await first.step("tool:t1/plans/bb#0", async () => ({ plan: "fiber" }), { sealer });
+    assert.deepEqual(sealings, ["r1\u0000tool:t1/lookup/aa#0"]);
+
+    const reader = new SqliteStore({ path: db.path });
+    const records = reader.loadSteps("r1");
+    reader.close();
+    const sealed = records.find((r) => r.name === "tool:t1/lookup/aa#0")!;
+    assert.ok(sealed.result?.startsWith("~sealed:"));
+    assert.equal(sealed.result?.includes("example.com"), false);
+    assert.equal(records.find((r) => r.name === "tool:t1/plans/bb#0")?.result, '{"plan":"fiber"}');
+
+    // Another process replays both exactly (a Date stays a Date) without running them again.
+    const replayed = db.engine().open("r1");
+    const back = await replayed.step("tool:t1/lookup/aa#0", async () => assert.fail("ran again"), { sealer });
+    assert.equal(back.replayed, true);
+    assert.deepEqual(back.value, secret);
+    assert.ok((back.value as typeof secret).at instanceof Date);
+    // Without the sealer, the sealed result cannot be replayed, and says why.
+    await assert.rejects(
+      db
+        .engine()
+        .open("r1")
+        .step("tool:t1/lookup/aa#0", async () => assert.fail("ran again")),
+      (e) => ArbiterError.is(e, "invalid-data") && /guard\.pii/.test(e.message),
+    );
+  });
+
   it("records now() and uuid() so a replay sees the same values", async () => {
     let t = 1_000;
     let n = 0;

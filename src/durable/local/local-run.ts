@@ -8,9 +8,13 @@ import {
   type SignalResult,
   type StepOptions,
   type StepOutcome,
+  type StepSealer,
   type WaitOptions,
 } from "../durable.ts";
 import { decodeStepValue, describeStepError, encodeStepValue, replayedError } from "./step-codec.ts";
+
+/** Marks a sealed result in the step log (an encoded result is JSON, which never starts with "~"). */
+const SEALED = "~sealed:";
 
 /** What a run handle needs from its engine. */
 export interface RunEnvironment {
@@ -122,7 +126,10 @@ export class LocalDurableRun implements DurableRun {
     if (inHistory && recorded !== undefined) state.consume(name, recorded.attempt, this.#env.laneOf);
 
     if (recorded?.state === "completed") {
-      return { value: decodeStepValue(recorded.result) as T, replayed: true };
+      return {
+        value: decodeStepValue(this.#opened(name, recorded.result, options.sealer)) as T,
+        replayed: true,
+      };
     }
     if (recorded?.state === "failed" && inHistory) {
       throw replayedError(recorded.error ?? { name: "Error", message: "failed" }, this.runId, name);
@@ -136,7 +143,10 @@ export class LocalDurableRun implements DurableRun {
       attempt = recorded.attempt;
     }
     await this.#checkSequence(name);
-    return { value: await this.#execute(name, attempt, fn, options.idempotent === true), replayed: false };
+    return {
+      value: await this.#execute(name, attempt, fn, options.idempotent === true, options.sealer),
+      replayed: false,
+    };
   }
 
   now(): number {
@@ -201,7 +211,13 @@ export class LocalDurableRun implements DurableRun {
     return [...this.#state.unconsumed.values()].flatMap((pending) => [...pending]);
   }
 
-  async #execute<T>(name: string, attempt: number, fn: () => Promise<T>, idempotent: boolean): Promise<T> {
+  async #execute<T>(
+    name: string,
+    attempt: number,
+    fn: () => Promise<T>,
+    idempotent: boolean,
+    sealer: StepSealer | undefined,
+  ): Promise<T> {
     const clock = this.#env.clock;
     this.#start(name, attempt, idempotent);
     // A step that is not safe to repeat is on disk before fn runs: if this process dies during fn,
@@ -235,8 +251,30 @@ export class LocalDurableRun implements DurableRun {
       this.#finish(name, attempt, { state: "failed", error: describeStepError(failure), endedAt: clock() });
       throw failure;
     }
-    this.#finish(name, attempt, { state: "completed", result: encoded, endedAt: clock() });
+    const result =
+      sealer === undefined || encoded === null ? encoded : this.#sealed(name, encoded, value, sealer);
+    this.#finish(name, attempt, { state: "completed", result, endedAt: clock() });
     return value;
+  }
+
+  /** The record of a result the sealer seals (marked, so a replay knows to open it), or the result as is. */
+  #sealed(name: string, encoded: string, value: unknown, sealer: StepSealer): string {
+    const sealed = sealer.seal(encoded, value, `${this.runId}\u0000${name}`);
+    return sealed === undefined ? encoded : `${SEALED}${sealed}`;
+  }
+
+  /** A recorded result as encoded: opened with the step's sealer when it was sealed. */
+  #opened(name: string, recorded: string | null, sealer: StepSealer | undefined): string | null {
+    if (recorded === null || !recorded.startsWith(SEALED)) return recorded;
+    if (sealer === undefined) {
+      throw new ArbiterError(
+        ErrorCode.InvalidData,
+        `step "${name}" of run "${this.runId}" recorded a result sealed with the PII vault's key (it held personal ` +
+          "data), and this replay has no vault to open it: run with the profile's guard.pii on and the same vault key",
+        { details: { runId: this.runId, stepName: name, reason: "sealed-step" } },
+      );
+    }
+    return sealer.open(recorded.slice(SEALED.length), `${this.runId}\u0000${name}`);
   }
 
   /**

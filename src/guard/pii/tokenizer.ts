@@ -61,6 +61,8 @@ export interface Tokenizer {
   /** Restores permitted tokens; unknown or forbidden tokens stay as they are. */
   detokenize(text: string, options: DetokenizeOptions): Promise<string>;
   detokenizeValue<T>(value: T, options: DetokenizeOptions): Promise<T>;
+  /** Whether the recognisers find PII anywhere in a JSON value (strings, keys, long numbers); synchronous. */
+  holdsPii(value: unknown): boolean;
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => {
@@ -224,5 +226,11 @@ export function createTokenizer(options: TokenizerOptions): Tokenizer {
     return (await walk(value)) as T;
   }
 
-  return { tokenize, tokenizeValue, detokenize, detokenizeValue };
+  return {
+    tokenize,
+    tokenizeValue,
+    detokenize,
+    detokenizeValue,
+    holdsPii: (value) => holdsPii(value, undefined),
+  };
 }

@@ -46,6 +46,30 @@ describe("vault", () => {
     }
   });
 
+  it("seals records under its key, bound to tenant and context; they open nowhere else", async () => {
+    const key = randomBytes(32);
+    const vault = await openVault({ store: createMemoryVaultStore(), key });
+    const text = '{"email":"ann@example.com"}';
+    const sealed = vault.sealRecord("acme", text, "run_1\u0000tool:t1/lookup#0");
+    assert.match(sealed, /^[A-Za-z0-9_-]+$/);
+    assert.equal(Buffer.from(sealed, "base64url").includes(Buffer.from("ann@example.com")), false);
+    assert.equal(vault.openRecord("acme", sealed, "run_1\u0000tool:t1/lookup#0"), text);
+    // Same key after a restart: it opens.
+    const again = await openVault({ store: createMemoryVaultStore(), key });
+    assert.equal(again.openRecord("acme", sealed, "run_1\u0000tool:t1/lookup#0"), text);
+    for (const [tenant, context] of [
+      ["globex", "run_1\u0000tool:t1/lookup#0"],
+      ["acme", "run_2\u0000tool:t1/lookup#0"],
+    ] as const) {
+      assert.throws(
+        () => vault.openRecord(tenant, sealed, context),
+        (e) => ArbiterError.is(e, "invalid-data"),
+      );
+    }
+    const other = await openVault({ store: createMemoryVaultStore(), key: randomBytes(32) });
+    assert.throws(() => other.openRecord("acme", sealed, "run_1\u0000tool:t1/lookup#0"), /authentication/);
+  });
+
   it("keeps tokens across a restart with the same key", async () => {
     const path = join(dir, "restart.db");
     const key = randomBytes(32);

@@ -26,6 +26,13 @@ export interface Vault {
   tokenFor(tenant: string, type: string, value: string, normalized?: string): Promise<string>;
   /** The original value behind `token` in `tenant`, or `undefined` if the tenant has no such token. */
   reveal(tenant: string, token: string): Promise<RevealedValue | undefined>;
+  /**
+   * Encrypts a record that must not rest in clear (a step's result holding personal data) with the
+   * vault's key, bound to `tenant` and `context`; base64url text.
+   */
+  sealRecord(tenant: string, text: string, context: string): string;
+  /** The text of a sealed record; throws when the key or the context is not the one it was sealed with. */
+  openRecord(tenant: string, sealed: string, context: string): string;
   close(): Promise<void>;
 }
 
@@ -44,6 +51,8 @@ function checkTenant(tenant: string): void {
 }
 
 const aad = (tenant: string, type: string, digest: string): string => `${tenant}\u0000${type}\u0000${digest}`;
+// Starts with NUL (a token's starts with its tenant): a sealed record never opens as a token's value, nor back.
+const recordAad = (tenant: string, context: string): string => `\u0000record\u0000${tenant}\u0000${context}`;
 
 /**
  * Opens a vault on `store`. The first open records the key's fingerprint; opening with another key
@@ -106,6 +115,14 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
         type: record.type,
         value: cipher.open(record.sealed, aad(tenant, record.type, record.digest)),
       };
+    },
+    sealRecord(tenant, text, context) {
+      checkTenant(tenant);
+      return Buffer.from(cipher.seal(text, recordAad(tenant, context))).toString("base64url");
+    },
+    openRecord(tenant, sealed, context) {
+      checkTenant(tenant);
+      return cipher.open(Buffer.from(sealed, "base64url"), recordAad(tenant, context));
     },
     close: () => store.close(),
   };
