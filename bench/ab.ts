@@ -1,7 +1,7 @@
 // Compares the telecom run of two checkouts in one process: both are loaded side by side and their runs
 // alternate (A, B, B, A, …), so both see the same machine at the same moments. On a VM whose speed
 // drifts by 2× from one minute to the next, separate processes cannot resolve a change of a few percent;
-// this resolves about ±1% on the wall p50 (the CPU figure counts every thread, GC's too: about ±3%).
+// this resolves about ±1–1.5% on the wall p50 (the CPU figure counts every thread, GC's too: about ±3%).
 //
 //   git worktree add /tmp/arbiter-base HEAD~1 && ln -s "$PWD/node_modules" /tmp/arbiter-base/
 //   node bench/ab.ts /tmp/arbiter-base . [--runs 2000] [--mode durable|memory|handlers]
