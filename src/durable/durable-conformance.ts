@@ -31,6 +31,23 @@ export function runDurableConformance(
     }
   });
 
+  test(`${name}: a step with a sealer returns the same value fresh and replayed`, async () => {
+    const { engine, close } = create();
+    try {
+      const run = engine.open("run-sealed");
+      const sealer = {
+        seal: (encoded: string) => Buffer.from(encoded).toString("base64"),
+        open: (sealed: string) => Buffer.from(sealed, "base64").toString(),
+      };
+      const value = { email: "ann@example.com", n: 3 };
+      const first = await run.step("tool:lookup", async () => value, { sealer });
+      const again = await run.step("tool:lookup", async () => ({ email: "other" }), { sealer });
+      assert.deepEqual([first.value, again.value, again.replayed], [value, value, true]);
+    } finally {
+      close();
+    }
+  });
+
   test(`${name}: a failed step is not a completed step: it runs again`, async () => {
     const { engine, close } = create();
     try {
