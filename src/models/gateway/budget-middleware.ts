@@ -7,6 +7,7 @@ import type { Budget, BudgetHold, BudgetSubject, CallEstimate, CallUsage } from 
 import { BudgetExceededError } from "../../budget/budget-exceeded-error.ts";
 import type { Price } from "../../budget/cost.ts";
 import type { GatewayEventInput } from "./gateway-events.ts";
+import { promised } from "./promised.ts";
 import { tapStream } from "./tap-stream.ts";
 
 export interface BudgetMiddlewareOptions {
@@ -73,13 +74,7 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
           release(hold).then(() => {
             throw error;
           });
-        let attempt: ReturnType<typeof doGenerate>;
-        try {
-          attempt = doGenerate();
-        } catch (error) {
-          return failed(error);
-        }
-        return Promise.resolve(attempt).then(
+        return promised(doGenerate).then(
           (result) =>
             charge(hold, actualUsage(result.usage, estimate, outputChars(result.content))).then(() => result),
           failed,

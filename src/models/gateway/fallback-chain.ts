@@ -8,6 +8,7 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { circuitOpenDetails } from "./breaker-middleware.ts";
 import { classifyFailure } from "./classify-failure.ts";
 import type { EventContext, ModelHopEvent } from "./gateway-events.ts";
+import { promised } from "./promised.ts";
 
 export interface ChainLink {
   /** Catalog name of the model. */
@@ -51,13 +52,7 @@ export function createFallbackChain(
     const failures: LinkFailure[] = [];
     const from = (i: number): Promise<T> => {
       const link = links[i]!;
-      let answer: PromiseLike<T>;
-      try {
-        answer = call(link.model);
-      } catch (error) {
-        answer = Promise.reject(error);
-      }
-      return Promise.resolve(answer).then(
+      return promised(() => call(link.model)).then(
         (result) => annotate(result, link.name),
         (error: unknown) => {
           if (params.abortSignal?.aborted) throw error;

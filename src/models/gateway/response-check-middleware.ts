@@ -6,6 +6,7 @@ import type {
 } from "@ai-sdk/provider";
 import { describeError } from "../../errors/arbiter-error.ts";
 import { modelFault } from "./classify-failure.ts";
+import { promised } from "./promised.ts";
 
 type Part = LanguageModelV4StreamPart;
 type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Part>["read"]>>;
@@ -27,7 +28,7 @@ export function responseCheckMiddleware(): LanguageModelV4Middleware {
 const RESPONSE_CHECK: LanguageModelV4Middleware = Object.freeze({
   specificationVersion: "v4",
   // A continuation, not an async function: nothing is held per call while the model answers.
-  wrapGenerate: ({ doGenerate }) => Promise.resolve(doGenerate()).then(checkGenerated),
+  wrapGenerate: ({ doGenerate }) => promised(doGenerate).then(checkGenerated),
   wrapStream: async ({ doStream }) => checkStream(await doStream()),
 });
 

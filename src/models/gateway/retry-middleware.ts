@@ -3,6 +3,7 @@ import { abortableDelay } from "../../durable/abortable-delay.ts";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import type { Failure } from "./classify-failure.ts";
 import { classifyFailure } from "./classify-failure.ts";
+import { promised } from "./promised.ts";
 
 export interface RetryOptions {
   /** Retries after the first attempt, per model. Default 2. */
@@ -67,24 +68,21 @@ export function retryMiddleware(options: RetryMiddlewareOptions): LanguageModelV
     call: (p: LanguageModelV4CallOptions) => PromiseLike<T>,
   ): Promise<T> {
     const attemptFrom = (attempt: number): Promise<T> => {
-      let started: PromiseLike<T>;
-      try {
-        started = attemptOnce(params, call, retry.attemptTimeoutMs);
-      } catch (error) {
-        started = Promise.reject(error);
-      }
-      return Promise.resolve(started).then(undefined, (error: unknown) => {
-        if (params.abortSignal?.aborted) throw error;
-        const failure = classifyFailure(error, clock());
-        if (!failure.retryable || attempt > retry.maxRetries) throw error;
-        if (failure.retryAfterMs !== undefined && failure.retryAfterMs > retry.maxRetryAfterMs) throw error;
-        if (options.canRetry !== undefined && !options.canRetry()) throw error;
-        const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-        const jittered = backoff / 2 + (random() * backoff) / 2;
-        const delayMs = Math.round(Math.max(jittered, failure.retryAfterMs ?? 0));
-        options.onRetry?.({ attempt, delayMs, failure });
-        return sleep(delayMs, params.abortSignal).then(() => attemptFrom(attempt + 1));
-      });
+      return promised(() => attemptOnce(params, call, retry.attemptTimeoutMs)).then(
+        undefined,
+        (error: unknown) => {
+          if (params.abortSignal?.aborted) throw error;
+          const failure = classifyFailure(error, clock());
+          if (!failure.retryable || attempt > retry.maxRetries) throw error;
+          if (failure.retryAfterMs !== undefined && failure.retryAfterMs > retry.maxRetryAfterMs) throw error;
+          if (options.canRetry !== undefined && !options.canRetry()) throw error;
+          const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+          const jittered = backoff / 2 + (random() * backoff) / 2;
+          const delayMs = Math.round(Math.max(jittered, failure.retryAfterMs ?? 0));
+          options.onRetry?.({ attempt, delayMs, failure });
+          return sleep(delayMs, params.abortSignal).then(() => attemptFrom(attempt + 1));
+        },
+      );
     };
     return attemptFrom(1);
   }

@@ -1,9 +1,10 @@
-import type { LanguageModelV4GenerateResult, LanguageModelV4Middleware } from "@ai-sdk/provider";
+import type { LanguageModelV4Middleware } from "@ai-sdk/provider";
 import type { Price } from "../../budget/cost.ts";
 import { costOf } from "../../budget/cost.ts";
 import { describeError } from "../../errors/arbiter-error.ts";
 import { classifyFailure } from "./classify-failure.ts";
 import type { EventContext, ModelCallEvent } from "./gateway-events.ts";
+import { promised } from "./promised.ts";
 import { tapStream } from "./tap-stream.ts";
 import { tokensOf } from "./usage.ts";
 
@@ -68,14 +69,7 @@ export function telemetryMiddleware(options: TelemetryMiddlewareOptions): Langua
     wrapGenerate({ doGenerate, model, params }) {
       const started = clock();
       // Continuations, not an async function: nothing is held per call while the model answers.
-      let attempt: PromiseLike<LanguageModelV4GenerateResult>;
-      try {
-        attempt = doGenerate();
-      } catch (error) {
-        failed(model, false, error, params.abortSignal, started);
-        return Promise.reject(error);
-      }
-      return Promise.resolve(attempt).then(
+      return promised(doGenerate).then(
         (result) => {
           const usage = tokensOf(result.usage);
           onCall({
