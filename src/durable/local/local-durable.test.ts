@@ -265,6 +265,15 @@ describe("LocalDurableEngine steps", () => {
     assert.equal(back.replayed, true);
     assert.deepEqual(back.value, secret);
     assert.ok((back.value as typeof secret).at instanceof Date);
+    // With another key (a sealer that does not open it), the error says which vault to use.
+    const stranger = { seal: () => undefined, open: () => assert.fail("not this key") };
+    await assert.rejects(
+      db
+        .engine()
+        .open("r1")
+        .step("tool:t1/lookup/aa#0", async () => secret, { sealer: stranger }),
+      (e) => ArbiterError.is(e, "invalid-data") && /does not open here .*ARBITER_VAULT/.test(e.message),
+    );
     // Without the sealer, the sealed result cannot be replayed, and says why.
     await assert.rejects(
       db

@@ -274,7 +274,17 @@ export class LocalDurableRun implements DurableRun {
         { details: { runId: this.runId, stepName: name, reason: "sealed-step" } },
       );
     }
-    return sealer.open(recorded.slice(SEALED.length), `${this.runId}\u0000${name}`);
+    try {
+      return sealer.open(recorded.slice(SEALED.length), `${this.runId}\u0000${name}`);
+    } catch (cause) {
+      throw new ArbiterError(
+        ErrorCode.InvalidData,
+        `step "${name}" of run "${this.runId}" recorded a result sealed with the PII vault's key, and it does not ` +
+          `open here (${describeError(cause)}): use the vault the run was recorded with (ARBITER_VAULT, ` +
+          "ARBITER_VAULT_KEY or .arbiter/vault.key)",
+        { cause, details: { runId: this.runId, stepName: name, reason: "sealed-step" } },
+      );
+    }
   }
 
   /**
