@@ -265,6 +265,20 @@ describe("LocalDurableEngine steps", () => {
     assert.equal(back.replayed, true);
     assert.deepEqual(back.value, secret);
     assert.ok((back.value as typeof secret).at instanceof Date);
+    // A human's resolution of an in-doubt step is sealed the same way.
+    const crashed = db.engine().open("r3");
+    void crashed.step("tool:t1/lookup/cc#0", () => new Promise(() => {}));
+    await new Promise((resolve) => setImmediate(resolve));
+    const fixer = db.engine();
+    fixer.resolveStep("r3", "tool:t1/lookup/cc#0", { outcome: "completed", value: secret }, { sealer });
+    const check = new SqliteStore({ path: db.path });
+    const resolved = check.loadSteps("r3").at(-1)!;
+    check.close();
+    assert.ok(resolved.result?.startsWith("~sealed:") && !resolved.result.includes("example.com"));
+    assert.deepEqual(
+      (await fixer.open("r3").step("tool:t1/lookup/cc#0", async () => 0, { sealer })).value,
+      secret,
+    );
     // With another key (a sealer that does not open it), the error says which vault to use.
     const stranger = { seal: () => undefined, open: () => assert.fail("not this key") };
     await assert.rejects(

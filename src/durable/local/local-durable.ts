@@ -1,8 +1,8 @@
 import { hostname } from "node:os";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import type { Store } from "../../store/store.ts";
-import type { DurableEngine } from "../durable.ts";
-import { LocalDurableRun, type RunEnvironment, type RunMode, RunState } from "./local-run.ts";
+import type { DurableEngine, StepSealer } from "../durable.ts";
+import { LocalDurableRun, type RunEnvironment, type RunMode, RunState, sealedResult } from "./local-run.ts";
 import { encodeStepValue } from "./step-codec.ts";
 import { taskLane } from "./step-lanes.ts";
 
@@ -172,7 +172,12 @@ export class LocalDurableEngine implements DurableEngine {
    * Settles an in-doubt step with what a human found: `completed` records `value` as its result (it
    * replays from now on); `failed` records a failure so the next request executes it again.
    */
-  resolveStep(runId: string, stepName: string, resolution: StepResolution): void {
+  resolveStep(
+    runId: string,
+    stepName: string,
+    resolution: StepResolution,
+    options: { sealer?: StepSealer } = {},
+  ): void {
     const started = this.store
       .loadSteps(runId)
       .filter((s) => s.name === stepName)
@@ -190,7 +195,11 @@ export class LocalDurableEngine implements DurableEngine {
       stepName,
       started.attempt,
       resolution.outcome === "completed"
-        ? { state: "completed", result: encodeStepValue(resolution.value), endedAt }
+        ? {
+            state: "completed",
+            result: this.#resolvedResult(runId, stepName, resolution.value, options.sealer),
+            endedAt,
+          }
         : { state: "failed", error: { name: "Resolved", message: resolution.reason }, endedAt },
     );
     // Handles already open see the resolution on their next request of the step.
@@ -201,6 +210,19 @@ export class LocalDurableEngine implements DurableEngine {
         this.store.loadSteps(runId).filter((s) => s.name === stepName),
       );
     }
+  }
+
+  /** A resolution's value as recorded: sealed like the step's own result would be when a sealer is given. */
+  #resolvedResult(
+    runId: string,
+    stepName: string,
+    value: unknown,
+    sealer: StepSealer | undefined,
+  ): string | null {
+    const encoded = encodeStepValue(value);
+    return encoded === null || sealer === undefined
+      ? encoded
+      : sealedResult(runId, stepName, encoded, value, sealer);
   }
 
   /** Stops renewing leases (releasing them), and ends every wait and sleep of this engine. Records stay. */

@@ -16,6 +16,18 @@ import { decodeStepValue, describeStepError, encodeStepValue, replayedError } fr
 /** Marks a sealed result in the step log (an encoded result is JSON, which never starts with "~"). */
 const SEALED = "~sealed:";
 
+/** The record of a step's result: sealed (and marked, so a replay knows to open it) when the sealer seals it. */
+export function sealedResult(
+  runId: string,
+  name: string,
+  encoded: string,
+  value: unknown,
+  sealer: StepSealer,
+): string {
+  const sealed = sealer.seal(encoded, value, `${runId}\u0000${name}`);
+  return sealed === undefined ? encoded : `${SEALED}${sealed}`;
+}
+
 /** What a run handle needs from its engine. */
 export interface RunEnvironment {
   readonly store: Store;
@@ -257,10 +269,8 @@ export class LocalDurableRun implements DurableRun {
     return value;
   }
 
-  /** The record of a result the sealer seals (marked, so a replay knows to open it), or the result as is. */
   #sealed(name: string, encoded: string, value: unknown, sealer: StepSealer): string {
-    const sealed = sealer.seal(encoded, value, `${this.runId}\u0000${name}`);
-    return sealed === undefined ? encoded : `${SEALED}${sealed}`;
+    return sealedResult(this.runId, name, encoded, value, sealer);
   }
 
   /** A recorded result as encoded: opened with the step's sealer when it was sealed. */
