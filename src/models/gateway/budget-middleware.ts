@@ -67,9 +67,12 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
   return {
     specificationVersion: "v4",
     wrapGenerate({ doGenerate, params, model }) {
-      const estimate = budget.estimate(name, price, params);
+      let estimate: CallEstimate;
       // Continuations, not an async function: nothing is held per call while the model answers.
-      return reserve(model.provider, estimate).then((hold) => {
+      return promised(() => {
+        estimate = budget.estimate(name, price, params);
+        return reserve(model.provider, estimate);
+      }).then((hold) => {
         const failed = (error: unknown) =>
           release(hold).then(() => {
             throw error;
