@@ -104,6 +104,18 @@ function journalGatewayEvent(event: GatewayEvent): RunEventInput {
   return (rest.type === "model-call" ? { ...rest, type: "model-attempt" } : rest) as RunEventInput;
 }
 
+// A resolved model without a chain is a chain of one; the same one for every task, so the gateway builds
+// its layers once (it shares them by chain).
+const defaultChains = new WeakMap<ResolvedModel, readonly GatewayChainEntry[]>();
+function defaultChain(resolved: ResolvedModel): readonly GatewayChainEntry[] {
+  let chain = defaultChains.get(resolved);
+  if (chain === undefined) {
+    chain = [{ name: resolved.name, model: resolved.model, external: resolved.external ?? true }];
+    defaultChains.set(resolved, chain);
+  }
+  return chain;
+}
+
 /** State of one run, shared by its phases. */
 export class RunContext {
   readonly runId: string;
@@ -240,9 +252,7 @@ export class RunContext {
     };
     if (gateway === undefined) beforeCall = egressFor(resolved);
     else {
-      const chain = resolved.chain ?? [
-        { name: resolved.name, model: resolved.model, external: resolved.external ?? true },
-      ];
+      const chain = resolved.chain ?? defaultChain(resolved);
       model = gateway.model(
         chain,
         {

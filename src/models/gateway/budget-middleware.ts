@@ -3,20 +3,18 @@ import type {
   LanguageModelV4Middleware,
   LanguageModelV4Usage,
 } from "@ai-sdk/provider";
-import type { Budget, BudgetHold, BudgetSubject, CallEstimate, CallUsage } from "../../budget/budget.ts";
+import type { Budget, BudgetHold, CallEstimate, CallUsage } from "../../budget/budget.ts";
 import { BudgetExceededError } from "../../budget/budget-exceeded-error.ts";
 import type { Price } from "../../budget/cost.ts";
-import type { GatewayEventInput } from "./gateway-events.ts";
+import { callOf, type GatewayCall } from "./gateway-call.ts";
 import { promised } from "./promised.ts";
 import { tapStream } from "./tap-stream.ts";
 
 export interface BudgetMiddlewareOptions {
   readonly budget: Budget;
-  readonly subject: BudgetSubject;
   /** Catalog name of the model. */
   readonly name: string;
   readonly price?: Price | undefined;
-  readonly emit: (event: GatewayEventInput) => void;
 }
 
 /**
@@ -25,14 +23,15 @@ export interface BudgetMiddlewareOptions {
  * `budget-exceed` and a typed `BudgetExceededError` when it does not fit, `budget-charge` when charged.
  */
 export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageModelV4Middleware {
-  const { budget, subject, name, price, emit } = options;
+  const { budget, name, price } = options;
 
-  async function reserve(provider: string, estimate: CallEstimate): Promise<BudgetHold> {
+  /** Holds the estimate against the budgets of the call's task (its `GatewayCall`). */
+  async function reserve(call: GatewayCall, provider: string, estimate: CallEstimate): Promise<BudgetHold> {
     try {
-      return await budget.reserve(subject, { name, provider, price }, estimate);
+      return await budget.reserve(call.context, { name, provider, price }, estimate);
     } catch (error) {
       if (error instanceof BudgetExceededError) {
-        emit({
+        call.emit({
           type: "budget-exceed",
           model: name,
           scope: error.scope,
@@ -47,12 +46,16 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
     }
   }
 
-  async function charge(hold: BudgetHold, usage: CallUsage & { estimated: boolean }): Promise<void> {
+  async function charge(
+    call: GatewayCall,
+    hold: BudgetHold,
+    usage: CallUsage & { estimated: boolean },
+  ): Promise<void> {
     const entry = await budget.settle(hold, usage);
     // A call under no budget, with usage the provider reported, is already journaled with exactly these
     // tokens and cost (the gateway's `model-attempt`): a charge event would only repeat it.
     if (entry !== undefined && (hold.held || usage.estimated)) {
-      emit({
+      call.emit({
         type: "budget-charge",
         model: name,
         inputTokens: entry.inputTokens,
@@ -69,9 +72,10 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
     wrapGenerate({ doGenerate, params, model }) {
       let estimate: CallEstimate;
       // Continuations, not an async function: nothing is held per call while the model answers.
+      const call = callOf(params);
       return promised(() => {
         estimate = budget.estimate(name, price, params);
-        return reserve(model.provider, estimate);
+        return reserve(call, model.provider, estimate);
       }).then((hold) => {
         const failed = (error: unknown) =>
           release(hold).then(() => {
@@ -79,14 +83,17 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
           });
         return promised(doGenerate).then(
           (result) =>
-            charge(hold, actualUsage(result.usage, estimate, outputChars(result.content))).then(() => result),
+            charge(call, hold, actualUsage(result.usage, estimate, outputChars(result.content))).then(
+              () => result,
+            ),
           failed,
         );
       });
     },
     async wrapStream({ doStream, params, model }) {
+      const call = callOf(params);
       const estimate = budget.estimate(name, price, params);
-      const hold = await reserve(model.provider, estimate);
+      const hold = await reserve(call, model.provider, estimate);
       let result: Awaited<ReturnType<typeof doStream>>;
       try {
         result = await doStream();
@@ -96,7 +103,7 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
       }
       // Whatever streamed was billed, even if the stream failed or was cancelled half-way.
       const stream = tapStream(result.stream, (summary) =>
-        charge(hold, actualUsage(summary.usage, estimate, summary.outputChars)),
+        charge(call, hold, actualUsage(summary.usage, estimate, summary.outputChars)),
       );
       return { ...result, stream };
     },

@@ -1,40 +1,40 @@
 import type { LanguageModelV4GenerateResult, LanguageModelV4Middleware } from "@ai-sdk/provider";
 import { cacheKey, isDeterministic } from "./cache-key.ts";
-import type { GatewayEventInput } from "./gateway-events.ts";
+import { callOf } from "./gateway-call.ts";
 import type { ResponseCache } from "./response-cache.ts";
 import { zeroUsage } from "./usage.ts";
 
 export interface CacheMiddlewareOptions {
   readonly store: ResponseCache;
   readonly ttlMs: number;
-  readonly tenant: string;
   /** Catalog name of the model. */
   readonly name: string;
   readonly clock: () => number;
-  readonly emit: (event: GatewayEventInput) => void;
 }
 
 /** Only complete answers are kept: not filtered, cut short by an error, or of unknown ending. */
 const cacheableFinish = new Set(["stop", "tool-calls", "length"]);
 
 /**
- * Exact-match response cache, scoped per tenant and model, for deterministic calls only (see
+ * Exact-match response cache, scoped per tenant (the call's task's) and model, for deterministic calls only (see
  * `isDeterministic`). A hit never reaches the model, is reported as `cache-hit` plus a
  * `model-call` with `cached: true`, and reports zero usage, so it is not charged. Streams pass
  * through uncached.
  */
 export function cacheMiddleware(options: CacheMiddlewareOptions): LanguageModelV4Middleware {
-  const { store, ttlMs, tenant, name, clock, emit } = options;
+  const { store, ttlMs, name, clock } = options;
   return {
     specificationVersion: "v4",
     async wrapGenerate({ doGenerate, params, model }) {
       if (!isDeterministic(params)) return doGenerate();
+      const call = callOf(params);
+      const tenant = call.context.tenant;
       const started = clock();
       const key = cacheKey(tenant, { name, provider: model.provider, modelId: model.modelId }, params);
       const hit = await store.get(key, started);
       if (hit !== undefined) {
-        emit({ type: "cache-hit", model: name, key: key.slice(0, 12), ageMs: started - hit.storedAt });
-        emit({
+        call.emit({ type: "cache-hit", model: name, key: key.slice(0, 12), ageMs: started - hit.storedAt });
+        call.emit({
           type: "model-call",
           model: name,
           provider: model.provider,

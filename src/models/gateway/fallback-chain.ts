@@ -33,7 +33,7 @@ interface LinkFailure {
 export function createFallbackChain(
   links: readonly ChainLink[],
   options: {
-    readonly onHop: (hop: HopInput) => void;
+    readonly onHop: (hop: HopInput, params: LanguageModelV4CallOptions) => void;
     /** Whether an error came out of a model (else it is the gateway's own: a budget refusal, a ledger failure). */
     readonly isModelFailure: (error: unknown) => boolean;
   },
@@ -60,7 +60,7 @@ export function createFallbackChain(
           failures.push({ model: link.name, error });
           const next = links[i + 1];
           if (next === undefined) throw chainFailed(failures);
-          onHop(hopOf(link.name, next.name, error));
+          onHop(hopOf(link.name, next.name, error), params);
           return from(i + 1);
         },
       );

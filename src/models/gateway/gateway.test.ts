@@ -14,7 +14,7 @@ import { createLanguageModel } from "../providers/create-language-model.ts";
 import type { ModelSpecInput } from "../providers/model-spec.ts";
 import { BreakerRegistry } from "./breaker-registry.ts";
 import type { GatewayChainEntry, GatewayModelOptions } from "./create-gateway-model.ts";
-import { createGatewayModel } from "./create-gateway-model.ts";
+import { createGateway, createGatewayModel } from "./create-gateway-model.ts";
 import type { GatewayEvent } from "./gateway-events.ts";
 import { MemoryResponseCache } from "./response-cache.ts";
 
@@ -558,5 +558,60 @@ describe("gateway: the caller's own middleware per entry", () => {
     assert.equal(ofType("model-hop").length, 1, "primary → fallback, where the deny ends the call");
     assert.equal(requestsTo(FALLBACK).length, 0);
     assert.equal(breakers.get("fallback").state(clock()), "closed");
+  });
+});
+
+describe("gateway: one chain's layers, many tasks", () => {
+  it("tasks share the chain's layers (and its breaker) while each call is charged and journaled to its own task", async () => {
+    const ledger = new MemoryLedger();
+    const budget = new Budget({ ledger, clock });
+    // Opens at a third of the calls failing (two answered, one failed, below).
+    const breakers = new BreakerRegistry({ defaults: { minCalls: 3, errorRate: 0.3 } });
+    const gateway = createGateway({ breaker: breakers, budget, retry: { maxRetries: 0 }, clock });
+    const chain = chainOf();
+    const events = new Map<string, GatewayEvent[]>();
+    const seen: string[] = [];
+    const task = (runId: string, worker: string) =>
+      gateway.model(
+        chain,
+        { tenant: "acme", runId, worker, profileVersion: "pv1" },
+        (event) => events.set(runId, [...(events.get(runId) ?? []), event]),
+        // The task's own middleware for an entry sees the task's calls only.
+        (entry) => [
+          {
+            specificationVersion: "v4",
+            transformParams: async ({ params }) => {
+              seen.push(`${runId}:${entry.name}`);
+              return params;
+            },
+          },
+        ],
+      );
+    script(PRIMARY, reply.text("a", { usage: { inputTokens: 11, outputTokens: 3 } }));
+    script(PRIMARY, reply.text("b", { usage: { inputTokens: 7, outputTokens: 2 } }));
+    await Promise.all([ask(task("run-a", "billing")), ask(task("run-b", "network"))]);
+
+    for (const [runId, worker] of [
+      ["run-a", "billing"],
+      ["run-b", "network"],
+    ] as const) {
+      const mine = events.get(runId) ?? [];
+      assert.ok(mine.length > 0, runId);
+      assert.ok(
+        mine.every((e) => e.runId === runId && e.worker === worker),
+        JSON.stringify(mine),
+      );
+      const spent = await ledger.spent({ kind: "request", runId });
+      assert.equal(spent.calls, 1, runId);
+    }
+    assert.deepEqual(seen.sort(), ["run-a:primary", "run-b:primary"]);
+
+    // The primary fails for one task: the shared breaker opens, and the other task's next call hops at once.
+    script(PRIMARY, reply.serverError(500));
+    await ask(task("run-c", "billing"));
+    assert.equal(breakers.get("primary").state(clock()), "open");
+    await ask(task("run-d", "billing"));
+    assert.equal(requestsTo(PRIMARY).length, 3, "run-d never reached the open primary");
+    assert.equal(events.get("run-d")?.find((e) => e.type === "model-hop")?.runId, "run-d");
   });
 });

@@ -49,7 +49,7 @@ export interface RetryMiddlewareOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Asked before each retry; the breaker says no once it has opened. */
   readonly canRetry?: () => boolean;
-  readonly onRetry?: (info: RetryInfo) => void;
+  readonly onRetry?: (info: RetryInfo, params: LanguageModelV4CallOptions) => void;
 }
 
 /**
@@ -79,7 +79,7 @@ export function retryMiddleware(options: RetryMiddlewareOptions): LanguageModelV
           const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
           const jittered = backoff / 2 + (random() * backoff) / 2;
           const delayMs = Math.round(Math.max(jittered, failure.retryAfterMs ?? 0));
-          options.onRetry?.({ attempt, delayMs, failure });
+          options.onRetry?.({ attempt, delayMs, failure }, params);
           return sleep(delayMs, params.abortSignal).then(() => attemptFrom(attempt + 1));
         },
       );

@@ -1,4 +1,4 @@
-import type { LanguageModelV4Middleware } from "@ai-sdk/provider";
+import type { LanguageModelV4CallOptions, LanguageModelV4Middleware } from "@ai-sdk/provider";
 import type { Price } from "../../budget/cost.ts";
 import { costOf } from "../../budget/cost.ts";
 import { describeError } from "../../errors/arbiter-error.ts";
@@ -15,7 +15,7 @@ export interface TelemetryMiddlewareOptions {
   readonly name: string;
   readonly price?: Price | undefined;
   readonly clock: () => number;
-  readonly onCall: (observation: ModelCallObservation) => void;
+  readonly onCall: (observation: ModelCallObservation, params: LanguageModelV4CallOptions) => void;
   /** Told of every error that came out of a model attempt (so the chain knows what it may hop on). */
   readonly onFailure?: (error: unknown) => void;
 }
@@ -39,9 +39,10 @@ export function telemetryMiddleware(options: TelemetryMiddlewareOptions): Langua
     model: { provider: string; modelId: string },
     stream: boolean,
     thrown: unknown,
-    signal: AbortSignal | undefined,
+    params: LanguageModelV4CallOptions,
     started: number,
   ) => {
+    const signal = params.abortSignal;
     // An aborted attempt throws the provider's AbortError; the signal's reason says why (timeout, caller).
     const error = signal?.aborted ? signal.reason : thrown;
     onFailure?.(thrown);
@@ -52,16 +53,19 @@ export function telemetryMiddleware(options: TelemetryMiddlewareOptions): Langua
       signal?.aborted && classified.kind !== "timeout"
         ? { ...classified, kind: "aborted" as const, retryable: false }
         : classified;
-    onCall({
-      ...base(model, stream),
-      ok: false,
-      ...(failure.status === undefined ? {} : { status: failure.status }),
-      error: failure.message,
-      fault: failure.kind,
-      usage: { inputTokens: 0, outputTokens: 0 },
-      costUsd: 0,
-      durationMs: clock() - started,
-    });
+    onCall(
+      {
+        ...base(model, stream),
+        ok: false,
+        ...(failure.status === undefined ? {} : { status: failure.status }),
+        error: failure.message,
+        fault: failure.kind,
+        usage: { inputTokens: 0, outputTokens: 0 },
+        costUsd: 0,
+        durationMs: clock() - started,
+      },
+      params,
+    );
   };
 
   return {
@@ -72,17 +76,20 @@ export function telemetryMiddleware(options: TelemetryMiddlewareOptions): Langua
       return promised(doGenerate).then(
         (result) => {
           const usage = tokensOf(result.usage);
-          onCall({
-            ...base(model, false),
-            ok: true,
-            usage,
-            costUsd: costOf(price, usage.inputTokens, usage.outputTokens),
-            durationMs: clock() - started,
-          });
+          onCall(
+            {
+              ...base(model, false),
+              ok: true,
+              usage,
+              costUsd: costOf(price, usage.inputTokens, usage.outputTokens),
+              durationMs: clock() - started,
+            },
+            params,
+          );
           return result;
         },
         (error: unknown) => {
-          failed(model, false, error, params.abortSignal, started);
+          failed(model, false, error, params, started);
           throw error;
         },
       );
@@ -93,7 +100,7 @@ export function telemetryMiddleware(options: TelemetryMiddlewareOptions): Langua
       try {
         result = await doStream();
       } catch (error) {
-        failed(model, true, error, params.abortSignal, started);
+        failed(model, true, error, params, started);
         throw error;
       }
       const stream = tapStream(result.stream, (summary) => {
@@ -101,22 +108,25 @@ export function telemetryMiddleware(options: TelemetryMiddlewareOptions): Langua
         const ok =
           summary.end === "done" && summary.error === undefined && summary.finishReason?.unified !== "error";
         const failure = summary.error === undefined ? undefined : classifyFailure(summary.error, clock());
-        onCall({
-          ...base(model, true),
-          ok,
-          ...(failure?.status === undefined ? {} : { status: failure.status }),
-          ...(summary.end === "cancelled"
-            ? { error: "cancelled by the caller", fault: "aborted" as const }
-            : ok
-              ? {}
-              : {
-                  error: failure?.message ?? describeError(summary.error ?? "stream failed"),
-                  fault: failure?.kind ?? "stream-error",
-                }),
-          usage,
-          costUsd: costOf(price, usage.inputTokens, usage.outputTokens),
-          durationMs: clock() - started,
-        });
+        onCall(
+          {
+            ...base(model, true),
+            ok,
+            ...(failure?.status === undefined ? {} : { status: failure.status }),
+            ...(summary.end === "cancelled"
+              ? { error: "cancelled by the caller", fault: "aborted" as const }
+              : ok
+                ? {}
+                : {
+                    error: failure?.message ?? describeError(summary.error ?? "stream failed"),
+                    fault: failure?.kind ?? "stream-error",
+                  }),
+            usage,
+            costUsd: costOf(price, usage.inputTokens, usage.outputTokens),
+            durationMs: clock() - started,
+          },
+          params,
+        );
       });
       return { ...result, stream };
     },
