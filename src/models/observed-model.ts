@@ -75,16 +75,38 @@ async function protectPrompt(
  * and duration, and its usage is charged to the run.
  */
 export function observeModel(model: LanguageModelV4, observation: ModelObservation): LanguageModelV4 {
-  let calls = 0;
-  const protectedMessages = new WeakMap<PromptMessage, Promise<PromptMessage>>();
-  const generate = async (options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> => {
-    const index = calls++;
+  return new ObservedModel(model, observation);
+}
+
+// A class, not closures: one lives per task, for each of thousands of runs in flight.
+class ObservedModel implements LanguageModelV4 {
+  readonly specificationVersion = "v4";
+  readonly provider: string;
+  readonly modelId: string;
+  readonly supportedUrls: LanguageModelV4["supportedUrls"];
+  readonly #model: LanguageModelV4;
+  readonly #observation: ModelObservation;
+  readonly #protectedMessages = new WeakMap<PromptMessage, Promise<PromptMessage>>();
+  #calls = 0;
+
+  constructor(model: LanguageModelV4, observation: ModelObservation) {
+    this.#model = model;
+    this.#observation = observation;
+    this.provider = model.provider;
+    this.modelId = model.modelId;
+    this.supportedUrls = model.supportedUrls;
+  }
+
+  async doGenerate(options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
+    const model = this.#model;
+    const observation = this.#observation;
+    const index = this.#calls++;
     const started = performance.now();
     try {
       const { value, replayed } = await observation.durable.step(
         `model:${observation.stepPrefix}:${index}`,
         async () => {
-          const protectedOptions = await protectPrompt(options, observation.protect, protectedMessages);
+          const protectedOptions = await protectPrompt(options, observation.protect, this.#protectedMessages);
           await observation.beforeCall?.(protectedOptions);
           return model.doGenerate(protectedOptions);
         },
@@ -121,15 +143,10 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
       });
       throw error;
     }
-  };
-  return {
-    specificationVersion: "v4",
-    provider: model.provider,
-    modelId: model.modelId,
-    supportedUrls: model.supportedUrls,
-    doGenerate: generate,
-    // The loop only generates; streaming passes through unobserved until the HTTP layer streams answers.
-    doStream: (options: LanguageModelV4CallOptions): PromiseLike<LanguageModelV4StreamResult> =>
-      model.doStream(options),
-  };
+  }
+
+  /** The loop only generates; streaming passes through unobserved until the HTTP layer streams answers. */
+  doStream(options: LanguageModelV4CallOptions): PromiseLike<LanguageModelV4StreamResult> {
+    return this.#model.doStream(options);
+  }
 }

@@ -1,4 +1,8 @@
-import type { LanguageModelV4 } from "@ai-sdk/provider";
+import type {
+  LanguageModelV4,
+  LanguageModelV4CallOptions,
+  LanguageModelV4Middleware,
+} from "@ai-sdk/provider";
 import type { DurableRun } from "../durable/durable.ts";
 import type { PausableTimeout } from "../durable/pausable-timeout.ts";
 import type { WorkerPools } from "../durable/pools.ts";
@@ -8,14 +12,14 @@ import type { RunEventInput } from "../journal/events.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { Gateway, GatewayChainEntry } from "../models/gateway/create-gateway-model.ts";
 import type { GatewayEvent } from "../models/gateway/gateway-events.ts";
-import { observeModel } from "../models/observed-model.ts";
+import { type ModelObservation, observeModel } from "../models/observed-model.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import type { WorkerSpec } from "../profile/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { AuthorizationDecision, Authorizer } from "../tools/authorization.ts";
 import { type Usage, zeroUsage } from "../workers/worker-result.ts";
-import { egressCheck } from "./egress.ts";
+import { type EgressCheck, egressCheck } from "./egress.ts";
 import type { RunShield, Shield } from "./guards.ts";
 
 /** A resolved model: the AI SDK model plus what the journal needs to say about it. */
@@ -229,77 +233,25 @@ export class RunContext {
    * tokenised, and the whole call a durable step journaled as `model-call-end`.
    */
   modelFor(resolved: ResolvedModel, call: ModelCall): LanguageModelV4 {
-    const caller = call.worker === undefined ? { supervisor: call.purpose } : { worker: call.worker };
-    const site = call.taskId ?? call.purpose;
-    const egressFor = (m: { model: LanguageModelV4; external?: boolean }) =>
-      egressCheck(this, this.deps.detector, caller, m, site, call.onStop);
-    let model = resolved.model;
-    let beforeCall: ReturnType<typeof egressCheck>;
+    const site = new ModelSite(this, call);
     const gateway = this.deps.gateway;
-    // The attempt that answered a call is journaled with the call's `model-call-end` (one event, not two);
-    // calls of one site are sequential, so the last answering attempt is this call's.
-    let answered: Extract<GatewayEvent, { type: "model-call" }> | undefined;
-    const answeredBy = (ok: boolean) => {
-      const attempt = answered;
-      answered = undefined;
-      if (attempt === undefined) return undefined;
-      if (!ok) {
-        this.emit(journalGatewayEvent(attempt));
-        return undefined;
-      }
-      const { model, provider, modelId, costUsd } = attempt;
-      return { model, provider, modelId, costUsd };
-    };
-    if (gateway === undefined) beforeCall = egressFor(resolved);
-    else {
-      const chain = resolved.chain ?? defaultChain(resolved);
-      model = gateway.model(
-        chain,
-        {
-          tenant: this.request.tenant,
-          runId: this.runId,
-          ...(call.worker === undefined ? {} : { worker: call.worker }),
-          profileVersion: this.profile.version,
-        },
-        (event) => {
-          if (event.type === "model-call" && event.ok && !event.cached && !event.stream) {
-            if (answered !== undefined) this.emit(journalGatewayEvent(answered));
-            answered = event;
-          } else this.emit(journalGatewayEvent(event));
-        },
-        (entry) => {
-          const check = egressFor(entry);
-          return check === undefined
-            ? []
-            : [
-                {
-                  specificationVersion: "v4",
-                  transformParams: async ({ params }) => {
-                    await check(params);
-                    return params;
-                  },
-                },
-              ];
-        },
-      );
+    if (gateway === undefined) {
+      site.check = site.egressFor(resolved);
+      return observeModel(resolved.model, site);
     }
-    return observeModel(model, {
-      purpose: call.purpose,
-      ...(call.taskId === undefined ? {} : { taskId: call.taskId }),
-      stepPrefix: call.stepPrefix,
-      durable: this.durable,
-      ...(this.shield ? { protect: this.shield } : {}),
-      beforeCall: async (options) => {
-        await this.deps.faults?.before(`model ${call.purpose}`, options.abortSignal);
-        await beforeCall?.(options);
+    const chain = resolved.chain ?? defaultChain(resolved);
+    const model = gateway.model(
+      chain,
+      {
+        tenant: this.request.tenant,
+        runId: this.runId,
+        ...(call.worker === undefined ? {} : { worker: call.worker }),
+        profileVersion: this.profile.version,
       },
-      emit: (e) => this.emit(e),
-      answeredBy,
-      onUsage: (u) => {
-        call.onUsage?.(u);
-        this.addUsage(u);
-      },
-    });
+      (event) => site.onGatewayEvent(event),
+      (entry) => site.entryMiddleware(entry),
+    );
+    return observeModel(model, site);
   }
 
   /** Text as the journal may hold it: tokenised when the run has a shield. */
@@ -312,4 +264,99 @@ export class RunContext {
     this.usage.outputTokens += usage.outputTokens;
     this.usage.modelCalls += usage.modelCalls;
   }
+}
+
+/**
+ * One task's (or run phase's) model calls: what they are observed and journaled as, the egress decision
+ * of each chain entry, and the gateway attempt that answered each call. One object per task, not a
+ * dozen closures: it lives as long as the task, for each of thousands of runs in flight.
+ */
+class ModelSite implements ModelObservation {
+  readonly purpose: ModelCall["purpose"];
+  readonly taskId?: string;
+  readonly stepPrefix: string;
+  readonly durable: DurableRun;
+  readonly protect?: RunShield;
+  /** The egress decision when there is no gateway (with one, each entry has its own). */
+  check: EgressCheck | undefined;
+  readonly #ctx: RunContext;
+  readonly #call: ModelCall;
+  readonly #caller: { worker: string } | { supervisor: string };
+  // The attempt that answered a call is journaled with the call's `model-call-end` (one event, not two);
+  // calls of one site are sequential, so the last answering attempt is this call's.
+  #answered: Extract<GatewayEvent, { type: "model-call" }> | undefined;
+
+  constructor(ctx: RunContext, call: ModelCall) {
+    this.#ctx = ctx;
+    this.#call = call;
+    this.#caller = call.worker === undefined ? { supervisor: call.purpose } : { worker: call.worker };
+    this.purpose = call.purpose;
+    if (call.taskId !== undefined) this.taskId = call.taskId;
+    this.stepPrefix = call.stepPrefix;
+    this.durable = ctx.durable;
+    if (ctx.shield !== undefined) this.protect = ctx.shield;
+  }
+
+  egressFor(m: { model: LanguageModelV4; external?: boolean }): EgressCheck | undefined {
+    const ctx = this.#ctx;
+    return egressCheck(
+      ctx,
+      ctx.deps.detector,
+      this.#caller,
+      m,
+      this.taskId ?? this.purpose,
+      this.#call.onStop,
+    );
+  }
+
+  entryMiddleware(entry: GatewayChainEntry): LanguageModelV4Middleware[] {
+    const check = this.egressFor(entry);
+    return check === undefined ? [] : [egressMiddleware(check)];
+  }
+
+  onGatewayEvent(event: GatewayEvent): void {
+    if (event.type === "model-call" && event.ok && !event.cached && !event.stream) {
+      if (this.#answered !== undefined) this.#ctx.emit(journalGatewayEvent(this.#answered));
+      this.#answered = event;
+    } else this.#ctx.emit(journalGatewayEvent(event));
+  }
+
+  async beforeCall(options: LanguageModelV4CallOptions): Promise<void> {
+    await this.#ctx.deps.faults?.before(`model ${this.purpose}`, options.abortSignal);
+    await this.check?.(options);
+  }
+
+  emit(event: RunEventInput): void {
+    this.#ctx.emit(event);
+  }
+
+  answeredBy(ok: boolean): ModelCallEndAnswer | undefined {
+    const attempt = this.#answered;
+    this.#answered = undefined;
+    if (attempt === undefined) return undefined;
+    if (!ok) {
+      this.#ctx.emit(journalGatewayEvent(attempt));
+      return undefined;
+    }
+    const { model, provider, modelId, costUsd } = attempt;
+    return { model, provider, modelId, costUsd };
+  }
+
+  onUsage(usage: Usage): void {
+    this.#call.onUsage?.(usage);
+    this.#ctx.addUsage(usage);
+  }
+}
+
+type ModelCallEndAnswer = Extract<RunEventInput, { type: "model-call-end" }>["answeredBy"];
+
+/** The egress decision as the outermost middleware of a chain entry: decided before the entry is called. */
+function egressMiddleware(check: EgressCheck): LanguageModelV4Middleware {
+  return {
+    specificationVersion: "v4",
+    transformParams: async ({ params }) => {
+      await check(params);
+      return params;
+    },
+  };
 }
