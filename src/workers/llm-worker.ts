@@ -23,6 +23,38 @@ const jsonSchemaOf = (schema: AnyTool["input"]): Promise<JSONSchema7> => {
   return converted;
 };
 
+// A worker's tools as the loop offers them, once per worker and tool set: every task of the worker
+// shares them (each task runs them through its own `invokeTool` scope).
+const loopTools = new WeakMap<WorkerSpec, WeakMap<object, Promise<Record<string, LoopTool>>>>();
+
+function loopToolsOf(
+  worker: WorkerSpec,
+  definitions: ToolCallScope["tools"],
+): Promise<Record<string, LoopTool>> {
+  let byTools = loopTools.get(worker);
+  if (byTools === undefined) {
+    byTools = new WeakMap();
+    loopTools.set(worker, byTools);
+  }
+  let tools = byTools.get(definitions);
+  if (tools === undefined) {
+    tools = (async () => {
+      const out: Record<string, LoopTool> = {};
+      for (const name of worker.tools) {
+        const definition = definitions.get(name);
+        if (definition === undefined) continue;
+        out[name] = {
+          description: definition.description,
+          inputSchema: await jsonSchemaOf(definition.input),
+        };
+      }
+      return out;
+    })();
+    byTools.set(definitions, tools);
+  }
+  return tools;
+}
+
 /** The compact system prompt of an LLM worker: its instructions, its scope, the answer contract. */
 export function workerInstructions(worker: WorkerSpec): string {
   return `${worker.instructions.trim()}\nScope: ${worker.description}\n${CONTRACT}`;
@@ -50,21 +82,12 @@ export async function runLlmWorker(
   task: HandlerTask,
   scope: ToolCallScope,
 ): Promise<WorkerAnswer> {
-  const tools: Record<string, LoopTool> = {};
-  for (const name of worker.tools) {
-    const definition = scope.tools.get(name);
-    if (definition === undefined) continue;
-    tools[name] = {
-      description: definition.description,
-      inputSchema: await jsonSchemaOf(definition.input),
-      execute: (input: unknown) => invokeTool(scope, name, input),
-    };
-  }
   return runToolLoop({
     model,
     instructions: workerInstructions(worker),
     prompt: workerPrompt(task, scope.requestContext),
-    tools,
+    tools: await loopToolsOf(worker, scope.tools),
+    execute: (name, input) => invokeTool(scope, name, input),
     maxSteps: worker.maxSteps,
     answer: { jsonSchema: await jsonSchemaOf(workerAnswerSchema), schema: workerAnswerSchema },
     signal: scope.signal,

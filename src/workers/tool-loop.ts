@@ -15,7 +15,8 @@ import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 export interface LoopTool {
   readonly description: string;
   readonly inputSchema: JSONSchema7;
-  execute(input: unknown): Promise<unknown>;
+  /** Runs the tool; without it, the loop's `execute` does. */
+  execute?(input: unknown): Promise<unknown>;
 }
 
 export interface ToolLoopOptions<T> {
@@ -23,6 +24,11 @@ export interface ToolLoopOptions<T> {
   readonly instructions: string;
   readonly prompt: string;
   readonly tools: Readonly<Record<string, LoopTool>>;
+  /**
+   * Runs a tool that has no `execute` of its own: one executor for the task, so the tool
+   * definitions can be shared by every task of a worker.
+   */
+  readonly execute?: (name: string, input: unknown) => Promise<unknown>;
   /** Model calls allowed, the answering one included. */
   readonly maxSteps: number;
   /** The structured answer the loop ends with: sent as the response format, validated on arrival. */
@@ -68,12 +74,7 @@ function parseInput(text: string): { ok: true; value: unknown } | { ok: false; e
  */
 export async function runToolLoop<T>(options: ToolLoopOptions<T>): Promise<T> {
   const { model, tools, signal, label } = options;
-  const toolList: LanguageModelV4FunctionTool[] = Object.entries(tools).map(([name, t]) => ({
-    type: "function",
-    name,
-    description: t.description,
-    inputSchema: t.inputSchema,
-  }));
+  const toolList = toolListOf(tools);
   const prompt: LanguageModelV4Message[] = [
     { role: "system", content: options.instructions },
     { role: "user", content: [{ type: "text", text: options.prompt }] },
@@ -119,7 +120,11 @@ export async function runToolLoop<T>(options: ToolLoopOptions<T>): Promise<T> {
         if (!input.ok)
           return { type: "error-text", value: `invalid JSON input for "${c.toolName}": ${input.error}` };
         try {
-          return modelOutput(await tool.execute(input.value));
+          const output =
+            tool.execute !== undefined
+              ? await tool.execute(input.value)
+              : await executorOf(options, c.toolName)(c.toolName, input.value);
+          return modelOutput(output);
         } catch (error) {
           signal.throwIfAborted();
           return { type: "error-text", value: errorText(error) };
@@ -140,6 +145,33 @@ export async function runToolLoop<T>(options: ToolLoopOptions<T>): Promise<T> {
       },
     );
   }
+}
+
+// The tools as the model is offered them, once per tools record (a worker's are shared by its tasks).
+const toolLists = new WeakMap<object, LanguageModelV4FunctionTool[]>();
+
+function toolListOf(tools: Readonly<Record<string, LoopTool>>): LanguageModelV4FunctionTool[] {
+  let list = toolLists.get(tools);
+  if (list === undefined) {
+    list = Object.entries(tools).map(([name, t]) => ({
+      type: "function",
+      name,
+      description: t.description,
+      inputSchema: t.inputSchema,
+    }));
+    toolLists.set(tools, list);
+  }
+  return list;
+}
+
+function executorOf<T>(
+  options: ToolLoopOptions<T>,
+  name: string,
+): (name: string, input: unknown) => Promise<unknown> {
+  if (options.execute === undefined) {
+    throw new ArbiterError(ErrorCode.InvalidArgument, `${options.label}: tool "${name}" has no executor`);
+  }
+  return options.execute;
 }
 
 /** The model's turn as it goes back into the conversation (metadata kept: some providers need it). */
