@@ -142,10 +142,12 @@ async function runTask(
   const startedAt = ctx.deps.clock();
   let outcome: TaskOutcome;
   // A worker with `concurrency:` runs in its pool: at most that many of its tasks at once, across runs.
-  const inPool = (worker: string, fn: () => Promise<TaskOutcome>) =>
-    ctx.deps.pools.spawn(worker, fn, ctx.signal);
   if (task.review === undefined) {
-    outcome = await inPool(task.worker, () => runWithRetries(ctx, task, task.worker, handlerTask, startedAt));
+    outcome = await ctx.deps.pools.spawn(
+      task.worker,
+      () => runWithRetries(ctx, task, task.worker, handlerTask, startedAt),
+      ctx.signal,
+    );
   } else {
     // Held before it runs (an unsure route, a delegation that needs approval): a person decides.
     const decision = await requestApproval(ctx, {
@@ -159,8 +161,10 @@ async function runTask(
       outcome = deniedByPerson(task, startedAt, ctx.deps.clock(), decision);
     else {
       const input = typeof decision.edit === "string" ? decision.edit : task.input;
-      outcome = await inPool(task.worker, () =>
-        runWithRetries(ctx, task, task.worker, { ...handlerTask, input }, startedAt),
+      outcome = await ctx.deps.pools.spawn(
+        task.worker,
+        () => runWithRetries(ctx, task, task.worker, { ...handlerTask, input }, startedAt),
+        ctx.signal,
       );
     }
   }
@@ -185,7 +189,11 @@ async function runTask(
       reason: outcome.reason ?? outcome.result.status,
     });
     const previous = outcome;
-    outcome = await inPool(to, () => runWithRetries(ctx, task, to, handlerTask, startedAt));
+    outcome = await ctx.deps.pools.spawn(
+      to,
+      () => runWithRetries(ctx, task, to, handlerTask, startedAt),
+      ctx.signal,
+    );
     outcome = {
       ...outcome,
       attempts: previous.attempts + outcome.attempts,
@@ -320,7 +328,7 @@ async function runWithRetries(
           attemptTimer.resume();
         }
       },
-      emit: (event) => ctx.emit(event),
+      emit: ctx.emitEvent,
       occurrences: new Map(),
       toolCalls: 0,
     };
@@ -332,14 +340,8 @@ async function runWithRetries(
           taskId: task.id,
           worker: workerName,
           stepPrefix: `${task.id}/${workerName}#${attempt}`,
-          onUsage: (u) => {
-            usage.inputTokens += u.inputTokens;
-            usage.outputTokens += u.outputTokens;
-            usage.modelCalls += u.modelCalls;
-          },
-          onStop: (stop) => {
-            scope.policyStop ??= stop;
-          },
+          usage,
+          stops: scope,
         }),
       };
     }

@@ -7,6 +7,11 @@ import type { RunContext } from "./run-context.ts";
 
 export type EgressCheck = (options: LanguageModelV4CallOptions) => Promise<void>;
 
+/** Where a task keeps the first policy stop of its attempt (its tool-call scope). */
+export interface PolicyStops {
+  policyStop: ArbiterError | undefined;
+}
+
 // What each prompt message holds in clear, by message: a tool loop sends its earlier messages again on
 // every step (the same objects), so each is scanned once.
 const scannedMessages = new WeakMap<object, readonly string[]>();
@@ -31,7 +36,7 @@ function dataClassesInPrompt(
 /**
  * The model-egress decision for one caller and model: the data classes still in clear in the prompt
  * (after the shield, normally none) are asked of the authorizer before the prompt leaves. The same
- * request within a run is decided and journaled once. A deny stops the call (and, through `onStop`,
+ * request within a run is decided and journaled once. A deny stops the call (and, through `stops`,
  * the task).
  */
 export function egressCheck(
@@ -40,7 +45,7 @@ export function egressCheck(
   caller: { worker: string } | { supervisor: string },
   resolved: { model: LanguageModelV4; external?: boolean | undefined },
   taskId: string,
-  onStop?: (error: ArbiterError) => void,
+  stops?: PolicyStops,
 ): EgressCheck | undefined {
   const authorizer = ctx.deps.authorizer;
   if (authorizer === undefined) return undefined;
@@ -76,7 +81,7 @@ export function egressCheck(
         `prompt to ${model.provider}:${model.modelId}: ${describeDecision(settled)}`,
         { details: { policyIds: settled.policyIds } },
       );
-      onStop?.(error);
+      if (stops !== undefined) stops.policyStop ??= error;
       throw error;
     }
   };

@@ -6,7 +6,6 @@ import type {
 import type { DurableRun } from "../durable/durable.ts";
 import type { PausableTimeout } from "../durable/pausable-timeout.ts";
 import type { WorkerPools } from "../durable/pools.ts";
-import type { ArbiterError } from "../errors/arbiter-error.ts";
 import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import type { RunEventInput } from "../journal/events.ts";
 import type { Journal } from "../journal/journal.ts";
@@ -19,7 +18,7 @@ import type { Store } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { AuthorizationDecision, Authorizer } from "../tools/authorization.ts";
 import { type Usage, zeroUsage } from "../workers/worker-result.ts";
-import { type EgressCheck, egressCheck } from "./egress.ts";
+import { type EgressCheck, egressCheck, type PolicyStops } from "./egress.ts";
 import type { RunShield, Shield } from "./guards.ts";
 
 /** A resolved model: the AI SDK model plus what the journal needs to say about it. */
@@ -97,9 +96,10 @@ export interface ModelCall {
   stepPrefix: string;
   taskId?: string;
   worker?: string;
-  onUsage?: (usage: Usage) => void;
-  /** Called when a policy stops the call (model egress denied). */
-  onStop?: (error: ArbiterError) => void;
+  /** The attempt's own usage, added to as its calls are made (the run's is added to in any case). */
+  usage?: Usage;
+  /** Where a policy stop of the call is kept (model egress denied): the task's tool-call scope. */
+  stops?: PolicyStops;
 }
 
 /** A gateway event as the run's journal records it (the run id and time are stamped by the journal). */
@@ -186,6 +186,9 @@ export class RunContext {
   }
 
   readonly #emitted = new Map<string, number>();
+
+  /** `emit` bound to this run, for the scopes of its tasks. */
+  readonly emitEvent = (event: RunEventInput): void => this.emit(event);
 
   // Suspension: when every task in flight waits for a person, the caller may stop here and resume later.
   #active = 0;
@@ -305,7 +308,7 @@ class ModelSite implements ModelObservation {
       this.#caller,
       m,
       this.taskId ?? this.purpose,
-      this.#call.onStop,
+      this.#call.stops,
     );
   }
 
@@ -343,7 +346,12 @@ class ModelSite implements ModelObservation {
   }
 
   onUsage(usage: Usage): void {
-    this.#call.onUsage?.(usage);
+    const mine = this.#call.usage;
+    if (mine !== undefined) {
+      mine.inputTokens += usage.inputTokens;
+      mine.outputTokens += usage.outputTokens;
+      mine.modelCalls += usage.modelCalls;
+    }
     this.#ctx.addUsage(usage);
   }
 }
