@@ -1,11 +1,13 @@
-import type { LanguageModelV4, LanguageModelV4CallOptions } from "@ai-sdk/provider";
+import type {
+  LanguageModelV4,
+  LanguageModelV4CallOptions,
+  LanguageModelV4Middleware,
+} from "@ai-sdk/provider";
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import { dataClassesOf } from "../guard/pii/data-class.ts";
 import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
 import { decisionEvent, describeDecision } from "../tools/authorization.ts";
 import type { RunContext } from "./run-context.ts";
-
-export type EgressCheck = (options: LanguageModelV4CallOptions) => Promise<void>;
 
 /** Where a task keeps the first policy stop of its attempt (its tool-call scope). */
 export interface PolicyStops {
@@ -46,12 +48,60 @@ export function egressCheck(
   resolved: { model: LanguageModelV4; external?: boolean | undefined },
   taskId: string,
   stops?: PolicyStops,
-): EgressCheck | undefined {
-  const authorizer = ctx.deps.authorizer;
-  if (authorizer === undefined) return undefined;
-  const model = resolved.model;
-  const external = resolved.external ?? model.provider !== "scripted";
-  return async (options) => {
+): EgressGate | undefined {
+  if (ctx.deps.authorizer === undefined) return undefined;
+  return new EgressGate(ctx, detector, caller, resolved, taskId, stops);
+}
+
+/**
+ * The model-egress decision of one caller and model (see `egressCheck`): `check` before a prompt
+ * leaves, or, as the outermost middleware of a gateway chain entry, `transformParams`. An object, not
+ * closures: one lives per task and chain entry, for each of thousands of runs in flight.
+ */
+export class EgressGate implements LanguageModelV4Middleware {
+  readonly specificationVersion = "v4";
+  readonly #ctx: RunContext;
+  readonly #detector: RecognizerRegistry | undefined;
+  readonly #caller: { worker: string } | { supervisor: string };
+  readonly #model: LanguageModelV4;
+  readonly #external: boolean;
+  readonly #taskId: string;
+  readonly #stops: PolicyStops | undefined;
+
+  constructor(
+    ctx: RunContext,
+    detector: RecognizerRegistry | undefined,
+    caller: { worker: string } | { supervisor: string },
+    resolved: { model: LanguageModelV4; external?: boolean | undefined },
+    taskId: string,
+    stops: PolicyStops | undefined,
+  ) {
+    this.#ctx = ctx;
+    this.#detector = detector;
+    this.#caller = caller;
+    this.#model = resolved.model;
+    this.#external = resolved.external ?? resolved.model.provider !== "scripted";
+    this.#taskId = taskId;
+    this.#stops = stops;
+  }
+
+  async transformParams({
+    params,
+  }: {
+    params: LanguageModelV4CallOptions;
+  }): Promise<LanguageModelV4CallOptions> {
+    await this.check(params);
+    return params;
+  }
+
+  async check(options: LanguageModelV4CallOptions): Promise<void> {
+    const ctx = this.#ctx;
+    const authorizer = ctx.deps.authorizer!;
+    const detector = this.#detector;
+    const caller = this.#caller;
+    const model = this.#model;
+    const external = this.#external;
+    const taskId = this.#taskId;
     // With the run's shield on, the prompt was just tokenised by the same recognisers: nothing they find
     // is left in clear, so only an unshielded run needs the scan.
     const scan = detector !== undefined && ctx.shield === undefined;
@@ -81,8 +131,8 @@ export function egressCheck(
         `prompt to ${model.provider}:${model.modelId}: ${describeDecision(settled)}`,
         { details: { policyIds: settled.policyIds } },
       );
-      if (stops !== undefined) stops.policyStop ??= error;
+      if (this.#stops !== undefined) this.#stops.policyStop ??= error;
       throw error;
     }
-  };
+  }
 }

@@ -18,7 +18,7 @@ import type { Store } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { AuthorizationDecision, Authorizer } from "../tools/authorization.ts";
 import { type Usage, zeroUsage } from "../workers/worker-result.ts";
-import { type EgressCheck, egressCheck, type PolicyStops } from "./egress.ts";
+import { type EgressGate, egressCheck, type PolicyStops } from "./egress.ts";
 import type { RunShield, Shield } from "./guards.ts";
 
 /** A resolved model: the AI SDK model plus what the journal needs to say about it. */
@@ -281,7 +281,7 @@ class ModelSite implements ModelObservation {
   readonly durable: DurableRun;
   readonly protect?: RunShield;
   /** The egress decision when there is no gateway (with one, each entry has its own). */
-  check: EgressCheck | undefined;
+  check: EgressGate | undefined;
   readonly #ctx: RunContext;
   readonly #call: ModelCall;
   readonly #caller: { worker: string } | { supervisor: string };
@@ -300,7 +300,7 @@ class ModelSite implements ModelObservation {
     if (ctx.shield !== undefined) this.protect = ctx.shield;
   }
 
-  egressFor(m: { model: LanguageModelV4; external?: boolean }): EgressCheck | undefined {
+  egressFor(m: { model: LanguageModelV4; external?: boolean }): EgressGate | undefined {
     const ctx = this.#ctx;
     return egressCheck(
       ctx,
@@ -313,8 +313,8 @@ class ModelSite implements ModelObservation {
   }
 
   entryMiddleware(entry: GatewayChainEntry): LanguageModelV4Middleware[] {
-    const check = this.egressFor(entry);
-    return check === undefined ? [] : [egressMiddleware(check)];
+    const gate = this.egressFor(entry);
+    return gate === undefined ? [] : [gate];
   }
 
   onGatewayEvent(event: GatewayEvent): void {
@@ -326,7 +326,7 @@ class ModelSite implements ModelObservation {
 
   async beforeCall(options: LanguageModelV4CallOptions): Promise<void> {
     await this.#ctx.deps.faults?.before(`model ${this.purpose}`, options.abortSignal);
-    await this.check?.(options);
+    await this.check?.check(options);
   }
 
   emit(event: RunEventInput): void {
@@ -357,14 +357,3 @@ class ModelSite implements ModelObservation {
 }
 
 type ModelCallEndAnswer = Extract<RunEventInput, { type: "model-call-end" }>["answeredBy"];
-
-/** The egress decision as the outermost middleware of a chain entry: decided before the entry is called. */
-function egressMiddleware(check: EgressCheck): LanguageModelV4Middleware {
-  return {
-    specificationVersion: "v4",
-    transformParams: async ({ params }) => {
-      await check(params);
-      return params;
-    },
-  };
-}

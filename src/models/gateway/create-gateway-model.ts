@@ -247,8 +247,9 @@ class TaskCall implements GatewayCall {
   readonly context: GatewayContext;
   readonly #stamp: EventContext;
   readonly #options: TaskOptions;
-  /** The task's middleware around each entry, composed on the entry's first call. */
-  #entries: Map<string, LanguageModelV4> | undefined;
+  /** The task's middleware around each entry, composed on the entry's first call (the primary's here). */
+  #first: { readonly name: string; readonly model: LanguageModelV4 } | undefined;
+  #others: Map<string, LanguageModelV4> | undefined;
 
   constructor(options: TaskOptions) {
     const { context } = options;
@@ -274,11 +275,12 @@ class TaskCall implements GatewayCall {
   entryModel(entry: { readonly name: string }, inner: LanguageModelV4): LanguageModelV4 {
     const entryMiddleware = this.#options.entryMiddleware;
     if (entryMiddleware === undefined) return inner;
-    this.#entries ??= new Map();
-    let model = this.#entries.get(entry.name);
+    if (this.#first?.name === entry.name) return this.#first.model;
+    let model = this.#others?.get(entry.name);
     if (model === undefined) {
       model = composeMiddleware(inner, entryMiddleware(entry as GatewayChainEntry));
-      this.#entries.set(entry.name, model);
+      if (this.#first === undefined) this.#first = { name: entry.name, model };
+      else (this.#others ??= new Map()).set(entry.name, model);
     }
     return model;
   }
