@@ -280,7 +280,10 @@ class TaskCall implements GatewayCall {
     if (model === undefined) {
       model = composeMiddleware(inner, entryMiddleware(entry as GatewayChainEntry));
       if (this.#first === undefined) this.#first = { name: entry.name, model };
-      else (this.#others ??= new Map()).set(entry.name, model);
+      else {
+        this.#others ??= new Map();
+        this.#others.set(entry.name, model);
+      }
     }
     return model;
   }
