@@ -272,13 +272,13 @@ class TaskCall implements GatewayCall {
     }
   }
 
-  entryModel(entry: { readonly name: string }, inner: LanguageModelV4): LanguageModelV4 {
+  entryModel(entry: GatewayChainEntry, inner: LanguageModelV4): LanguageModelV4 {
     const entryMiddleware = this.#options.entryMiddleware;
     if (entryMiddleware === undefined) return inner;
     if (this.#first?.name === entry.name) return this.#first.model;
     let model = this.#others?.get(entry.name);
     if (model === undefined) {
-      model = composeMiddleware(inner, entryMiddleware(entry as GatewayChainEntry));
+      model = composeMiddleware(inner, entryMiddleware(entry));
       if (this.#first === undefined) this.#first = { name: entry.name, model };
       else {
         this.#others ??= new Map();

@@ -1,6 +1,7 @@
 import type { LanguageModelV4, LanguageModelV4CallOptions } from "@ai-sdk/provider";
 import type { BudgetSubject } from "../../budget/budget.ts";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import type { GatewayChainEntry } from "./create-gateway-model.ts";
 import type { GatewayEventInput } from "./gateway-events.ts";
 
 /**
@@ -14,7 +15,7 @@ export interface GatewayCall {
   /** Stamps an event with the task's context and hands it to the task's listener (and telemetry). */
   emit(event: GatewayEventInput): void;
   /** The entry's model for this task: `inner` behind the caller's own middleware for the entry, if any. */
-  entryModel(entry: { readonly name: string }, inner: LanguageModelV4): LanguageModelV4;
+  entryModel(entry: GatewayChainEntry, inner: LanguageModelV4): LanguageModelV4;
 }
 
 // A symbol-keyed property: providers read only the options they know, JSON (cache keys) skips it, and a
