@@ -50,7 +50,11 @@ export interface DurableEngine {
    * the in-process engine. Then nothing is journaled twice, and events need no idempotency keys.
    */
   readonly replays?: boolean;
-  open(runId: string): DurableRun;
+  /**
+   * `fresh`: the caller has just made up this run id, so nothing can be recorded for it yet (an engine
+   * that loads a run's records may skip the read).
+   */
+  open(runId: string, options?: { fresh?: boolean }): DurableRun;
   /** Forget a finished run's step records (they remain in the journal). */
   release(runId: string): void;
   /** Delivers `payload` to the (possibly future) `waitForSignal(topic)` of any run, in any process sharing the engine's storage. */

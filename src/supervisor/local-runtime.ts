@@ -170,7 +170,12 @@ export class LocalRuntime {
     const runId = options.runId ?? `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
     return this.#drive(
       (opts) => this.supervisor.run(request, opts),
-      { ...options, runId, onRecorded: (id) => this.engine.claim(id) },
+      {
+        ...options,
+        runId,
+        ...(options.runId === undefined ? { freshRunId: true } : {}),
+        onRecorded: (id) => this.engine.claim(id),
+      },
       runId,
     );
   }

@@ -72,6 +72,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Use this run id (a run created beforehand, e.g. by `run --detach`). */
   runId?: string;
+  /** `runId` was just made up for this run (nothing can be recorded under it yet). */
+  freshRunId?: boolean;
   /** Called with the run id as soon as the run is admitted (before it finishes). */
   onStart?: (runId: string) => void;
   /** Called right after a new run is recorded in the store (before its first step). */
@@ -172,7 +174,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     }
     // A resumed run's duration counts from when it was first recorded, not from this process's start.
     const record = resumed ? store?.getRun(runId) : undefined;
-    const ctx = new RunContext(deps, durable.open(runId), request, signal, shield, record?.createdAt);
+    // A new run's id was just made up (by us or the caller): nothing is recorded under it to load.
+    const run = durable.open(runId, {
+      fresh: !resumed && (runOptions.runId === undefined || runOptions.freshRunId === true),
+    });
+    const ctx = new RunContext(deps, run, request, signal, shield, record?.createdAt);
     ctx.onSuspend = runOptions.onSuspend;
     ctx.runTimer = runTimer;
     if (resumed) {

@@ -100,11 +100,12 @@ export class LocalDurableEngine implements DurableEngine {
    * The durable context of a run, loading its recorded steps on first open. Handles for the same run
    * share state. `mode: "replay"` never executes: every step must be recorded (for `arbiter replay`).
    */
-  open(runId: string, options: { mode?: RunMode } = {}): LocalDurableRun {
+  open(runId: string, options: { mode?: RunMode; fresh?: boolean } = {}): LocalDurableRun {
     const mode = options.mode ?? "run";
     let state = this.#runs.get(runId);
     if (state === undefined) {
-      state = new RunState(runId, mode, this.store.loadSteps(runId), this.#laneOf);
+      const recorded = options.fresh === true && mode === "run" ? [] : this.store.loadSteps(runId);
+      state = new RunState(runId, mode, recorded, this.#laneOf);
       this.#runs.set(runId, state);
     } else if (state.mode !== mode) {
       throw new ArbiterError(
