@@ -298,6 +298,21 @@ describe("LocalDurableEngine steps", () => {
     );
   });
 
+  it("opens a run whose id was just made up without reading its steps", async () => {
+    const engine = db.engine();
+    let reads = 0;
+    const loadSteps = engine.store.loadSteps.bind(engine.store);
+    engine.store.loadSteps = (runId) => {
+      reads++;
+      return loadSteps(runId);
+    };
+    const fresh = engine.open("brand-new", { fresh: true });
+    assert.equal((await fresh.step("tool:t1/a/h#0", async () => 7)).value, 7);
+    assert.equal(reads, 0);
+    engine.open("recorded-elsewhere");
+    assert.equal(reads, 1);
+  });
+
   it("records now() and uuid() so a replay sees the same values", async () => {
     let t = 1_000;
     let n = 0;
