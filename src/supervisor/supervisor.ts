@@ -115,7 +115,13 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const gateway =
     options.gateway === false
       ? undefined
-      : (options.gateway ?? createProfileGateway(profile, { ledger: new MemoryLedger(), clock }).gateway);
+      : (options.gateway ??
+        // The default ledger is only read while runs spend (their budgets): bounded, so a long-lived
+        // supervisor does not keep every call it ever made.
+        createProfileGateway(profile, {
+          ledger: new MemoryLedger({ maxEntries: 10_000, maxRuns: 10_000 }),
+          clock,
+        }).gateway);
   const pools = new WorkerPools(
     Object.fromEntries(
       profile.document.workers.flatMap((w) => (w.concurrency === undefined ? [] : [[w.name, w.concurrency]])),

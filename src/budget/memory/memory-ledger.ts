@@ -40,14 +40,38 @@ const toSpend = (a: Aggregate): Spend => ({
   calls: a.calls,
 });
 
+export interface MemoryLedgerOptions {
+  /**
+   * Calls kept for `entries` and `totals`, the oldest dropped first (then those cover the calls kept).
+   * Default: every call, for as long as the ledger lives.
+   */
+  readonly maxEntries?: number;
+  /**
+   * Runs whose request and worker spend is kept, the least recently charged dropped first (a dropped
+   * run's budgets start again from zero, should it spend again). Tenant spend is always kept.
+   * Default: every run.
+   */
+  readonly maxRuns?: number;
+}
+
 /**
  * A ledger in process memory, for tests and runs that need no history. Spend per scope is kept
- * as running sums, so checking a budget does not scan the entries.
+ * as running sums, so checking a budget does not scan the entries. A long-lived process bounds it with
+ * `maxEntries` and `maxRuns` (the supervisor's default ledger does).
  */
 export class MemoryLedger implements Ledger {
   readonly #entries: LedgerEntry[] = [];
   readonly #sums = new Map<string, Aggregate>();
   readonly #holds = new Map<string, Hold>();
+  readonly #maxEntries: number;
+  readonly #maxRuns: number;
+  /** The request and worker sum keys of each run, least recently charged first. */
+  readonly #runKeys = new Map<string, Set<string>>();
+
+  constructor(options: MemoryLedgerOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? Number.POSITIVE_INFINITY;
+    this.#maxRuns = options.maxRuns ?? Number.POSITIVE_INFINITY;
+  }
 
   async hold(request: HoldRequest): Promise<HoldResult> {
     for (const [id, hold] of this.#holds) if (hold.expiresAt <= request.at) this.#holds.delete(id);
@@ -130,11 +154,39 @@ export class MemoryLedger implements Ledger {
   #add(entry: LedgerEntry): void {
     const stored = { ...entry, costUsd: fromNanos(toNanos(entry.costUsd)) };
     this.#entries.push(stored);
+    // Dropped in batches (a quarter over the bound), not one by one: a splice moves the whole array.
+    if (this.#entries.length > this.#maxEntries + Math.max(1, Math.floor(this.#maxEntries / 4))) {
+      this.#entries.splice(0, this.#entries.length - this.#maxEntries);
+    }
     for (const key of keysOf(stored)) {
       const sum = this.#sums.get(key) ?? empty();
       this.#sums.set(key, sum);
       addTo(sum, stored);
     }
+    if (this.#bounded) {
+      const runKeys = this.#touch(stored.runId);
+      runKeys.add(scopeKey({ kind: "request", runId: stored.runId }));
+      if (stored.worker !== undefined)
+        runKeys.add(scopeKey({ kind: "worker", runId: stored.runId, worker: stored.worker }));
+    }
+  }
+
+  get #bounded(): boolean {
+    return this.#maxRuns !== Number.POSITIVE_INFINITY;
+  }
+
+  /** Marks a run as just charged; past `maxRuns`, the least recently charged run's sums are dropped. */
+  #touch(runId: string): Set<string> {
+    let keys = this.#runKeys.get(runId);
+    if (keys === undefined) keys = new Set();
+    else this.#runKeys.delete(runId);
+    this.#runKeys.set(runId, keys);
+    if (this.#runKeys.size > this.#maxRuns) {
+      const [oldest, dropped] = this.#runKeys.entries().next().value!;
+      this.#runKeys.delete(oldest);
+      for (const key of dropped) this.#sums.delete(key);
+    }
+    return keys;
   }
 }
 
