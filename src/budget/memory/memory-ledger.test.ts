@@ -44,4 +44,11 @@ describe("MemoryLedger bounds (a long-lived process)", () => {
     assert.equal((await ledger.spent({ kind: "worker", runId: "active", worker: "billing" })).calls, 0);
     assert.equal((await ledger.spent({ kind: "tenant", tenant: "acme", period: "month", at })).calls, 4);
   });
+
+  it("refuses bounds that are not whole numbers of at least 1", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(() => new MemoryLedger({ maxEntries: bad }), /maxEntries must be a whole number/);
+      assert.throws(() => new MemoryLedger({ maxRuns: bad }), /maxRuns must be a whole number/);
+    }
+  });
 });

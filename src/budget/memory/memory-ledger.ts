@@ -1,3 +1,4 @@
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { exceededLimit } from "../check-limit.ts";
 import { fromNanos, toNanos } from "../cost.ts";
 import type {
@@ -69,8 +70,8 @@ export class MemoryLedger implements Ledger {
   readonly #runKeys = new Map<string, Set<string>>();
 
   constructor(options: MemoryLedgerOptions = {}) {
-    this.#maxEntries = options.maxEntries ?? Number.POSITIVE_INFINITY;
-    this.#maxRuns = options.maxRuns ?? Number.POSITIVE_INFINITY;
+    this.#maxEntries = bound(options.maxEntries, "maxEntries");
+    this.#maxRuns = bound(options.maxRuns, "maxRuns");
   }
 
   async hold(request: HoldRequest): Promise<HoldResult> {
@@ -188,6 +189,18 @@ export class MemoryLedger implements Ledger {
     }
     return keys;
   }
+}
+
+function bound(value: number | undefined, field: string): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      `MemoryLedger ${field} must be a whole number of at least 1, got ${value}.`,
+      { details: { field } },
+    );
+  }
+  return value;
 }
 
 function addTo(aggregate: Aggregate, entry: LedgerEntry): void {
