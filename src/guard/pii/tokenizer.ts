@@ -97,20 +97,30 @@ export function createTokenizer(options: TokenizerOptions): Tokenizer {
     }
     return found;
   };
-  /** Whether anything in `node` (strings, keys, long numbers) holds PII: a synchronous first pass. */
+  /** Whether the recognisers find anything in `text` (a clean text seen before costs one lookup). */
+  const hasPii = (text: string, minScore: number | undefined): boolean =>
+    !(minScore === undefined && clean.has(text)) && detect(text, minScore).length > 0;
+  /**
+   * Whether anything in `node` (strings, keys, long numbers) holds PII: a synchronous first pass, run on
+   * every tool answer and prompt message, so it allocates nothing on its way (no entry arrays or closures).
+   */
   const holdsPii = (node: unknown, minScore: number | undefined, depth = 0): boolean => {
-    if (typeof node === "string") return detect(node, minScore).length > 0;
+    if (typeof node === "string") return hasPii(node, minScore);
     if (typeof node === "number" || typeof node === "bigint") {
       const text = String(node);
-      return text.length >= 7 && detect(text, minScore).length > 0;
+      return text.length >= 7 && hasPii(text, minScore);
     }
     if (node === null || typeof node !== "object") return false;
     // Deep or cyclic values take the full walk, which reports a cycle.
     if (depth > 64) return true;
-    if (Array.isArray(node)) return node.some((child) => holdsPii(child, minScore, depth + 1));
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) if (holdsPii(node[i], minScore, depth + 1)) return true;
+      return false;
+    }
     if (!isPlainObject(node)) return false;
-    for (const [key, child] of Object.entries(node)) {
-      if (detect(key, minScore).length > 0 || holdsPii(child, minScore, depth + 1)) return true;
+    for (const key in node) {
+      if (!Object.hasOwn(node, key)) continue;
+      if (hasPii(key, minScore) || holdsPii(node[key], minScore, depth + 1)) return true;
     }
     return false;
   };
