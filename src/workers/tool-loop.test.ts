@@ -258,4 +258,41 @@ describe("runToolLoop", () => {
     assert.match(String(error), /attempt timed out/);
     assert.equal(model.calls.length, 1);
   });
+  it("runs tools without an execute of their own through the loop's executor, by name", async () => {
+    const ran: Array<[string, unknown]> = [];
+    const shared: Record<string, LoopTool> = {
+      lookup: { description: "a tool", inputSchema: { type: "object" } },
+    };
+    const model = fakeModel([
+      { content: [call("c1", "lookup", { id: 7 }), call("c2", "lookup", { id: 8 })] },
+      { content: [answerText({ status: "ok" })] },
+    ]);
+    const result = await runToolLoop({
+      model,
+      instructions: "You are a tester.",
+      prompt: "Task: test",
+      tools: shared,
+      execute: async (name, input) => {
+        ran.push([name, input]);
+        return { found: input };
+      },
+      maxSteps: 3,
+      answer,
+      signal: new AbortController().signal,
+      label: 'worker "tester"',
+    });
+    assert.deepEqual(result, { status: "ok" });
+    assert.deepEqual(ran, [
+      ["lookup", { id: 7 }],
+      ["lookup", { id: 8 }],
+    ]);
+    // Without any executor, the model is told so (and the loop goes on).
+    const lonely = fakeModel([
+      { content: [call("c1", "lookup", {})] },
+      { content: [answerText({ status: "ok" })] },
+    ]);
+    assert.deepEqual(await loop(lonely, shared), { status: "ok" });
+    const sent = lonely.calls[1]!.prompt.at(-1)!;
+    assert.match(JSON.stringify(sent), /has no executor/);
+  });
 });
