@@ -50,23 +50,6 @@ const round = (n: number) => Math.round(n * 1e6) / 1e6;
  * probe in flight). The breaker learns from the `model-call` observations of every attempt.
  */
 export function breakerMiddleware(breaker: CircuitBreaker, clock: () => number): LanguageModelV4Middleware {
-  // Breakers live as long as the process; gateway models are built per task: one gate per breaker and clock.
-  let byClock = gates.get(breaker);
-  if (byClock === undefined) {
-    byClock = new WeakMap();
-    gates.set(breaker, byClock);
-  }
-  let gate = byClock.get(clock);
-  if (gate === undefined) {
-    gate = createGate(breaker, clock);
-    byClock.set(clock, gate);
-  }
-  return gate;
-}
-
-const gates = new WeakMap<CircuitBreaker, WeakMap<() => number, LanguageModelV4Middleware>>();
-
-function createGate(breaker: CircuitBreaker, clock: () => number): LanguageModelV4Middleware {
   async function gated<T>(call: () => PromiseLike<T>): Promise<T> {
     const admission = breaker.admit(clock());
     if (!admission.admitted) {
