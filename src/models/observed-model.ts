@@ -8,6 +8,7 @@ import type { DurableRun } from "../durable/durable.ts";
 import { describeError } from "../errors/arbiter-error.ts";
 import type { RunEventInput } from "../journal/events.ts";
 import type { Usage } from "../workers/worker-result.ts";
+import { ModelWrapper } from "./model-wrapper.ts";
 
 export interface ModelObservation {
   readonly purpose: "planner" | "worker" | "synthesizer";
@@ -78,23 +79,16 @@ export function observeModel(model: LanguageModelV4, observation: ModelObservati
   return new ObservedModel(model, observation);
 }
 
-// A class, not closures: one lives per task, for each of thousands of runs in flight.
-class ObservedModel implements LanguageModelV4 {
-  readonly specificationVersion = "v4";
-  readonly provider: string;
-  readonly modelId: string;
-  readonly supportedUrls: LanguageModelV4["supportedUrls"];
+class ObservedModel extends ModelWrapper {
   readonly #model: LanguageModelV4;
   readonly #observation: ModelObservation;
   readonly #protectedMessages = new WeakMap<PromptMessage, Promise<PromptMessage>>();
   #calls = 0;
 
   constructor(model: LanguageModelV4, observation: ModelObservation) {
+    super(model);
     this.#model = model;
     this.#observation = observation;
-    this.provider = model.provider;
-    this.modelId = model.modelId;
-    this.supportedUrls = model.supportedUrls;
   }
 
   async doGenerate(options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {

@@ -6,6 +6,7 @@ import type {
 import type { Budget, BudgetSubject } from "../../budget/budget.ts";
 import type { Price } from "../../budget/cost.ts";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { ModelWrapper } from "../model-wrapper.ts";
 import { breakerMiddleware } from "./breaker-middleware.ts";
 import type { BreakerRegistry } from "./breaker-registry.ts";
 import { budgetMiddleware } from "./budget-middleware.ts";
@@ -204,20 +205,14 @@ function buildChain(options: GatewayOptions, chain: readonly GatewayChainEntry[]
  * A chain entry as a task calls it: behind the task's own middleware for the entry (`entryMiddleware`,
  * e.g. its model-egress decision), applied outermost; the entry's shared layers otherwise.
  */
-class EntryModel implements LanguageModelV4 {
-  readonly specificationVersion = "v4";
-  readonly provider: string;
-  readonly modelId: string;
-  readonly supportedUrls: LanguageModelV4["supportedUrls"];
+class EntryModel extends ModelWrapper {
   readonly #entry: GatewayChainEntry;
   readonly #inner: LanguageModelV4;
 
   constructor(entry: GatewayChainEntry, inner: LanguageModelV4) {
+    super(inner);
     this.#entry = entry;
     this.#inner = inner;
-    this.provider = inner.provider;
-    this.modelId = inner.modelId;
-    this.supportedUrls = inner.supportedUrls;
   }
 
   doGenerate(params: LanguageModelV4CallOptions) {
@@ -289,20 +284,14 @@ class TaskCall implements GatewayCall {
   }
 }
 
-class TaskModel implements LanguageModelV4 {
-  readonly specificationVersion = "v4";
-  readonly provider: string;
-  readonly modelId: string;
-  readonly supportedUrls: LanguageModelV4["supportedUrls"];
+class TaskModel extends ModelWrapper {
   readonly #shared: LanguageModelV4;
   readonly #call: GatewayCall;
 
   constructor(shared: LanguageModelV4, call: GatewayCall) {
+    super(shared);
     this.#shared = shared;
     this.#call = call;
-    this.provider = shared.provider;
-    this.modelId = shared.modelId;
-    this.supportedUrls = shared.supportedUrls;
   }
 
   doGenerate(params: LanguageModelV4CallOptions) {
@@ -316,8 +305,8 @@ class TaskModel implements LanguageModelV4 {
 
 /**
  * The shared parts bound once; `model(...)` then makes a gateway model per task: a thin one over the
- * chain's layers, built on the chain's first task (by chain array) and shared by the others. Per task:
- * ~0.5 KB instead of ~4 KB (a run with three workers in flight holds 54 KB, 62 KB before).
+ * chain's layers, built on the chain's first task (by chain array) and shared by the others (a telecom
+ * run with three workers in flight held 62.2 KB of heap with layers per task, 54.3 KB shared).
  *
  * @example
  * const gateway = createGateway({ breaker: new BreakerRegistry(), budget, cache: { store } });
