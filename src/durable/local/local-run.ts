@@ -264,13 +264,11 @@ export class LocalDurableRun implements DurableRun {
       throw failure;
     }
     const result =
-      sealer === undefined || encoded === null ? encoded : this.#sealed(name, encoded, value, sealer);
+      sealer === undefined || encoded === null
+        ? encoded
+        : sealedResult(this.runId, name, encoded, value, sealer);
     this.#finish(name, attempt, { state: "completed", result, endedAt: clock() });
     return value;
-  }
-
-  #sealed(name: string, encoded: string, value: unknown, sealer: StepSealer): string {
-    return sealedResult(this.runId, name, encoded, value, sealer);
   }
 
   /** A recorded result as encoded: opened with the step's sealer when it was sealed. */
