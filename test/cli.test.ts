@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -357,6 +357,39 @@ test("arbiter replay reruns a finished run on its record and reports a profile c
     rmSync(changed, { force: true });
   }
   assert.equal(run("replay", "run_nope").status, 2);
+});
+
+test("the vault and keys live beside --db: a replay and an export from another folder use them", () => {
+  const root = mkdtempSync(join(tmpdir(), "arbiter-companions-"));
+  const here = join(root, "here");
+  const elsewhere = join(root, "elsewhere");
+  const data = join(root, "data");
+  for (const d of [here, elsewhere]) mkdirSync(d);
+  const db = join(data, "arbiter.db");
+  const arbiterIn = (cwd: string, ...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args, "--db", db], {
+      cwd,
+      env: { ...process.env, TELECOM_DB: join(root, "telecom.db") },
+      encoding: "utf8",
+    });
+  const first = arbiterIn(
+    here,
+    "run",
+    profile,
+    `I was charged twice on my card ${"4111 1111 1111 1111"}`,
+    "--json",
+  );
+  assert.equal(first.status, 0, first.stderr);
+  for (const file of ["pii-vault.db", "vault.key", "audit-key.pem"])
+    assert.ok(existsSync(join(data, file)), `${file} beside the database`);
+  const replayed = arbiterIn(elsewhere, "replay", JSON.parse(first.stdout).runId, "--json");
+  assert.equal(replayed.status, 0, replayed.stdout + replayed.stderr);
+  assert.equal(JSON.parse(replayed.stdout).identical, true);
+  const exported = arbiterIn(elsewhere, "audit", "export", "--out", join(root, "audit.jsonl"));
+  assert.equal(exported.status, 0, exported.stderr);
+  assert.equal(arbiterIn(elsewhere, "audit", "verify").status, 0);
+  // Neither folder got a vault or key of its own.
+  assert.ok(!existsSync(join(here, ".arbiter")) && !existsSync(join(elsewhere, ".arbiter")));
 });
 
 test("a shadow bundle is decided beside the active one and policy diff lists where they differ", () => {

@@ -23,6 +23,7 @@ export function openCliRuntime(
     env: io.env,
     models: createModelResolver(profile, { env: io.env, overrides }),
     modelSpecs: specs,
+    onNote: (note) => io.err(`arbiter: note: ${note}\n`),
     ...(typeof options.inject === "string" ? { faults: createFaults(parseFaultSpec(options.inject)) } : {}),
   });
 }

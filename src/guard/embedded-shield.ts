@@ -9,6 +9,8 @@ export interface EmbeddedShieldOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Vault database; default `.arbiter/pii-vault.db` (key from ARBITER_VAULT_KEY or `.arbiter/vault.key`, generated on first run). */
   vaultPath?: string;
+  /** The vault key's file when `ARBITER_VAULT_KEY` is not set; default `ARBITER_VAULT_KEY_FILE` or `.arbiter/vault.key`. */
+  vaultKeyFile?: string;
   revealToRequester?: readonly string[];
 }
 
@@ -20,6 +22,7 @@ export async function openEmbeddedShield(
   const vault = await openEmbeddedVault({
     env,
     path: resolve(options.vaultPath ?? env.ARBITER_VAULT ?? ".arbiter/pii-vault.db"),
+    ...(options.vaultKeyFile !== undefined ? { keyFile: options.vaultKeyFile } : {}),
   });
   const tokenizer = createTokenizer({ registry: createRecognizerRegistry(), vault });
   return {

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { importLegacyLedger } from "../budget/sqlite/legacy-ledger.ts";
 import { createSqliteLedger } from "../budget/sqlite/sqlite-ledger.ts";
@@ -13,6 +13,7 @@ import { WalCheckpointer } from "../store/sqlite/wal-checkpointer.ts";
 import type { ApprovalRecord, RunRecord } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
+import { companionFiles } from "./companion-files.ts";
 import type { RunResult } from "./deliver.ts";
 import type { ModelResolver } from "./run-context.ts";
 import { createSupervisor, type RunOptions, type Supervisor } from "./supervisor.ts";
@@ -26,6 +27,11 @@ export interface LocalRuntimeOptions {
   /** The `--model` specs `models` was built with: recorded with each new run (see `SupervisorOptions`). */
   modelSpecs?: readonly string[];
   faults?: Faults;
+  /**
+   * Something worth telling whoever started the runtime (e.g. a vault or key found where an older version
+   * kept it: see `companionFiles`). Default: ignored.
+   */
+  onNote?: (message: string) => void;
 }
 
 /** A run that stopped because every branch still open waits for a person (it resumes later). */
@@ -92,6 +98,9 @@ export class LocalRuntime {
 
   static async open(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     const env = options.env ?? process.env;
+    // The vault and keys live beside the database (or where their variables say).
+    const companions = companionFiles(options.dbPath, { env, databaseExisted: existsSync(options.dbPath) });
+    for (const note of Object.values(companions.notes)) options.onNote?.(note);
     mkdirSync(dirname(options.dbPath), { recursive: true });
     // Every journal entry is hash-chained; checkpoints are signed with the embedded key (made on first run).
     // Grouped commits: the writes of one turn of the event loop share one commit. Before a side effect
@@ -104,7 +113,7 @@ export class LocalRuntime {
       // Commits survive a crash of this process without an fsync on the event loop; a step that is not
       // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
       synchronous: "normal",
-      signer: loadCheckpointSigner({ env }),
+      signer: loadCheckpointSigner({ env, file: companions.auditKeyFile }),
       // At most ~4 signatures a second (each ~50 µs): a run's end is covered within 250 ms, or at close.
       checkpointGapMs: 250,
       // A thread of its own copies the log into the database file (below), not the committing loop; the
@@ -133,7 +142,12 @@ export class LocalRuntime {
       closers.unshift(() => checkpointer.stop());
       const guard = options.profile.document.guard;
       const shield = guard.pii
-        ? await openEmbeddedShield({ env, revealToRequester: guard.revealToRequester })
+        ? await openEmbeddedShield({
+            env,
+            vaultPath: companions.vault,
+            vaultKeyFile: companions.vaultKeyFile,
+            revealToRequester: guard.revealToRequester,
+          })
         : undefined;
       if (shield) closers.push(() => shield.close());
       const supervisor = createSupervisor({

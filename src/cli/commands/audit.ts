@@ -4,6 +4,7 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
 import { verifyAudit } from "../../journal/audit/verify-audit.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
+import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
 import { parse } from "../parse.ts";
 import { openStore } from "./approvals.ts";
@@ -56,7 +57,11 @@ export const auditCommand: Command = {
     }
     if (sub === "export") {
       // A fresh checkpoint first, so the export ends on a signed head.
-      const store = new SqliteStore({ path, signer: loadCheckpointSigner({ env: io.env }) });
+      // The key that signs the run database's checkpoints, beside it (as the runtime opens it).
+      const companions = companionFiles(path, { env: io.env, databaseExisted: true });
+      if (companions.notes.auditKeyFile) io.err(`arbiter: note: ${companions.notes.auditKeyFile}\n`);
+      const signer = loadCheckpointSigner({ env: io.env, file: companions.auditKeyFile });
+      const store = new SqliteStore({ path, signer });
       try {
         store.checkpoint();
         const db = store.database;

@@ -4,6 +4,7 @@ import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
 import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
 import { createModelResolver } from "../../models/model-resolver.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
+import { companionFiles } from "../../supervisor/companion-files.ts";
 import { replayRun } from "../../supervisor/replay.ts";
 import type { Command } from "../main.ts";
 import { parse } from "../parse.ts";
@@ -41,9 +42,17 @@ export const replayCommand: Command = {
         "";
       const profile = await loadProfile(file, { env: io.env });
       const engine = new LocalDurableEngine({ store });
+      // The vault the run was recorded with: beside the database, as the runtime opens it.
+      const companions = companionFiles(store.path, { env: io.env, databaseExisted: true });
+      if (profile.document.guard.pii) {
+        for (const note of [companions.notes.vault, companions.notes.vaultKeyFile])
+          if (note !== undefined) io.err(`arbiter: note: ${note}\n`);
+      }
       const shield = profile.document.guard.pii
         ? await openEmbeddedShield({
             env: io.env,
+            vaultPath: companions.vault,
+            vaultKeyFile: companions.vaultKeyFile,
             revealToRequester: profile.document.guard.revealToRequester,
           })
         : undefined;

@@ -288,8 +288,8 @@ export class LocalDurableRun implements DurableRun {
       throw new ArbiterError(
         ErrorCode.InvalidData,
         `step "${name}" of run "${this.runId}" recorded a result sealed with the PII vault's key, and it does not ` +
-          `open here (${describeError(cause)}): use the vault the run was recorded with (ARBITER_VAULT, ` +
-          "ARBITER_VAULT_KEY or .arbiter/vault.key)",
+          `open here (${describeError(cause)}): use the vault the run was recorded with (pii-vault.db and ` +
+          "vault.key beside the run database, or ARBITER_VAULT and ARBITER_VAULT_KEY / ARBITER_VAULT_KEY_FILE)",
         { cause, details: { runId: this.runId, stepName: name, reason: "sealed-step" } },
       );
     }
