@@ -301,7 +301,16 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
   const unknown = run("approvals", "approve", "apr_nope", "--by", "alice");
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /no approval "apr_nope"/);
-  const approve = run("approvals", "approve", id, "--by", "alice", "--reason", "long-standing customer");
+  const email = "ann.smith@example.com";
+  const approve = run(
+    "approvals",
+    "approve",
+    id,
+    "--by",
+    "alice",
+    "--reason",
+    `long-standing customer, ${email}`,
+  );
   assert.equal(approve.status, 0, approve.stderr);
   const twice = run("approvals", "approve", id, "--by", "bob");
   assert.equal(twice.status, 2, "approving twice is refused");
@@ -317,7 +326,11 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
     (e: { event: { type: string } }) => e.event.type === "approval-decide",
   ).event;
   assert.equal(decided.by, "alice");
-  assert.equal(decided.reason, "long-standing customer");
+  // The approver's words are kept, their personal data as tokens: in the journal and everywhere on disk.
+  assert.match(decided.reason, /^long-standing customer, <EMAIL_\w+>$/);
+  assert.match(JSON.parse(run("approvals", "show", id, "--json").stdout).decisionReason, /<EMAIL_\w+>/);
+  for (const file of ["arbiter.db", "arbiter.db-wal"].map((f) => join(dir, f)).filter((f) => existsSync(f)))
+    assert.equal(readFileSync(file).includes(email), false, `${file} holds the e-mail in clear`);
   // A replay takes the recorded decision: the same path, no divergence.
   const replayed = run("replay", waiting.runId);
   assert.equal(replayed.status, 0, replayed.stdout + replayed.stderr);

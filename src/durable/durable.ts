@@ -67,6 +67,8 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Stop waiting when aborted (the wait stays open: a resumed run waits again). */
   signal?: AbortSignal;
+  /** Keeps the recorded signal from resting in clear when it holds personal data (as for a step). */
+  sealer?: StepSealer;
 }
 
 /** The outcome of `waitForSignal`: a timeout is a result, not an error. */

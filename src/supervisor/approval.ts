@@ -69,9 +69,12 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
     store?.setRunStatus(ctx.runId, "waiting", ctx.deps.clock());
   }
   try {
+    const sealer = ctx.shield?.stepSealer;
     const received = await wait<ApprovalSignal>(approvalTopic(id), {
       ...(config.expiresIn === undefined ? {} : { timeoutMs: config.expiresIn }),
       signal: ctx.signal,
+      // A person's words and edit may name a customer: recorded sealed, like a tool's answer.
+      ...(sealer === undefined ? {} : { sealer }),
     });
     let signal: ApprovalSignal;
     if (received.status === "received") signal = received.payload;
@@ -86,6 +89,18 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
         edit: record?.edit ?? null,
         at: record?.decidedAt ?? ctx.deps.clock(),
       };
+    }
+    // Tokenised like everything else the run holds: the journal, the task's result or input, and any
+    // model see tokens (tools get the values back, the requester's answer per the profile).
+    if (ctx.shield !== undefined) {
+      // `arbiter approvals` tokenises what it stores: those tokens are this run's (its tools see the values).
+      ctx.shield.adopt(signal);
+      const reason = signal.reason === null ? null : await ctx.protect(signal.reason);
+      const edit =
+        signal.edit === null || signal.edit === undefined
+          ? signal.edit
+          : await ctx.shield.protectValue(signal.edit);
+      signal = { ...signal, reason, edit };
     }
     const status =
       signal.status === "expired" ? (config.onExpire === "approve" ? "approved" : "denied") : signal.status;

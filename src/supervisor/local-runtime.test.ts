@@ -169,8 +169,8 @@ test("denying an in-doubt charge records that it happened (with the result the p
     second.store.decideApproval(pending[0]!.approvalId, {
       status: "denied",
       by: "sam",
-      reason: "the processor shows receipt r-1",
-      edit: { receipt: "r-1" },
+      reason: "the processor shows receipt r-1, sent to ann.smith@example.com",
+      edit: { receipt: "r-1", sentTo: "ann.smith@example.com" },
       at: Date.now(),
     });
     const outcome = await second.resume(second.store.getRun(runId)!);
@@ -178,6 +178,15 @@ test("denying an in-doubt charge records that it happened (with the result the p
     assert.equal(outcome.status, "completed");
     assert.match(outcome.answer, /charged: r-1/);
     assert.deepEqual(charges, [40], "a call that took effect is not repeated");
+    // The person's words and edit reach the journal as tokens, and the step log sealed.
+    const decide = second.journal.read(runId).find((e) => e.event.type === "approval-decide")?.event;
+    assert.ok(decide?.type === "approval-decide");
+    assert.match(decide.reason ?? "", /^the processor shows receipt r-1, sent to <EMAIL_\w+>$/);
+    assert.match(JSON.stringify(decide.edit), /"sentTo":"<EMAIL_\w+>"/);
+    const signal = second.store.loadSteps(runId).find((s) => s.name.startsWith("$signal:"));
+    assert.ok(signal?.result?.startsWith("~sealed:"), signal?.result ?? "no signal step");
+    const ended = second.journal.read(runId).find((e) => e.event.type === "tool-call-end")?.event;
+    assert.ok(ended?.type === "tool-call-end" && !JSON.stringify(ended).includes("example.com"));
   } finally {
     await second.close();
   }

@@ -1,8 +1,12 @@
 import { existsSync } from "node:fs";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { openEmbeddedVault } from "../../guard/pii/open-embedded-vault.ts";
+import { createRecognizerRegistry } from "../../guard/pii/recognizer-registry.ts";
+import { createTokenizer } from "../../guard/pii/tokenizer.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import type { ApprovalRecord } from "../../store/store.ts";
+import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
 import type { CliIo } from "../output.ts";
 import { parse } from "../parse.ts";
@@ -57,6 +61,44 @@ function found(store: SqliteStore, id: string | undefined): ApprovalRecord {
     );
   }
   return approval;
+}
+
+/**
+ * A person's reason and edit as the run may hold them: tokenised with the PII vault beside the database
+ * when its runs use one (the runtime made it), else as typed.
+ */
+async function protectDecision(
+  store: SqliteStore,
+  runId: string,
+  io: CliIo,
+  words: { reason?: string; edit?: unknown },
+): Promise<{ reason?: string; edit?: unknown }> {
+  if (words.reason === undefined && words.edit === undefined) return words;
+  const companions = companionFiles(store.path, { env: io.env, databaseExisted: true });
+  if (!existsSync(companions.vault)) return words;
+  for (const note of [companions.notes.vault, companions.notes.vaultKeyFile])
+    if (note !== undefined) io.err(`arbiter: note: ${note}\n`);
+  const tenant = store.getRun(runId)?.tenant ?? "default";
+  // The key the runs were tokenised with: never a new one here.
+  const vault = await openEmbeddedVault({
+    env: io.env,
+    path: companions.vault,
+    keyFile: companions.vaultKeyFile,
+    generate: false,
+  });
+  try {
+    const tokenizer = createTokenizer({ registry: createRecognizerRegistry(), vault });
+    return {
+      ...(words.reason === undefined
+        ? {}
+        : { reason: (await tokenizer.tokenize(words.reason, { tenant })).text }),
+      ...(words.edit === undefined
+        ? {}
+        : { edit: (await tokenizer.tokenizeValue(words.edit, { tenant })).value }),
+    };
+  } finally {
+    await vault.close();
+  }
 }
 
 export const approvalsCommand: Command = {
@@ -114,12 +156,17 @@ export const approvalsCommand: Command = {
             );
           }
         }
+        // Personal data in the reason or the edit becomes tokens of the run's tenant before anything
+        // stores it, as in the run's own request (the run's tools get the values back).
+        const words = await protectDecision(store, a.runId, io, {
+          ...(typeof values.reason === "string" ? { reason: values.reason } : {}),
+          ...(edit === undefined ? {} : { edit }),
+        });
         // The decision and its signal commit together; the waiting run takes it up (here, or when resumed).
         const decided = store.decideApproval(a.id, {
           status: sub === "approve" ? "approved" : "denied",
           by: values.by,
-          ...(typeof values.reason === "string" ? { reason: values.reason } : {}),
-          ...(edit === undefined ? {} : { edit }),
+          ...words,
           at: Date.now(),
         });
         io.out(

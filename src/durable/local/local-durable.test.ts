@@ -298,6 +298,37 @@ describe("LocalDurableEngine steps", () => {
     );
   });
 
+  it("seals a received signal that its sealer seals, and opens it to replay the wait", async () => {
+    const sealer = {
+      seal: (encoded: string, value: unknown, context: string) =>
+        JSON.stringify(value).includes("@")
+          ? Buffer.from(`${context}|${encoded}`).toString("base64url")
+          : undefined,
+      open: (sealed: string, context: string) => {
+        const text = Buffer.from(sealed, "base64url").toString();
+        if (!text.startsWith(`${context}|`)) throw new Error("the record does not open here");
+        return text.slice(context.length + 1);
+      },
+    };
+    const engine = db.engine();
+    engine.sendSignal("approval:x", { by: "dana", reason: "called ann@example.com to confirm" });
+    const got = await engine.open("rs").waitForSignal("approval:x", { timeoutMs: 1000, sealer });
+    assert.equal(got.status, "received");
+    const reader = new SqliteStore({ path: db.path });
+    const recorded = reader.loadSteps("rs").find((r) => r.name.startsWith("$signal:approval:x"));
+    reader.close();
+    assert.ok(recorded?.result?.startsWith("~sealed:"), recorded?.result ?? "no signal step");
+    assert.equal(recorded?.result?.includes("example.com"), false);
+    // A resumed run gets the same signal back without taking another.
+    const again = await db.engine().open("rs").waitForSignal("approval:x", { timeoutMs: 10, sealer });
+    assert.deepEqual(again, got);
+    // Without the vault, it says why instead of replaying a wrong value.
+    await assert.rejects(
+      db.engine().open("rs").waitForSignal("approval:x", { timeoutMs: 10 }),
+      (e) => ArbiterError.is(e, "invalid-data") && /guard\.pii/.test(e.message),
+    );
+  });
+
   it("opens a run whose id was just made up without reading its steps", async () => {
     const engine = db.engine();
     let reads = 0;

@@ -185,7 +185,8 @@ export class LocalDurableRun implements DurableRun {
     const env = this.#env;
     const name = `$signal:${topic}#${this.#state.next(`$signal:${topic}`)}`;
     const recorded = this.#state.history.get(name)?.[0];
-    if (recorded?.state === "completed") return decodeStepValue(recorded.result) as SignalResult<T>;
+    if (recorded?.state === "completed")
+      return decodeStepValue(this.#opened(name, recorded.result, options.sealer)) as SignalResult<T>;
     if (this.#state.mode === "replay")
       throw new DeterminismError(this.runId, name, [], "a replay never waits");
     const timeoutMs = options.timeoutMs;
@@ -211,7 +212,12 @@ export class LocalDurableRun implements DurableRun {
       }
       await env.waitForWake(topic, left, signal);
     }
-    this.#finish(name, 0, { state: "completed", result: encodeStepValue(result), endedAt: env.clock() });
+    const encoded = encodeStepValue(result);
+    const sealed =
+      options.sealer === undefined || encoded === null
+        ? encoded
+        : sealedResult(this.runId, name, encoded, result, options.sealer);
+    this.#finish(name, 0, { state: "completed", result: sealed, endedAt: env.clock() });
     return result;
   }
 
