@@ -16,6 +16,7 @@ import type { RunRequest } from "./admit.ts";
 import { companionFiles } from "./companion-files.ts";
 import type { RunResult } from "./deliver.ts";
 import type { ModelResolver } from "./run-context.ts";
+import { newRunId } from "./run-id.ts";
 import { createSupervisor, type RunOptions, type Supervisor } from "./supervisor.ts";
 
 export interface LocalRuntimeOptions {
@@ -181,7 +182,7 @@ export class LocalRuntime {
   /** Runs a request to its end, or until every open branch waits for a person. */
   run(request: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
     // Claimed before its first step, so no other process resumes it while it runs.
-    const runId = options.runId ?? `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    const runId = options.runId ?? newRunId();
     return this.#drive(
       (opts) => this.supervisor.run(request, opts),
       {

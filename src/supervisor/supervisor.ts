@@ -28,6 +28,7 @@ import type { Shield } from "./guards.ts";
 import { plan } from "./plan.ts";
 import { route } from "./route.ts";
 import { type AdmittedRequest, type ModelResolver, RunContext } from "./run-context.ts";
+import { newRunId as makeRunId } from "./run-id.ts";
 import { synthesize } from "./synthesize.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
 
@@ -107,7 +108,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const durable =
     options.durable ?? new MemoryDurableEngine({ ...(options.clock ? { clock: options.clock } : {}) });
   const clock = options.clock ?? Date.now;
-  const newRunId = options.newRunId ?? (() => `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  const newRunId = options.newRunId ?? makeRunId;
   const router: LocalRouter = options.router ?? buildLocalRouter(profile);
   const store = options.store;
   const authorizer =

@@ -6,6 +6,7 @@ import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunResult } from "../../supervisor/deliver.ts";
 import type { RunOutcome } from "../../supervisor/local-runtime.ts";
+import { newRunId } from "../../supervisor/run-id.ts";
 import type { Command } from "../main.ts";
 import { openCliRuntime } from "../open-runtime.ts";
 import { type CliIo, ExitCode } from "../output.ts";
@@ -125,7 +126,7 @@ export const runCommand: Command = {
     if (values.detach) {
       // The run goes on in a background process of its own; this one prints its id and returns.
       await profile.close();
-      const runId = `run_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+      const runId = newRunId();
       const rest = args.filter((a) => a !== "--detach");
       const child = spawn(
         process.execPath,

@@ -1,0 +1,12 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { newRunId } from "./run-id.ts";
+
+test("run ids sort by the time they were made, and two of the same millisecond differ", () => {
+  const at = Date.UTC(2026, 10, 22);
+  const ids = [newRunId(at), newRunId(at), newRunId(at + 1), newRunId(at + 1000)];
+  for (const id of ids) assert.match(id, /^run_[0-9a-f]{24}$/);
+  assert.notEqual(ids[0], ids[1]);
+  assert.ok(ids[0]! < ids[2]! && ids[1]! < ids[2]! && ids[2]! < ids[3]!);
+  assert.equal(Number.parseInt(ids[3]!.slice(4, 16), 16), at + 1000);
+});

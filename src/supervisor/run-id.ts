@@ -1,0 +1,12 @@
+/**
+ * A new run id: `run_`, the time in milliseconds (12 hex digits), then 48 random bits (12 hex digits).
+ * Ids made later sort later, so the indexes keyed by run id (runs, journal, step log, cost ledger) grow
+ * at their right edge instead of splitting pages all over the tree: measured ~5% of a durable run's
+ * wall time against fully random ids (`bench/ab.ts`, 3,000 runs). The random half keeps ids of the
+ * same millisecond, and of other processes, apart.
+ * @example newRunId() // "run_019aa6f1c2d3e4f5a6b7c8d9"
+ */
+export function newRunId(now: number = Date.now()): string {
+  const random = crypto.randomUUID(); // the first 12 hex digits of a v4 UUID are all random
+  return `run_${now.toString(16).padStart(12, "0")}${random.slice(0, 8)}${random.slice(9, 13)}`;
+}
