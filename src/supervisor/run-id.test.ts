@@ -9,4 +9,6 @@ test("run ids sort by the time they were made, and two of the same millisecond d
   assert.notEqual(ids[0], ids[1]);
   assert.ok(ids[0]! < ids[2]! && ids[1]! < ids[2]! && ids[2]! < ids[3]!);
   assert.equal(Number.parseInt(ids[3]!.slice(4, 16), 16), at + 1000);
+  // A test clock's odd readings still make well-formed ids.
+  for (const odd of [1.5, -3, Number.NaN]) assert.match(newRunId(odd), /^run_[0-9a-f]{24}$/);
 });

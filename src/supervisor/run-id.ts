@@ -8,5 +8,6 @@
  */
 export function newRunId(now: number = Date.now()): string {
   const random = crypto.randomUUID(); // the first 12 hex digits of a v4 UUID are all random
-  return `run_${now.toString(16).padStart(12, "0")}${random.slice(0, 8)}${random.slice(9, 13)}`;
+  const ms = Number.isFinite(now) ? Math.max(0, Math.trunc(now)) : 0; // an injected test clock may be anything
+  return `run_${ms.toString(16).padStart(12, "0")}${random.slice(0, 8)}${random.slice(9, 13)}`;
 }

@@ -108,7 +108,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const durable =
     options.durable ?? new MemoryDurableEngine({ ...(options.clock ? { clock: options.clock } : {}) });
   const clock = options.clock ?? Date.now;
-  const newRunId = options.newRunId ?? makeRunId;
+  const newRunId = options.newRunId ?? (() => makeRunId(clock()));
   const router: LocalRouter = options.router ?? buildLocalRouter(profile);
   const store = options.store;
   const authorizer =
