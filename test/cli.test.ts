@@ -118,6 +118,31 @@ test("validate prints the version; unknown commands and options exit 2 with usag
   assert.match(tooLong.stderr, /request\.message: 5000 characters is over the profile's limit of 4000/);
 });
 
+test("runs list and approvals list refuse a status or limit they do not know, naming the ones they do", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-list-"));
+  const { run } = cliIn(dir);
+  assert.equal(run("run", profile, "my wifi keeps dropping", "--quiet").status, 0);
+  const listed = JSON.parse(run("runs", "list", "--status", "completed", "--limit", "1", "--json").stdout);
+  assert.equal(listed.length, 1);
+  for (const [args, message] of [
+    [
+      ["runs", "list", "--status", "done"],
+      /--status "done": use one of created, running, waiting, completed/,
+    ],
+    [["runs", "list", "--limit", "abc"], /--limit "abc": use a whole number of at least 1/],
+    [["runs", "list", "--limit", "0"], /--limit "0": use a whole number/],
+    [
+      ["approvals", "list", "--status", "open"],
+      /--status "open": use one of pending, approved, denied, expired/,
+    ],
+  ] as const) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stdout}`);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /Usage: arbiter (runs|approvals) list/);
+  }
+});
+
 test("--model with a missing credential names the environment variable and exits 2", () => {
   const r = arbiter(["run", profile, "my bill is wrong", "--model", "openai:gpt-4.1-mini"], {
     OPENAI_API_KEY: "",

@@ -17,6 +17,34 @@ export function parse<T extends ParseArgsConfig["options"]>(
   }
 }
 
+/** An option's value that must be one of `allowed` (undefined passes through: the option was not given). */
+export function oneOf<T extends string>(
+  option: string,
+  value: unknown,
+  allowed: readonly T[],
+  usage: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new ArbiterError(
+    ErrorCode.InvalidArgument,
+    `--${option} "${String(value)}": use one of ${allowed.join(", ")}\nUsage: ${usage}`,
+    { details: { field: option } },
+  );
+}
+
+/** An option's value as a whole number ≥ 1, or `fallback` when it was not given. */
+export function positiveInteger(option: string, value: unknown, fallback: number, usage: string): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isSafeInteger(n) && n >= 1) return n;
+  throw new ArbiterError(
+    ErrorCode.InvalidArgument,
+    `--${option} "${String(value)}": use a whole number of at least 1\nUsage: ${usage}`,
+    { details: { field: option } },
+  );
+}
+
 /** `key=value` pairs or one JSON object, merged left to right. */
 export function parseContext(items: readonly string[]): Record<string, unknown> {
   const context: Record<string, unknown> = {};

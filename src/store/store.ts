@@ -9,6 +9,17 @@ export const STORE_SCHEMA_VERSION = 5;
  */
 export type StoredRunStatus = "created" | "running" | "waiting" | RunStatus;
 
+/** Every stored run status, in lifecycle order. */
+export const RUN_STATUSES: readonly StoredRunStatus[] = [
+  "created",
+  "running",
+  "waiting",
+  "completed",
+  "partial",
+  "failed",
+  "escalated",
+];
+
 /** Statuses a run can still move on from; `listUnfinished` returns these. */
 export const UNFINISHED_RUN_STATUSES: readonly StoredRunStatus[] = ["created", "running", "waiting"];
 
@@ -103,6 +114,8 @@ export interface SignalRecord {
 }
 
 export type ApprovalStatus = "pending" | "approved" | "denied" | "expired";
+
+export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ["pending", "approved", "denied", "expired"];
 
 export interface ApprovalRecord {
   readonly id: string;

@@ -5,11 +5,11 @@ import { createRecognizerRegistry } from "../../guard/pii/recognizer-registry.ts
 import { createTokenizer } from "../../guard/pii/tokenizer.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
-import type { ApprovalRecord } from "../../store/store.ts";
+import { APPROVAL_STATUSES, type ApprovalRecord } from "../../store/store.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
 import type { CliIo } from "../output.ts";
-import { parse } from "../parse.ts";
+import { oneOf, parse } from "../parse.ts";
 
 const usage = [
   "arbiter approvals list [--status pending|approved|denied|expired] [--json] [--db path]",
@@ -120,7 +120,7 @@ export const approvalsCommand: Command = {
     const store = openStore(values.db, io);
     try {
       if (sub === "list") {
-        const status = (values.status ?? "pending") as ApprovalRecord["status"];
+        const status = oneOf("status", values.status, APPROVAL_STATUSES, usage) ?? "pending";
         const list = store.listApprovals({ status });
         if (values.json) io.out(`${JSON.stringify(list)}\n`);
         else if (list.length === 0) io.out(`no ${status} approvals\n`);

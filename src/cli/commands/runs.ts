@@ -1,13 +1,13 @@
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
-import type { StoredRunStatus } from "../../store/store.ts";
+import { RUN_STATUSES } from "../../store/store.ts";
 import type { Command } from "../main.ts";
-import { parse } from "../parse.ts";
+import { oneOf, parse, positiveInteger } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
 import { openStore } from "./approvals.ts";
 
 const usage = [
-  "arbiter runs list [--status S] [--json] [--db path]",
+  "arbiter runs list [--status S] [--limit N] [--json] [--db path]   (newest first; N defaults to 100)",
   "       arbiter runs show <id> [--json] [--db path]",
 ].join("\n");
 
@@ -28,9 +28,10 @@ export const runsCommand: Command = {
     const store = openStore(values.db, io);
     try {
       if (sub === "list") {
+        const status = oneOf("status", values.status, RUN_STATUSES, usage);
         const runs = store.listRuns({
-          ...(typeof values.status === "string" ? { status: values.status as StoredRunStatus } : {}),
-          limit: Number(values.limit ?? 100),
+          ...(status === undefined ? {} : { status }),
+          limit: positiveInteger("limit", values.limit, 100, usage),
         });
         if (values.json) io.out(`${JSON.stringify(runs.map(({ request: _r, ...run }) => run))}\n`);
         else if (runs.length === 0) io.out("no runs\n");
