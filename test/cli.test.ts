@@ -143,6 +143,30 @@ test("runs list and approvals list refuse a status or limit they do not know, na
   }
 });
 
+test("audit, resume, replay and runs show refuse what they cannot do before doing anything", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-refuse-"));
+  const { run } = cliIn(dir);
+  assert.equal(run("run", profile, "my wifi keeps dropping", "--quiet").status, 0);
+  for (const [args, message] of [
+    [["audit", "verify", "--run", "run_nope"], /no run "run_nope" in .*arbiter\.db/],
+    [["audit", "export", "--run", "run_nope"], /no run "run_nope"/],
+    [
+      ["audit", "export", "--out", join(dir, "missing", "a.jsonl")],
+      /--out .*: the folder .*missing does not exist/,
+    ],
+    [["audit", "export", "--checkpoints", join(dir, "missing", "c.jsonl")], /--checkpoints .*does not exist/],
+    [["resume", "--model", "nope:x"], /Unknown model provider "nope"/],
+    [["resume", "--inject", "fail=2"], /fail "2" must be a number from 0 to 1/],
+    [["replay"], /a run id is required\nUsage: arbiter replay/],
+    [["runs", "show"], /a run id is required\nUsage: arbiter runs/],
+  ] as const) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.ok(!existsSync(join(dir, "missing")));
+});
+
 test("--model with a missing credential names the environment variable and exits 2", () => {
   const r = arbiter(["run", profile, "my bill is wrong", "--model", "openai:gpt-4.1-mini"], {
     OPENAI_API_KEY: "",

@@ -1,5 +1,5 @@
-import { writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { accessSync, constants, existsSync, statSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
 import { verifyAudit } from "../../journal/audit/verify-audit.ts";
@@ -13,6 +13,25 @@ const usage = [
   "arbiter audit verify [--run <id>] [--json] [--db path]",
   "       arbiter audit export [--run <id>] [--out file.jsonl] [--checkpoints file.jsonl] [--db path]",
 ].join("\n");
+
+/** Refuses an output path whose folder is missing or that cannot be written, saying which. */
+function writableFile(option: string, file: string): void {
+  const folder = dirname(file);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      `${option} ${file}: the folder ${folder} does not exist; create it or write elsewhere`,
+      { details: { field: option.slice(2), path: file } },
+    );
+  }
+  try {
+    accessSync(existsSync(file) ? file : folder, constants.W_OK);
+  } catch {
+    throw new ArbiterError(ErrorCode.InvalidArgument, `${option} ${file}: not writable by this user`, {
+      details: { field: option.slice(2), path: file },
+    });
+  }
+}
 
 export const auditCommand: Command = {
   usage,
@@ -31,7 +50,14 @@ export const auditCommand: Command = {
     );
     const probe = openStore(values.db, io);
     const path = probe.path;
+    const known = typeof values.run !== "string" || probe.getRun(values.run) !== undefined;
     probe.close();
+    if (!known) {
+      throw new ArbiterError(
+        ErrorCode.UnknownRun,
+        `no run "${values.run}" in ${path}; \`arbiter runs list\` shows the runs (without --run: all of them)`,
+      );
+    }
     if (sub === "verify") {
       const store = new SqliteStore({ path });
       try {
@@ -61,6 +87,11 @@ export const auditCommand: Command = {
       const companions = companionFiles(path, { env: io.env, databaseExisted: true });
       if (companions.notes.auditKeyFile) io.err(`arbiter: note: ${companions.notes.auditKeyFile}\n`);
       const signer = loadCheckpointSigner({ env: io.env, file: companions.auditKeyFile });
+      // Where the files go must be writable before anything is signed or read.
+      for (const option of ["out", "checkpoints"] as const) {
+        const target = values[option];
+        if (typeof target === "string") writableFile(`--${option}`, resolve(target));
+      }
       const store = new SqliteStore({ path, signer });
       try {
         store.checkpoint();

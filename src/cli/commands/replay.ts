@@ -20,13 +20,15 @@ export const replayCommand: Command = {
       { json: { type: "boolean" }, db: { type: "string" }, profile: { type: "string" } },
       usage,
     );
+    if (positionals[0] === undefined)
+      throw new ArbiterError(ErrorCode.InvalidArgument, `a run id is required\nUsage: ${usage}`);
     const store = openStore(values.db, io);
     try {
-      const record = positionals[0] === undefined ? undefined : store.getRun(positionals[0]);
+      const record = store.getRun(positionals[0]);
       if (record === undefined) {
         throw new ArbiterError(
           ErrorCode.UnknownRun,
-          `no run "${positionals[0] ?? ""}"; \`arbiter runs list\` shows the runs`,
+          `no run "${positionals[0]}"; \`arbiter runs list\` shows the runs`,
         );
       }
       if (["created", "running", "waiting"].includes(record.status)) {

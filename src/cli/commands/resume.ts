@@ -1,8 +1,10 @@
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunRecord } from "../../store/store.ts";
 import type { RunOutcome } from "../../supervisor/local-runtime.ts";
+import { parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
 import { openCliRuntime, recordableSpecs } from "../open-runtime.ts";
 import { parse } from "../parse.ts";
@@ -29,6 +31,9 @@ export const resumeCommand: Command = {
       },
       usage,
     );
+    // Checked before anything starts, whether or not a run is there to resume on them.
+    for (const spec of (values.model as string[] | undefined) ?? []) parseModelSpec(spec);
+    if (typeof values.inject === "string") parseFaultSpec(values.inject);
     const dbPath = resolveDbPath(values.db as string | undefined, io.env);
     const probe = openStore(values.db, io);
     let runs: RunRecord[];

@@ -46,11 +46,13 @@ export const runsCommand: Command = {
       }
       if (sub === "show") {
         const id = positionals[0];
-        const run = id === undefined ? undefined : store.getRun(id);
+        if (id === undefined)
+          throw new ArbiterError(ErrorCode.InvalidArgument, `a run id is required\nUsage: ${usage}`);
+        const run = store.getRun(id);
         if (run === undefined) {
           throw new ArbiterError(
             ErrorCode.UnknownRun,
-            `no run "${id ?? ""}"; \`arbiter runs list\` shows the runs`,
+            `no run "${id}"; \`arbiter runs list\` shows the runs`,
           );
         }
         const events = new SqliteJournal(store).read(run.id);
