@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { z } from "zod";
+import { ArbiterError } from "../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../guard/embedded-shield.ts";
 import { defineProfile } from "../profile/load-profile.ts";
 import { defineTool } from "../tools/tool.ts";
@@ -122,10 +123,11 @@ test("an in-doubt charge waits for a person; approving runs it again, exactly on
     assert.equal(again[0]!.approvalId, pending[0]!.approvalId);
     assert.deepEqual(charges, [40]);
 
+    // Straight into the store (as any process sharing the database may): the run tokenises it on receipt.
     second.store.decideApproval(pending[0]!.approvalId, {
       status: "approved",
       by: "dana",
-      reason: "the processor has no charge with that key",
+      reason: "the processor has no charge with that key; told ann.smith@example.com",
       at: Date.now(),
     });
   } finally {
@@ -149,6 +151,12 @@ test("an in-doubt charge waits for a person; approving runs it again, exactly on
     const types = third.journal.read(runId).map((e) => e.event);
     const decide = types.find((e) => e.type === "approval-decide");
     assert.equal(decide?.type === "approval-decide" && decide.by, "dana");
+    assert.match(
+      decide?.type === "approval-decide" ? (decide.reason ?? "") : "",
+      /^the processor has no charge with that key; told <EMAIL_\w+>$/,
+    );
+    const signal = third.store.loadSteps(runId).find((step) => step.name.startsWith("$signal:"));
+    assert.ok(signal?.result?.startsWith("~sealed:"), signal?.result ?? "no signal step");
     const ends = types.filter((e) => e.type === "tool-call-end");
     assert.deepEqual(
       ends.map((e) => e.type === "tool-call-end" && e.ok),
@@ -166,13 +174,18 @@ test("denying an in-doubt charge records that it happened (with the result the p
   const second = await open();
   try {
     const pending = pendingOf(await second.resume(second.unfinished()[0]!));
-    second.store.decideApproval(pending[0]!.approvalId, {
+    // Through the runtime (as `arbiter approvals deny` does): tokenised before anything stores it.
+    const decided = await second.decide(pending[0]!.approvalId, {
       status: "denied",
       by: "sam",
       reason: "the processor shows receipt r-1, sent to ann.smith@example.com",
       edit: { receipt: "r-1", sentTo: "ann.smith@example.com" },
-      at: Date.now(),
     });
+    assert.match(decided.decisionReason ?? "", /sent to <EMAIL_\w+>$/);
+    assert.match(JSON.stringify(second.store.getApproval(decided.id)?.edit), /"sentTo":"<EMAIL_\w+>"/);
+    await assert.rejects(second.decide(decided.id, { status: "approved", by: "sam" }), (e) =>
+      ArbiterError.is(e, "approval-decided"),
+    );
     const outcome = await second.resume(second.store.getRun(runId)!);
     assert.ok(outcome !== undefined && "answer" in outcome);
     assert.equal(outcome.status, "completed");
@@ -183,8 +196,6 @@ test("denying an in-doubt charge records that it happened (with the result the p
     assert.ok(decide?.type === "approval-decide");
     assert.match(decide.reason ?? "", /^the processor shows receipt r-1, sent to <EMAIL_\w+>$/);
     assert.match(JSON.stringify(decide.edit), /"sentTo":"<EMAIL_\w+>"/);
-    const signal = second.store.loadSteps(runId).find((s) => s.name.startsWith("$signal:"));
-    assert.ok(signal?.result?.startsWith("~sealed:"), signal?.result ?? "no signal step");
     const ended = second.journal.read(runId).find((e) => e.event.type === "tool-call-end")?.event;
     assert.ok(ended?.type === "tool-call-end" && !JSON.stringify(ended).includes("example.com"));
   } finally {

@@ -10,11 +10,12 @@ import { createProfileGateway } from "../models/profile-gateway.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { WalCheckpointer } from "../store/sqlite/wal-checkpointer.ts";
-import type { ApprovalRecord, RunRecord } from "../store/store.ts";
+import { type ApprovalDecision, type ApprovalRecord, approvalTopic, type RunRecord } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
 import { companionFiles } from "./companion-files.ts";
 import type { RunResult } from "./deliver.ts";
+import type { Shield } from "./guards.ts";
 import type { ModelResolver } from "./run-context.ts";
 import { newRunId } from "./run-id.ts";
 import { createSupervisor, type RunOptions, type Supervisor } from "./supervisor.ts";
@@ -78,6 +79,8 @@ export class LocalRuntime {
   /** The `--model` specs this runtime's models were built with (recorded with each new run). */
   readonly modelSpecs: readonly string[];
   readonly #closers: Array<() => unknown>;
+  /** The PII shield of the runs (undefined when the profile's guard.pii is off). */
+  readonly #shield: Shield | undefined;
 
   private constructor(parts: {
     store: SqliteStore;
@@ -87,6 +90,7 @@ export class LocalRuntime {
     profile: Profile;
     modelSpecs: readonly string[];
     closers: Array<() => unknown>;
+    shield: Shield | undefined;
   }) {
     this.store = parts.store;
     this.journal = parts.journal;
@@ -95,6 +99,7 @@ export class LocalRuntime {
     this.profile = parts.profile;
     this.modelSpecs = parts.modelSpecs;
     this.#closers = parts.closers;
+    this.#shield = parts.shield;
   }
 
   static async open(options: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -171,6 +176,7 @@ export class LocalRuntime {
         profile: options.profile,
         modelSpecs: options.modelSpecs ?? [],
         closers,
+        shield: shield?.shield,
       });
     } catch (error) {
       for (const close of closers.reverse()) await close();
@@ -206,6 +212,35 @@ export class LocalRuntime {
       { resumedBy: this.engine.owner, ...options },
       record.id,
     );
+  }
+
+  /**
+   * A person's decision on a pending approval, as `arbiter approvals approve|deny` records it: personal
+   * data in the reason and the edit become tokens of the run's tenant before anything stores them, the
+   * decision commits with its signal, and a run of this process waiting for it goes on at once (others
+   * take it up when they look). Throws `unknown-approval`, `approval-decided` or `approval-expired`.
+   */
+  async decide(
+    approvalId: string,
+    decision: Omit<ApprovalDecision, "at"> & { at?: number },
+  ): Promise<ApprovalRecord> {
+    const pending = this.store.getApproval(approvalId);
+    let { reason, edit } = decision;
+    if (pending !== undefined && this.#shield !== undefined) {
+      const shield = this.#shield.open(this.store.getRun(pending.runId)?.tenant ?? "default");
+      if (reason !== undefined) reason = (await shield.protectText(reason)).text;
+      if (edit !== undefined) edit = await shield.protectValue(edit);
+    }
+    const decided = this.store.decideApproval(approvalId, {
+      status: decision.status,
+      by: decision.by,
+      ...(reason === undefined ? {} : { reason }),
+      ...(edit === undefined ? {} : { edit }),
+      at: decision.at ?? Date.now(),
+    });
+    await this.store.commit();
+    this.engine.wake(approvalTopic(approvalId));
+    return decided;
   }
 
   /**
