@@ -118,6 +118,10 @@ export function runStoreContract(name: string, create: () => Store): void {
         () => store.claimRun("zz", "p1", 1, 1),
         (e) => ArbiterError.is(e, "unknown-run"),
       );
+      // Finished (by whichever process): nobody claims it again, its holder included.
+      store.setRunStatus("r1", "completed", 50_000);
+      assert.equal(store.claimRun("r1", "p3", 60_000, 50_001), false);
+      assert.equal(store.claimRun("r1", "p2", 60_000, 50_001), false);
     });
 
     it("records step attempts: started, completed, failed, restarted", () => {

@@ -196,7 +196,8 @@ export interface Store {
   listUnfinished(options?: { owner?: string; now?: number }): RunRecord[];
   /**
    * Takes the run's lease for `owner` until `until` when nobody holds it, its lease lapsed before
-   * `now`, or `owner` already holds it. Atomic: two processes never both get `true`.
+   * `now`, or `owner` already holds it; never once the run has finished (false). Atomic: two processes
+   * never both get `true`.
    */
   claimRun(id: string, owner: string, until: number, now: number): boolean;
   /** Extends the lease; false when `owner` no longer holds it. */

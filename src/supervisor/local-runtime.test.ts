@@ -168,6 +168,32 @@ test("an in-doubt charge waits for a person; approving runs it again, exactly on
   }
 });
 
+test("a run finished by another process since it was listed is not taken up again", async () => {
+  const { charges, open, crashDuringCharge } = chargeSetup();
+  const runId = await crashDuringCharge();
+  const first = await open();
+  // Listed now (unfinished); finished below before this listing is acted on.
+  const stale = first.unfinished().find((r) => r.id === runId)!;
+  try {
+    const pending = pendingOf(await first.resume(stale));
+    await first.decide(pending[0]!.approvalId, { status: "approved", by: "dana" });
+    const done = await first.resume(first.store.getRun(runId)!);
+    assert.ok(done !== undefined && "answer" in done && done.status === "completed");
+  } finally {
+    await first.close();
+  }
+  const second = await open();
+  try {
+    const entries = second.journal.read(runId).length;
+    assert.equal(await second.resume(stale), undefined);
+    assert.equal(second.journal.read(runId).length, entries, "nothing journaled after its end");
+    assert.equal(second.store.getRun(runId)?.owner, null);
+    assert.deepEqual(charges, [40, 40]);
+  } finally {
+    await second.close();
+  }
+});
+
 test("denying an in-doubt charge records that it happened (with the result the person gives) and never repeats it", async () => {
   const { charges, open, crashDuringCharge } = chargeSetup();
   const runId = await crashDuringCharge();

@@ -2,7 +2,7 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
-import type { RunRecord } from "../../store/store.ts";
+import { type RunRecord, UNFINISHED_RUN_STATUSES } from "../../store/store.ts";
 import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import { parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
@@ -78,9 +78,16 @@ export const resumeCommand: Command = {
             }
             try {
               const outcome: RunOutcome | undefined = await runtime.resume(record);
-              if (outcome === undefined)
-                results.push({ runId: record.id, status: "skipped", detail: "another process holds it" });
-              else if ("answer" in outcome)
+              if (outcome === undefined) {
+                const now = runtime.store.getRun(record.id)?.status ?? record.status;
+                results.push({
+                  runId: record.id,
+                  status: "skipped",
+                  detail: UNFINISHED_RUN_STATUSES.includes(now)
+                    ? "another process holds it"
+                    : `another process finished it meanwhile (${now})`,
+                });
+              } else if ("answer" in outcome)
                 results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
               else
                 results.push({

@@ -81,6 +81,7 @@ export class MemoryStore implements Store {
   claimRun(id: string, owner: string, until: number, now: number): boolean {
     const run = this.#runs.get(id);
     if (run === undefined) throw unknownRun(id);
+    if (!UNFINISHED_RUN_STATUSES.includes(run.status)) return false;
     if (run.owner !== null && run.owner !== owner && (run.leaseUntil ?? 0) >= now) return false;
     this.#runs.set(id, { ...run, owner, leaseUntil: until });
     return true;

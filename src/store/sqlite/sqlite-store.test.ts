@@ -272,13 +272,15 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       elsewhere.close();
       store.createRun({ id: "r4", ...run, createdAt: 9 });
       assert.equal(store.appendEvent(warning("r4", "second")).entry.seq, 2);
-      assert.equal(store.claimRun("r2", "another", 100, 101), true, "a lapsed lease is taken");
+      assert.equal(store.claimRun("r4", "me", 100, 9), true);
+      assert.equal(store.claimRun("r4", "another", 200, 101), true, "a lapsed lease is taken");
+      assert.equal(store.claimRun("r2", "another", 100, 101), false, "a finished run is not");
       assert.deepEqual(
         store.listRuns().map((r) => [r.id, r.status, r.owner]),
         [
-          ["r4", "created", null],
+          ["r4", "created", "another"],
           ["r3", "created", null],
-          ["r2", "failed", "another"],
+          ["r2", "failed", "me"],
           ["r1", "completed", null],
         ],
       );

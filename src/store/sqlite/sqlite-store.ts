@@ -22,6 +22,7 @@ import {
   type StepRecord,
   type Store,
   type StoredRunStatus,
+  UNFINISHED_RUN_STATUSES,
 } from "../store.ts";
 import { approvalExists, notPending, runExists, unknownApproval, unknownRun } from "../store-errors.ts";
 import { type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
@@ -159,8 +160,9 @@ const sql = {
   listUnfinished: `SELECT * FROM runs WHERE ${unfinished} ORDER BY created_at, id`,
   listUnfinishedFor: `SELECT * FROM runs WHERE ${unfinished}
     AND (owner IS NULL OR owner = ? OR lease_until < ?) ORDER BY created_at, id`,
+  // A finished run is nobody's to take (another process may have finished it since it was listed).
   claimRun: `UPDATE runs SET owner = ?, lease_until = ?
-    WHERE id = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)`,
+    WHERE id = ? AND ${unfinished} AND (owner IS NULL OR owner = ? OR lease_until < ?)`,
   renewLease: "UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?",
   releaseRun: "UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
   // Steps: rows of the steps table (schema 4 and before), then the step log in the order written.
@@ -340,6 +342,7 @@ export class SqliteStore implements Store {
       if (pending !== undefined) {
         // The claimRun statement's condition, on the row as it will be inserted.
         const held = pending.record;
+        if (!UNFINISHED_RUN_STATUSES.includes(held.status)) return false;
         if (
           held.owner !== null &&
           held.owner !== owner &&
