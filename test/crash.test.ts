@@ -134,3 +134,71 @@ test("runs killed with SIGKILL at random moments resume to completion without re
     `# crash test: ${killed} killed, ${killedWhileWaiting} while an approval was pending\n`,
   );
 });
+
+test("several processes resuming the same killed runs at once take each run once", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-resumers-"));
+  const db = join(dir, "arbiter.db");
+  // The database first, so the runs below start on an existing schema.
+  assert.equal((await cli(dir, "run", profile, "my wifi keeps dropping", "--quiet")).code, 0);
+  const runs = Array.from({ length: 4 }, () =>
+    start(dir, ["run", profile, PLAIN, "--quiet", "--inject", "latency=150ms"]),
+  );
+  for (let waited = 0; waited < 20_000; waited += 20) {
+    const check = reader(db);
+    const n = (check.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number }).n;
+    check.close();
+    if (n >= 5) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  for (const run of runs) run.child.kill("SIGKILL");
+  await Promise.all(runs.map((r) => r.done));
+  const killed = reader(db);
+  const unfinished = (
+    killed.prepare("SELECT COUNT(*) AS n FROM runs WHERE status IN ('created', 'running')").get() as {
+      n: number;
+    }
+  ).n;
+  killed.close();
+  assert.ok(unfinished >= 2, `only ${unfinished} of 4 runs were killed mid-flight`);
+  for (let round = 0; round < 3; round++) {
+    const resumers = await Promise.all([0, 1, 2].map(() => cli(dir, "resume", "--json")));
+    for (const r of resumers) assert.equal(r.code, 0, r.out);
+    // A charge left in doubt by the kill waits for a person: someone checked, it did not take effect.
+    const pending = JSON.parse((await cli(dir, "approvals", "list", "--json")).out) as Array<{ id: string }>;
+    if (pending.length === 0) break;
+    for (const a of pending)
+      assert.equal((await cli(dir, "approvals", "approve", a.id, "--by", "ops")).code, 0);
+  }
+  const check = reader(db);
+  assert.deepEqual(
+    check
+      .prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status")
+      .all()
+      .map((s) => `${s.status}=${s.n}`),
+    ["completed=5"],
+  );
+  // One end per run, nothing journaled after it, no gaps.
+  const ends = check
+    .prepare(
+      `SELECT run_id, COUNT(*) AS n, MAX(seq) AS last,
+         (SELECT MAX(seq) FROM journal_entries j WHERE j.run_id = e.run_id) AS tail
+       FROM journal_entries e WHERE type = 'run-end' GROUP BY run_id`,
+    )
+    .all() as Array<{ n: number; last: number; tail: number }>;
+  assert.equal(ends.length, 5);
+  for (const e of ends) assert.deepEqual([e.n, e.last], [1, e.tail]);
+  const gaps = check
+    .prepare(
+      "SELECT run_id FROM journal_entries GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1",
+    )
+    .all();
+  check.close();
+  assert.deepEqual(gaps, []);
+  const telecom = reader(join(dir, "telecom.db"));
+  const repeated = telecom
+    .prepare("SELECT idempotency_key FROM telecom_effects GROUP BY idempotency_key HAVING COUNT(*) > 1")
+    .all();
+  telecom.close();
+  assert.deepEqual(repeated, [], "no side effect happened twice");
+});

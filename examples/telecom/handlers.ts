@@ -184,10 +184,21 @@ export const account: CodeHandler = async (task, ctx) => {
   }
   const change = await ctx.callTool<{
     current: string;
+    changed: boolean;
     monthly: number;
     isDowngrade: boolean;
     earlyTerminationFee: number;
   }>("change_plan", { customerId, planId: target.id });
+  if (!change.changed) {
+    // Changed meanwhile (another request moved the customer there first): nothing to do.
+    return {
+      status: "ok",
+      summary: `You're already on ${target.name} (${target.downMbps} Mbps) at ${money(target.monthly)}/month.`,
+      data: { current: change.current },
+      confidence: 0.85,
+      evidence: [`plan ${change.current} unchanged`],
+    };
+  }
   const fee =
     change.isDowngrade && change.earlyTerminationFee > 0
       ? ` An early-termination fee of ${money(change.earlyTerminationFee)} applies.`

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type ApprovalSignal, approvalTopic } from "../store/store.ts";
+import { type ApprovalSignal, approvalSignalOf, approvalTopic } from "../store/store.ts";
 import type { PersonDecision } from "../tools/invoke-tool.ts";
 import type { RunContext } from "./run-context.ts";
 
@@ -70,12 +70,33 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
   }
   try {
     const sealer = ctx.shield?.stepSealer;
-    const received = await wait<ApprovalSignal>(approvalTopic(id), {
-      ...(config.expiresIn === undefined ? {} : { timeoutMs: config.expiresIn }),
-      signal: ctx.signal,
-      // A person's words and edit may name a customer: recorded sealed, like a tool's answer.
-      ...(sealer === undefined ? {} : { sealer }),
-    });
+    // Asked again in this run (a retried task making the same call): its one signal was taken by the
+    // first ask, so waiting again would never end. The person's decision stands: read it once, recorded.
+    ctx.approvalAsks ??= new Map();
+    const earlier = ctx.approvalAsks.get(id) ?? 0;
+    ctx.approvalAsks.set(id, earlier + 1);
+    const again =
+      earlier === 0
+        ? undefined
+        : (
+            await ctx.durable.step(
+              `approval:again:${site.key}#${earlier}`,
+              async () => {
+                const record = store?.getApproval(id);
+                return record === undefined || record.status === "pending" ? null : approvalSignalOf(record);
+              },
+              { idempotent: true, ...(sealer === undefined ? {} : { sealer }) },
+            )
+          ).value;
+    const received =
+      again !== undefined && again !== null
+        ? { status: "received" as const, payload: again }
+        : await wait<ApprovalSignal>(approvalTopic(id), {
+            ...(config.expiresIn === undefined ? {} : { timeoutMs: config.expiresIn }),
+            signal: ctx.signal,
+            // A person's words and edit may name a customer: recorded sealed, like a tool's answer.
+            ...(sealer === undefined ? {} : { sealer }),
+          });
     let signal: ApprovalSignal;
     if (received.status === "received") signal = received.payload;
     else {

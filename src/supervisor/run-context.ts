@@ -187,6 +187,9 @@ export class RunContext {
 
   readonly #emitted = new Map<string, number>();
 
+  /** How many times each approval was asked for in this run (made when a run first asks one). */
+  approvalAsks: Map<string, number> | undefined;
+
   /** `emit` bound to this run, for the scopes of its tasks. */
   readonly emitEvent = (event: RunEventInput): void => this.emit(event);
 

@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
 import { abortableDelay } from "../durable/abortable-delay.ts";
+import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
 import type { ArbiterError } from "../errors/arbiter-error.ts";
 import type { RunEvent } from "../journal/events.ts";
 import { defineProfile } from "../profile/load-profile.ts";
+import { MemoryStore } from "../store/memory/memory-store.ts";
+import { approvalSignalOf, approvalTopic } from "../store/store.ts";
 import { ScriptedModel } from "../testing/scripted-model.ts";
 import { defineTool } from "../tools/tool.ts";
 import type { CodeHandler } from "../workers/code-handler.ts";
@@ -572,4 +575,72 @@ test("a worker's concurrency limit holds across concurrent runs (its pool)", asy
   const results = await Promise.all(Array.from({ length: 6 }, () => sup.run({ message: "apple" })));
   assert.ok(results.every((r) => r.status === "completed"));
   assert.equal(peak, 2);
+});
+
+test("a task retried after a person approved its call takes the same decision instead of waiting again", async () => {
+  const store = new MemoryStore();
+  const durable = new MemoryDurableEngine();
+  let calls = 0;
+  let attempts = 0;
+  const transfer = defineTool({
+    name: "transfer",
+    description: "moves money",
+    input: z.object({ amount: z.number() }),
+    idempotent: true,
+    execute: async () => ({ done: ++calls }),
+  });
+  const decided = (outcome: "allow" | "needs-approval", request: unknown) => ({
+    outcome,
+    reason: outcome === "allow" ? "fine" : "a person must approve",
+    policyIds: ["p.approve-transfers"],
+    bundleVersion: "test",
+    request,
+  });
+  const profile = defineProfile(
+    { name: "bank", workers: [worker("payments", ["transfer"], { tools: ["transfer"], retries: 2 })] },
+    {
+      tools: [transfer],
+      handlers: {
+        payments: async (_task, ctx) => {
+          attempts++;
+          await ctx.callTool("transfer", { amount: 500 });
+          // The first attempt fails after the approved call; the retry makes the same call again.
+          if (attempts === 1) throw new Error("flaky after the transfer");
+          return { status: "ok", summary: "transferred", confidence: 1 };
+        },
+      },
+    },
+  );
+  const sup = createSupervisor({
+    profile,
+    store,
+    durable,
+    authorizer: {
+      authorizeDelegation: async (r) => decided("allow", r),
+      authorizeModelEgress: async (r) => decided("allow", r),
+      authorizeToolCall: async (r) => decided(r.approved === undefined ? "needs-approval" : "allow", r),
+    },
+  });
+  // A person approves as soon as the run asks.
+  const approver = setInterval(() => {
+    for (const a of store.listApprovals({ status: "pending" })) {
+      const record = store.decideApproval(a.id, { status: "approved", by: "dana", at: Date.now() });
+      durable.sendSignal(approvalTopic(a.id), approvalSignalOf(record));
+    }
+  }, 5);
+  try {
+    const result = await Promise.race([
+      sup.run({ message: "transfer 500 to savings" }),
+      abortableDelay(5_000).then(() =>
+        assert.fail("the retry waited for a second answer to the same question"),
+      ),
+    ]);
+    assert.equal(result.status, "completed");
+    assert.equal(attempts, 2);
+    assert.equal(store.listApprovals({}).length, 1, "one question, asked once of a person");
+    const decides = events(sup, result.runId).filter((e) => e.type === "approval-decide");
+    assert.equal(decides.length, 2, "the decision is journaled for each use");
+  } finally {
+    clearInterval(approver);
+  }
 });
