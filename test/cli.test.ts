@@ -454,6 +454,46 @@ test("the vault and keys live beside --db: a replay and an export from another f
   assert.ok(!existsSync(join(here, ".arbiter")) && !existsSync(join(elsewhere, ".arbiter")));
 });
 
+test("a database made when the vault and keys lived in the working directory's .arbiter/ keeps them, and says where to move them", () => {
+  const root = mkdtempSync(join(tmpdir(), "arbiter-companions-old-"));
+  const db = join(root, "data", "arbiter.db");
+  const base = { ...process.env, TELECOM_DB: join(root, "telecom.db") };
+  const arbiterWith = (env: Record<string, string>, ...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args, "--db", db], {
+      cwd: root,
+      env: { ...base, ...env },
+      encoding: "utf8",
+    });
+  // As an older version laid it out: everything under the working directory's .arbiter/.
+  const old = {
+    ARBITER_VAULT: ".arbiter/pii-vault.db",
+    ARBITER_VAULT_KEY_FILE: ".arbiter/vault.key",
+    ARBITER_AUDIT_KEY_FILE: ".arbiter/audit-key.pem",
+  };
+  const first = arbiterWith(
+    old,
+    "run",
+    profile,
+    "I was charged twice on my card 4111 1111 1111 1111",
+    "--json",
+  );
+  assert.equal(first.status, 0, first.stderr);
+  const key = readFileSync(join(root, ".arbiter", "vault.key"), "utf8");
+  const again = arbiterWith({}, "run", profile, "my wifi keeps dropping", "--json");
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(
+    again.stderr,
+    /note: using the PII vault key .*\.arbiter\/vault\.key .*move it to .*data\/vault\.key/,
+  );
+  assert.match(again.stderr, /note: using the audit signing key .*\.arbiter\/audit-key\.pem/);
+  for (const file of ["pii-vault.db", "vault.key", "audit-key.pem"])
+    assert.ok(!existsSync(join(root, "data", file)), `no new ${file} beside the database`);
+  assert.equal(readFileSync(join(root, ".arbiter", "vault.key"), "utf8"), key);
+  const replayed = arbiterWith({}, "replay", JSON.parse(first.stdout).runId, "--json");
+  assert.equal(replayed.status, 0, replayed.stdout + replayed.stderr);
+  assert.equal(arbiterWith({}, "audit", "verify").status, 0);
+});
+
 test("a shadow bundle is decided beside the active one and policy diff lists where they differ", () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-shadow-"));
   const policies = join(dirname(profile), "policies");

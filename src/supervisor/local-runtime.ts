@@ -106,7 +106,10 @@ export class LocalRuntime {
     const env = options.env ?? process.env;
     // The vault and keys live beside the database (or where their variables say).
     const companions = companionFiles(options.dbPath, { env, databaseExisted: existsSync(options.dbPath) });
-    for (const note of Object.values(companions.notes)) options.onNote?.(note);
+    const { vault, vaultKeyFile, auditKeyFile } = companions.notes;
+    // (The vault is opened only for a profile that tokenises PII.)
+    const notes = options.profile.document.guard.pii ? [vault, vaultKeyFile, auditKeyFile] : [auditKeyFile];
+    for (const note of notes) if (note !== undefined) options.onNote?.(note);
     mkdirSync(dirname(options.dbPath), { recursive: true });
     // Every journal entry is hash-chained; checkpoints are signed with the embedded key (made on first run).
     // Grouped commits: the writes of one turn of the event loop share one commit. Before a side effect
