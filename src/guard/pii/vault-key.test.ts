@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -12,6 +12,18 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("vault key", () => {
   const raw = randomBytes(32);
+
+  it("a key file it cannot read is an input error naming the file and what to do", () => {
+    const unreadable = join(dir, "not-a-file");
+    mkdirSync(unreadable, { mode: 0o700 });
+    assert.throws(
+      () => resolveVaultKey({ keyFile: unreadable, env: {} }),
+      (e: unknown) =>
+        ArbiterError.is(e, "invalid-argument") &&
+        e.message.includes(`Cannot read the PII vault key file ${unreadable} (EISDIR)`) &&
+        e.message.includes("ARBITER_VAULT_KEY"),
+    );
+  });
 
   it("parses 32 bytes as hex, base64 and base64url", () => {
     assert.deepEqual(Buffer.from(parseVaultKey(raw.toString("hex"), "test")), raw);

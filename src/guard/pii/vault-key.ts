@@ -55,7 +55,20 @@ function readKeyFile(path: string): Uint8Array {
       { details: { field: "vault.keyFile", path } },
     );
   }
-  return parseVaultKey(readFileSync(path, "utf8"), path);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw cause; // gone since the stat: the caller generates one
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      `Cannot read the PII vault key file ${path} (${code ?? String(cause)}). Run as the user that owns it, ` +
+        `or set ${VAULT_KEY_ENV} / ${VAULT_KEY_FILE_ENV} to a key this user may read.`,
+      { cause, details: { field: "vault.keyFile", path } },
+    );
+  }
+  return parseVaultKey(text, path);
 }
 
 /**

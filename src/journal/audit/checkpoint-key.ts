@@ -36,8 +36,19 @@ export function loadCheckpointSigner(
         `the audit signing key ${file} is readable by others; run \`chmod 600 ${file}\``,
       );
     }
+    let pem: string;
     try {
-      key = createPrivateKey(readFileSync(file, "utf8"));
+      pem = readFileSync(file, "utf8");
+    } catch (cause) {
+      throw new ArbiterError(
+        ErrorCode.InvalidArgument,
+        `cannot read the audit signing key ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)}); ` +
+          "run as the user that owns it, or point ARBITER_AUDIT_KEY_FILE at a key this user may read",
+        { cause },
+      );
+    }
+    try {
+      key = createPrivateKey(pem);
     } catch (cause) {
       throw new ArbiterError(ErrorCode.InvalidArgument, `${file} is not an Ed25519 private key (PEM)`, {
         cause,

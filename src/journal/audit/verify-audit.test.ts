@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
+import { ArbiterError } from "../../errors/arbiter-error.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import type { RunEvent } from "../events.ts";
 import { loadCheckpointSigner } from "./checkpoint-key.ts";
@@ -263,4 +264,23 @@ test("with a checkpoint gap, a run's end is signed at once, or when the gap ends
     store.close();
     db.close();
   }
+});
+
+test("an audit signing key file it cannot read, or that is no key, says which and what to do", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-key-"));
+  const unreadable = join(dir, "key-dir");
+  mkdirSync(unreadable, { mode: 0o700 });
+  assert.throws(
+    () => loadCheckpointSigner({ file: unreadable, env: {} }),
+    (e: unknown) =>
+      ArbiterError.is(e, "invalid-argument") &&
+      e.message.includes(`cannot read the audit signing key ${unreadable} (EISDIR)`) &&
+      e.message.includes("ARBITER_AUDIT_KEY_FILE"),
+  );
+  const garbage = join(dir, "garbage.pem");
+  writeFileSync(garbage, "not a key", { mode: 0o600 });
+  assert.throws(
+    () => loadCheckpointSigner({ file: garbage, env: {} }),
+    (e: unknown) => ArbiterError.is(e, "invalid-argument") && /is not an Ed25519 private key/.test(e.message),
+  );
 });
