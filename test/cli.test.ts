@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -607,5 +607,37 @@ test("a run killed mid-way resumes on the --model it was started with, from any 
   assert.ok(
     answeredBy.every((p: string | undefined) => p === "scripted"),
     JSON.stringify(answeredBy),
+  );
+});
+
+test("Ctrl-C stops arbiter run where it is, says how to continue, and arbiter resume finishes it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-sigint-"));
+  const { env, run } = cliIn(dir);
+  const child = spawn(process.execPath, [bin, "run", profile, THREE_INTENTS, "--inject", "latency=300ms"], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+  });
+  let stderr = "";
+  let interrupted = false;
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    // Interrupted (once: a second Ctrl-C ends it at once) when its branches are calling tools.
+    if (!interrupted && /· t\d /.test(stderr)) {
+      interrupted = true;
+      child.kill("SIGINT");
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.equal(code, 130, stderr);
+  const runId = /stopped by SIGINT; (run_\w+) is unfinished: `arbiter resume` continues it/.exec(stderr)?.[1];
+  assert.ok(runId, stderr);
+  const stopped = JSON.parse(run("runs", "show", runId, "--json").stdout).run;
+  assert.equal(stopped.status, "running");
+  assert.equal(stopped.owner, null, "its lease is released for whoever resumes it");
+  const resumed = run("resume", "--json");
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.deepEqual(
+    JSON.parse(resumed.stdout).runs.map((r: { status: string }) => r.status),
+    ["completed"],
   );
 });

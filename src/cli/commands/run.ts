@@ -146,30 +146,57 @@ export const runCommand: Command = {
       model: values.model,
       inject: values.inject,
     });
+    // Ctrl-C or SIGTERM stops the run where it is (unfinished, its lease released): `arbiter resume`
+    // continues it. A second signal ends the process at once.
+    const stop = new AbortController();
+    let stoppedBy: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      stoppedBy = signal;
+      stop.abort(new Error(`stopped by ${signal}`));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    let runId: string | undefined;
     try {
       for (const warning of runtime.supervisor.warnings) io.err(`warning: ${warning}\n`);
       const live = !values.json && !values.quiet;
       let unsubscribe = () => {};
-      const outcome = await runtime.run(
-        {
-          message: words.join(" "),
-          ...(values.tenant === undefined ? {} : { tenant: values.tenant as string }),
-          context,
-        },
-        {
-          ...(typeof values["run-id"] === "string" ? { runId: values["run-id"] } : {}),
-          onStart: (runId) => {
-            if (!live) return;
-            unsubscribe = runtime.journal.subscribe((entry) => {
-              const line = renderProgress(entry, io.isTty);
-              if (line !== undefined) io.err(`${line}\n`);
-            }, runId);
+      const outcome = await runtime
+        .run(
+          {
+            message: words.join(" "),
+            ...(values.tenant === undefined ? {} : { tenant: values.tenant as string }),
+            context,
           },
-        },
-      );
+          {
+            ...(typeof values["run-id"] === "string" ? { runId: values["run-id"] } : {}),
+            signal: stop.signal,
+            onStart: (id) => {
+              runId = id;
+              if (!live) return;
+              unsubscribe = runtime.journal.subscribe((entry) => {
+                const line = renderProgress(entry, io.isTty);
+                if (line !== undefined) io.err(`${line}\n`);
+              }, id);
+            },
+          },
+        )
+        .catch((error: unknown) => {
+          if (stoppedBy === undefined) throw error;
+          return undefined;
+        });
       unsubscribe();
+      if (outcome === undefined) {
+        const id = runId ?? "the run";
+        io.err(`arbiter: stopped by ${stoppedBy}; ${id} is unfinished: \`arbiter resume\` continues it\n`);
+        if (values.json)
+          io.out(`${JSON.stringify({ runId: runId ?? null, status: "stopped", signal: stoppedBy })}\n`);
+        return stoppedBy === "SIGINT" ? 130 : 143;
+      }
       return printOutcome(io, outcome, values.json === true, runtime.journal);
     } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       await runtime.close();
       await profile.close();
     }
