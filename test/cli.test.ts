@@ -634,6 +634,39 @@ test("Ctrl-C stops arbiter run where it is, says how to continue, and arbiter re
   const stopped = JSON.parse(run("runs", "show", runId, "--json").stdout).run;
   assert.equal(stopped.status, "running");
   assert.equal(stopped.owner, null, "its lease is released for whoever resumes it");
+  // `arbiter resume` stops the same way, once it has taken the run up.
+  const resumes = () => {
+    const db = new DatabaseSync(env.ARBITER_DB, { readOnly: true });
+    db.exec("PRAGMA busy_timeout = 5000");
+    try {
+      return (
+        db.prepare("SELECT COUNT(*) AS n FROM journal_entries WHERE type = 'run-resume'").get() as {
+          n: number;
+        }
+      ).n;
+    } finally {
+      db.close();
+    }
+  };
+  const before = resumes();
+  const resumer = spawn(process.execPath, [bin, "resume", "--json", "--inject", "latency=1000ms"], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+  });
+  const resumerClosed = new Promise<number | null>((resolve) => resumer.on("close", resolve));
+  let resumerOut = "";
+  resumer.stdout.on("data", (d) => {
+    resumerOut += d;
+  });
+  for (let waited = 0; resumes() === before && waited < 30_000; waited += 20)
+    await new Promise((r) => setTimeout(r, 20));
+  resumer.kill("SIGTERM");
+  assert.equal(await resumerClosed, 143, resumerOut);
+  assert.deepEqual(
+    JSON.parse(resumerOut).runs.map((r: { status: string }) => r.status),
+    ["stopped"],
+  );
+  assert.equal(JSON.parse(run("runs", "show", runId, "--json").stdout).run.owner, null);
   const resumed = run("resume", "--json");
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.deepEqual(

@@ -64,52 +64,78 @@ export const resumeCommand: Command = {
       byProfile.set(key, group);
     }
     const results: Array<{ runId: string; status: string; detail?: string }> = [];
-    // One profile at a time: each runtime commits to the run database in groups from its own connection.
-    for (const { file, models, runs: group } of byProfile.values()) {
-      const profile = await loadProfile(file, { env: io.env });
-      const runtime = await openCliRuntime(profile, io, { dbPath, model: models, inject: values.inject });
-      try {
-        await Promise.all(
-          group.map(async (record) => {
-            if (record.profile.version !== profile.version) {
-              io.err(
-                `warning: ${record.id} ran on profile version ${record.profile.version.slice(0, 12)}; ${file} is now ${profile.version.slice(0, 12)}\n`,
-              );
-            }
-            try {
-              const outcome: RunOutcome | undefined = await runtime.resume(record);
-              if (outcome === undefined) {
-                const now = runtime.store.getRun(record.id)?.status ?? record.status;
-                results.push({
-                  runId: record.id,
-                  status: "skipped",
-                  detail: UNFINISHED_RUN_STATUSES.includes(now)
-                    ? "another process holds it"
-                    : `another process finished it meanwhile (${now})`,
-                });
-              } else if ("answer" in outcome)
-                results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
-              else
-                results.push({
-                  runId: record.id,
-                  status: "waiting",
-                  detail: outcome.pending.map((p) => p.approvalId).join(", "),
-                });
-            } catch (error) {
-              results.push({ runId: record.id, status: "error", detail: (error as Error).message });
-            }
-          }),
-        );
-      } finally {
-        await runtime.close();
-        await profile.close();
+    // Ctrl-C or SIGTERM stops the runs where they are (unfinished, their leases released); a second
+    // signal ends the process at once.
+    const stop = new AbortController();
+    let stoppedBy: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      stoppedBy = signal;
+      stop.abort(new Error(`stopped by ${signal}`));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      // One profile at a time: each runtime commits to the run database in groups from its own connection.
+      for (const { file, models, runs: group } of byProfile.values()) {
+        if (stoppedBy !== undefined) {
+          for (const record of group)
+            results.push({ runId: record.id, status: "stopped", detail: `not started: ${stoppedBy}` });
+          continue;
+        }
+        const profile = await loadProfile(file, { env: io.env });
+        const runtime = await openCliRuntime(profile, io, { dbPath, model: models, inject: values.inject });
+        try {
+          await Promise.all(
+            group.map(async (record) => {
+              if (record.profile.version !== profile.version) {
+                io.err(
+                  `warning: ${record.id} ran on profile version ${record.profile.version.slice(0, 12)}; ${file} is now ${profile.version.slice(0, 12)}\n`,
+                );
+              }
+              try {
+                const outcome: RunOutcome | undefined = await runtime.resume(record, { signal: stop.signal });
+                if (outcome === undefined) {
+                  const now = runtime.store.getRun(record.id)?.status ?? record.status;
+                  results.push({
+                    runId: record.id,
+                    status: "skipped",
+                    detail: UNFINISHED_RUN_STATUSES.includes(now)
+                      ? "another process holds it"
+                      : `another process finished it meanwhile (${now})`,
+                  });
+                } else if ("answer" in outcome)
+                  results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
+                else
+                  results.push({
+                    runId: record.id,
+                    status: "waiting",
+                    detail: outcome.pending.map((p) => p.approvalId).join(", "),
+                  });
+              } catch (error) {
+                if (stoppedBy !== undefined)
+                  results.push({ runId: record.id, status: "stopped", detail: `unfinished: ${stoppedBy}` });
+                else results.push({ runId: record.id, status: "error", detail: (error as Error).message });
+              }
+            }),
+          );
+        } finally {
+          await runtime.close();
+          await profile.close();
+        }
       }
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
     }
     if (values.json) io.out(`${JSON.stringify({ runs: results })}\n`);
     else if (results.length === 0) io.out("no unfinished runs\n");
     else
       for (const r of results)
         io.out(`${r.runId}  ${r.status}${r.detail ? `  ${r.detail.split("\n")[0]}` : ""}\n`);
+    if (stoppedBy !== undefined) {
+      io.err(`arbiter: stopped by ${stoppedBy}; \`arbiter resume\` continues the unfinished runs\n`);
+      return stoppedBy === "SIGINT" ? 130 : 143;
+    }
     return results.some((r) => r.status === "error") ? 1 : 0;
   },
 };
