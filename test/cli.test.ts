@@ -347,6 +347,13 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
   assert.equal(waiting.status, "waiting");
   const id = waiting.pending[0].approvalId;
   assert.equal(JSON.parse(run("runs", "show", waiting.runId, "--json").stdout).run.status, "waiting");
+  // Nobody has answered yet: resume leaves it waiting (no replay, nothing journaled).
+  const journaled = () => JSON.parse(run("runs", "show", waiting.runId, "--json").stdout).events.length;
+  const entries = journaled();
+  const early = run("resume", "--json");
+  assert.equal(early.status, 0, early.stderr);
+  assert.deepEqual(JSON.parse(early.stdout).runs, [{ runId: waiting.runId, status: "waiting", detail: id }]);
+  assert.equal(journaled(), entries);
   const unknown = run("approvals", "approve", "apr_nope", "--by", "alice");
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /no approval "apr_nope"/);

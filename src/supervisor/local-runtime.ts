@@ -352,6 +352,26 @@ export class LocalRuntime {
     });
   }
 
+  /**
+   * The approvals a waiting run is blocked on when nothing could move it now: every one still pending,
+   * none expired, and every decision already taken up by the run (journaled). `undefined` when resuming
+   * it would do something (or it is not waiting). `arbiter resume` leaves such a run alone instead of
+   * replaying it only to park it again (and journaling a resume each time it is called).
+   */
+  blockedOnPeople(record: RunRecord, now = Date.now()): ApprovalRecord[] | undefined {
+    if ((this.store.getRun(record.id) ?? record).status !== "waiting") return undefined;
+    const approvals = this.store.listApprovals({ runId: record.id });
+    const pending = approvals.filter((a) => a.status === "pending");
+    if (pending.length === 0 || pending.some((a) => a.expiresAt !== null && a.expiresAt <= now))
+      return undefined;
+    const decided = approvals.filter((a) => a.status !== "pending");
+    if (decided.length === 0) return pending;
+    const taken = new Set<string>();
+    for (const { event } of this.journal.read(record.id))
+      if (event.type === "approval-decide") taken.add(event.approvalId);
+    return decided.every((a) => taken.has(a.id)) ? pending : undefined;
+  }
+
   /** Unfinished runs of this runtime's profile. */
   unfinished(): RunRecord[] {
     return this.store.listUnfinished().filter((r) => r.profile.name === this.profile.document.name);

@@ -92,6 +92,16 @@ export const resumeCommand: Command = {
                   `warning: ${record.id} ran on profile version ${record.profile.version.slice(0, 12)}; ${file} is now ${profile.version.slice(0, 12)}\n`,
                 );
               }
+              // Waiting for people who have not answered yet: a resume would only park it again.
+              const blocked = runtime.blockedOnPeople(record);
+              if (blocked !== undefined) {
+                results.push({
+                  runId: record.id,
+                  status: "waiting",
+                  detail: blocked.map((a) => a.id).join(", "),
+                });
+                return;
+              }
               try {
                 const outcome: RunOutcome | undefined = await runtime.resume(record, { signal: stop.signal });
                 if (outcome === undefined) {
