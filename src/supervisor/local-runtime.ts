@@ -17,7 +17,7 @@ import { companionFiles } from "./companion-files.ts";
 import type { RunResult } from "./deliver.ts";
 import type { Shield } from "./guards.ts";
 import type { ModelResolver } from "./run-context.ts";
-import { newRunId } from "./run-id.ts";
+import { checkRunId, newRunId } from "./run-id.ts";
 import { createSupervisor, type RunOptions, type Supervisor } from "./supervisor.ts";
 
 export interface LocalRuntimeOptions {
@@ -191,7 +191,7 @@ export class LocalRuntime {
   /** Runs a request to its end, or until every open branch waits for a person. */
   run(request: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
     // Claimed before its first step, so no other process resumes it while it runs.
-    const runId = options.runId ?? newRunId();
+    const runId = options.runId === undefined ? newRunId() : checkRunId(options.runId);
     return this.#drive(
       (opts) => this.supervisor.run(request, opts),
       {

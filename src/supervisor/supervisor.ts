@@ -28,7 +28,7 @@ import type { Shield } from "./guards.ts";
 import { plan } from "./plan.ts";
 import { route } from "./route.ts";
 import { type AdmittedRequest, type ModelResolver, RunContext } from "./run-context.ts";
-import { newRunId as makeRunId } from "./run-id.ts";
+import { checkRunId, newRunId as makeRunId } from "./run-id.ts";
 import { synthesize } from "./synthesize.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
 
@@ -148,7 +148,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 
   async function run(request: RunRequest, runOptions: RunOptions = {}): Promise<RunResult> {
     const admitted: AdmittedRequest = admit(profile, request);
-    return execute(runOptions.runId ?? newRunId(), admitted, runOptions, false);
+    return execute(
+      runOptions.runId === undefined ? newRunId() : checkRunId(runOptions.runId),
+      admitted,
+      runOptions,
+      false,
+    );
   }
 
   /** Runs a recorded run again from the top: completed steps return their recorded results. */
