@@ -140,18 +140,24 @@ test("several processes resuming the same killed runs at once take each run once
   const db = join(dir, "arbiter.db");
   // The database first, so the runs below start on an existing schema.
   assert.equal((await cli(dir, "run", profile, "my wifi keeps dropping", "--quiet")).code, 0);
-  const runs = Array.from({ length: 4 }, () =>
-    start(dir, ["run", profile, PLAIN, "--quiet", "--inject", "latency=150ms"]),
+  // Each run is killed 200 ms after it is recorded (its three branches need 450 ms or more), however
+  // slowly the machine starts the four processes.
+  const runs = Array.from({ length: 4 }, (_, i) =>
+    start(dir, ["run", profile, PLAIN, "--quiet", "--inject", "latency=150ms", "--run-id", `killed-${i}`]),
   );
-  for (let waited = 0; waited < 20_000; waited += 20) {
-    const check = reader(db);
-    const n = (check.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number }).n;
-    check.close();
-    if (n >= 5) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => setTimeout(r, 200));
-  for (const run of runs) run.child.kill("SIGKILL");
+  await Promise.all(
+    runs.map(async (run, i) => {
+      for (let waited = 0; waited < 30_000; waited += 20) {
+        const check = reader(db);
+        const found = check.prepare("SELECT 1 FROM runs WHERE id = ?").get(`killed-${i}`) !== undefined;
+        check.close();
+        if (found) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      run.child.kill("SIGKILL");
+    }),
+  );
   await Promise.all(runs.map((r) => r.done));
   const killed = reader(db);
   const unfinished = (

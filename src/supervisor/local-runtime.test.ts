@@ -297,6 +297,43 @@ test("a watch (serve) leaves a run started on other --model specs alone, once sa
   }
 });
 
+test("a watch (serve) leaves a run another process parked alone until someone decides, then finishes it", async () => {
+  const { charges, open, crashDuringCharge } = chargeSetup();
+  const runId = await crashDuringCharge();
+  const first = await open();
+  let approvalId = "";
+  try {
+    approvalId = pendingOf(await first.resume(first.store.getRun(runId)!))[0]!.approvalId;
+  } finally {
+    await first.close();
+  }
+  const server = await open();
+  try {
+    const resumes = () => server.journal.read(runId).filter((e) => e.event.type === "run-resume").length;
+    const before = resumes();
+    const outcomes: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      const watch = server.watch({
+        intervalMs: 20,
+        onOutcome: ({ runId: id, outcome }) => {
+          outcomes.push(`${id} ${outcome?.status}`);
+          if (outcome?.status === "completed") void watch.stop().then(resolve);
+        },
+      });
+    });
+    // Many looks while nobody has answered: reported as waiting once, not replayed, nothing journaled.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(outcomes, [`${runId} waiting`]);
+    assert.equal(resumes(), before);
+    await server.decide(approvalId, { status: "approved", by: "dana" });
+    await done;
+    assert.deepEqual(outcomes, [`${runId} waiting`, `${runId} completed`]);
+    assert.deepEqual(charges, [40, 40]);
+  } finally {
+    await server.close();
+  }
+});
+
 test("a tool's answer that holds personal data rests sealed in the step log, and replays exactly", async () => {
   const seen: string[] = [];
   const lookup = defineTool({

@@ -267,7 +267,8 @@ export class LocalRuntime {
     const tick = () => {
       if (stopping.signal.aborted || inflight.size >= limit) return;
       const now = Date.now();
-      for (const record of this.#resumable()) {
+      // A run another process parked is reported as waiting when first seen, not replayed to find out.
+      for (const record of this.#resumable((parked) => report({ runId: parked.runId, outcome: parked }))) {
         if (inflight.size >= limit) break;
         if ((backoff.get(record.id)?.until ?? 0) > now) continue;
         const recorded = (record.request as { models?: unknown }).models;
@@ -320,7 +321,7 @@ export class LocalRuntime {
   }
 
   /** Unfinished runs of this profile that this process could take up now. */
-  #resumable(): RunRecord[] {
+  #resumable(onParked: (run: SuspendedRun) => void): RunRecord[] {
     const now = Date.now();
     // The pending approvals of every waiting run, in one query (read only when a run waits).
     let pendingByRun: Map<string, ApprovalRecord[]> | undefined;
@@ -342,7 +343,23 @@ export class LocalRuntime {
       if (run.status !== "waiting") return true;
       // Waiting for a person: worth a resume once one of its approvals is decided or has expired.
       const parked = this.#parked.get(run.id);
-      if (parked === undefined) return true; // parked by another process: look once
+      if (parked === undefined) {
+        // Parked by another process: left alone while nothing could move it, then watched like our own.
+        const blocked = this.blockedOnPeople(run, now);
+        if (blocked === undefined) return true;
+        this.#parked.set(run.id, blocked.length);
+        onParked({
+          runId: run.id,
+          status: "waiting",
+          pending: blocked.map((a) => ({
+            approvalId: a.id,
+            taskId: a.taskId,
+            worker: a.worker,
+            reason: a.reason,
+          })),
+        });
+        return false;
+      }
       const pending = pendingOf(run.id);
       return (
         pending.length === 0 ||
