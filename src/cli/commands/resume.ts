@@ -8,6 +8,7 @@ import { parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
 import { openCliRuntime, recordableSpecs } from "../open-runtime.ts";
 import { parse } from "../parse.ts";
+import { StopOnSignals } from "../stop-on-signals.ts";
 import { openStore } from "./approvals.ts";
 
 const usage =
@@ -66,20 +67,13 @@ export const resumeCommand: Command = {
     const results: Array<{ runId: string; status: string; detail?: string }> = [];
     // Ctrl-C or SIGTERM stops the runs where they are (unfinished, their leases released); a second
     // signal ends the process at once.
-    const stop = new AbortController();
-    let stoppedBy: NodeJS.Signals | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-      stoppedBy = signal;
-      stop.abort(new Error(`stopped by ${signal}`));
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    const stop = new StopOnSignals();
     try {
       // One profile at a time: each runtime commits to the run database in groups from its own connection.
       for (const { file, models, runs: group } of byProfile.values()) {
-        if (stoppedBy !== undefined) {
+        if (stop.by !== undefined) {
           for (const record of group)
-            results.push({ runId: record.id, status: "stopped", detail: `not started: ${stoppedBy}` });
+            results.push({ runId: record.id, status: "stopped", detail: `not started: ${stop.by}` });
           continue;
         }
         const profile = await loadProfile(file, { env: io.env });
@@ -122,8 +116,8 @@ export const resumeCommand: Command = {
                     detail: outcome.pending.map((p) => p.approvalId).join(", "),
                   });
               } catch (error) {
-                if (stoppedBy !== undefined)
-                  results.push({ runId: record.id, status: "stopped", detail: `unfinished: ${stoppedBy}` });
+                if (stop.by !== undefined)
+                  results.push({ runId: record.id, status: "stopped", detail: `unfinished: ${stop.by}` });
                 else results.push({ runId: record.id, status: "error", detail: (error as Error).message });
               }
             }),
@@ -134,17 +128,16 @@ export const resumeCommand: Command = {
         }
       }
     } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      stop.dispose();
     }
     if (values.json) io.out(`${JSON.stringify({ runs: results })}\n`);
     else if (results.length === 0) io.out("no unfinished runs\n");
     else
       for (const r of results)
         io.out(`${r.runId}  ${r.status}${r.detail ? `  ${r.detail.split("\n")[0]}` : ""}\n`);
-    if (stoppedBy !== undefined) {
-      io.err(`arbiter: stopped by ${stoppedBy}; \`arbiter resume\` continues the unfinished runs\n`);
-      return stoppedBy === "SIGINT" ? 130 : 143;
+    if (stop.by !== undefined) {
+      io.err(`arbiter: stopped by ${stop.by}; \`arbiter resume\` continues the unfinished runs\n`);
+      return stop.exitCode;
     }
     return results.some((r) => r.status === "error") ? 1 : 0;
   },

@@ -12,6 +12,7 @@ import { openCliRuntime } from "../open-runtime.ts";
 import { type CliIo, ExitCode } from "../output.ts";
 import { parse, parseContext } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
+import { StopOnSignals } from "../stop-on-signals.ts";
 
 const usage =
   "arbiter run <profile> <message> [--json] [--tenant T] [--context key=value]... [--model provider:model]... [--db path] [--detach] [--inject latency=100ms,fail=0.2,seed=7] [--quiet]";
@@ -148,14 +149,7 @@ export const runCommand: Command = {
     });
     // Ctrl-C or SIGTERM stops the run where it is (unfinished, its lease released): `arbiter resume`
     // continues it. A second signal ends the process at once.
-    const stop = new AbortController();
-    let stoppedBy: NodeJS.Signals | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-      stoppedBy = signal;
-      stop.abort(new Error(`stopped by ${signal}`));
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    const stop = new StopOnSignals();
     let runId: string | undefined;
     try {
       for (const warning of runtime.supervisor.warnings) io.err(`warning: ${warning}\n`);
@@ -182,21 +176,20 @@ export const runCommand: Command = {
           },
         )
         .catch((error: unknown) => {
-          if (stoppedBy === undefined) throw error;
+          if (stop.by === undefined) throw error;
           return undefined;
         });
       unsubscribe();
       if (outcome === undefined) {
         const id = runId ?? "the run";
-        io.err(`arbiter: stopped by ${stoppedBy}; ${id} is unfinished: \`arbiter resume\` continues it\n`);
+        io.err(`arbiter: stopped by ${stop.by}; ${id} is unfinished: \`arbiter resume\` continues it\n`);
         if (values.json)
-          io.out(`${JSON.stringify({ runId: runId ?? null, status: "stopped", signal: stoppedBy })}\n`);
-        return stoppedBy === "SIGINT" ? 130 : 143;
+          io.out(`${JSON.stringify({ runId: runId ?? null, status: "stopped", signal: stop.by })}\n`);
+        return stop.exitCode;
       }
       return printOutcome(io, outcome, values.json === true, runtime.journal);
     } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      stop.dispose();
       await runtime.close();
       await profile.close();
     }
