@@ -17,7 +17,7 @@ import type { WorkerSpec } from "../profile/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { AuthorizationDecision, Authorizer } from "../tools/authorization.ts";
-import { type Usage, zeroUsage } from "../workers/worker-result.ts";
+import { addUsage, type Usage, zeroUsage } from "../workers/worker-result.ts";
 import { type EgressGate, egressCheck, type PolicyStops } from "./egress.ts";
 import type { RunShield, Shield } from "./guards.ts";
 
@@ -266,9 +266,7 @@ export class RunContext {
   }
 
   addUsage(usage: Usage): void {
-    this.usage.inputTokens += usage.inputTokens;
-    this.usage.outputTokens += usage.outputTokens;
-    this.usage.modelCalls += usage.modelCalls;
+    addUsage(this.usage, usage);
   }
 }
 
@@ -349,12 +347,7 @@ class ModelSite implements ModelObservation {
   }
 
   onUsage(usage: Usage): void {
-    const mine = this.#call.usage;
-    if (mine !== undefined) {
-      mine.inputTokens += usage.inputTokens;
-      mine.outputTokens += usage.outputTokens;
-      mine.modelCalls += usage.modelCalls;
-    }
+    if (this.#call.usage !== undefined) addUsage(this.#call.usage, usage);
     this.#ctx.addUsage(usage);
   }
 }

@@ -17,6 +17,13 @@ export interface Usage {
 
 export const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, modelCalls: 0 });
 
+/** Adds `usage` to `into`, in place. */
+export function addUsage(into: Usage, usage: Usage): void {
+  into.inputTokens += usage.inputTokens;
+  into.outputTokens += usage.outputTokens;
+  into.modelCalls += usage.modelCalls;
+}
+
 /** What a worker returns: a handler or an LLM agent produces the `WorkerAnswer` part. */
 export interface WorkerResult {
   status: TaskStatus;

@@ -198,7 +198,14 @@ export class LocalDurableEngine implements DurableEngine {
       resolution.outcome === "completed"
         ? {
             state: "completed",
-            result: this.#resolvedResult(runId, stepName, resolution.value, options.sealer),
+            // Sealed like the step's own result would be.
+            result: sealedResult(
+              runId,
+              stepName,
+              encodeStepValue(resolution.value),
+              resolution.value,
+              options.sealer,
+            ),
             endedAt,
           }
         : { state: "failed", error: { name: "Resolved", message: resolution.reason }, endedAt },
@@ -211,19 +218,6 @@ export class LocalDurableEngine implements DurableEngine {
         this.store.loadSteps(runId).filter((s) => s.name === stepName),
       );
     }
-  }
-
-  /** A resolution's value as recorded: sealed like the step's own result would be when a sealer is given. */
-  #resolvedResult(
-    runId: string,
-    stepName: string,
-    value: unknown,
-    sealer: StepSealer | undefined,
-  ): string | null {
-    const encoded = encodeStepValue(value);
-    return encoded === null || sealer === undefined
-      ? encoded
-      : sealedResult(runId, stepName, encoded, value, sealer);
   }
 
   /** Stops renewing leases (releasing them), and ends every wait and sleep of this engine. Records stay. */

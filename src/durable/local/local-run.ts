@@ -16,14 +16,18 @@ import { decodeStepValue, describeStepError, encodeStepValue, replayedError } fr
 /** Marks a sealed result in the step log (an encoded result is JSON, which never starts with "~"). */
 const SEALED = "~sealed:";
 
-/** The record of a step's result: sealed (and marked, so a replay knows to open it) when the sealer seals it. */
+/**
+ * The record of a step's result (`encoded`, as `encodeStepValue` made it): sealed, and marked so a replay
+ * knows to open it, when there is a sealer and it seals it; else as encoded.
+ */
 export function sealedResult(
   runId: string,
   name: string,
-  encoded: string,
+  encoded: string | null,
   value: unknown,
-  sealer: StepSealer,
-): string {
+  sealer: StepSealer | undefined,
+): string | null {
+  if (encoded === null || sealer === undefined) return encoded;
   const sealed = sealer.seal(encoded, value, `${runId}\u0000${name}`);
   return sealed === undefined ? encoded : `${SEALED}${sealed}`;
 }
@@ -212,12 +216,8 @@ export class LocalDurableRun implements DurableRun {
       }
       await env.waitForWake(topic, left, signal);
     }
-    const encoded = encodeStepValue(result);
-    const sealed =
-      options.sealer === undefined || encoded === null
-        ? encoded
-        : sealedResult(this.runId, name, encoded, result, options.sealer);
-    this.#finish(name, 0, { state: "completed", result: sealed, endedAt: env.clock() });
+    const record = sealedResult(this.runId, name, encodeStepValue(result), result, options.sealer);
+    this.#finish(name, 0, { state: "completed", result: record, endedAt: env.clock() });
     return result;
   }
 
@@ -269,10 +269,7 @@ export class LocalDurableRun implements DurableRun {
       this.#finish(name, attempt, { state: "failed", error: describeStepError(failure), endedAt: clock() });
       throw failure;
     }
-    const result =
-      sealer === undefined || encoded === null
-        ? encoded
-        : sealedResult(this.runId, name, encoded, value, sealer);
+    const result = sealedResult(this.runId, name, encoded, value, sealer);
     this.#finish(name, attempt, { state: "completed", result, endedAt: clock() });
     return value;
   }

@@ -94,19 +94,15 @@ export interface GatewayModelOptions extends GatewayOptions {
  * const { text } = await generateText({ model, prompt, maxRetries: 0 });
  */
 export function createGatewayModel(options: GatewayModelOptions): LanguageModelV4 {
-  return taskModel(buildChain(options, options.chain), options);
-}
-
-/** The layers of one chain, built once and shared by every task that calls it. */
-interface ChainModel {
-  readonly model: LanguageModelV4;
+  return new TaskModel(buildChain(options, options.chain), new TaskCall(options));
 }
 
 /**
- * Builds a chain's layers. They hold nothing of a task: whom a call is for (budget subject, cache
- * tenant) and where its events go come with each call (`GatewayCall`, see `taskModel`).
+ * Builds a chain's layers, once for every task that calls it. They hold nothing of a task: whom a call
+ * is for (budget subject, cache tenant) and where its events go come with each call (`GatewayCall`,
+ * added by `TaskModel`).
  */
-function buildChain(options: GatewayOptions, chain: readonly GatewayChainEntry[]): ChainModel {
+function buildChain(options: GatewayOptions, chain: readonly GatewayChainEntry[]): LanguageModelV4 {
   if (chain.length === 0)
     throw new ArbiterError(
       ErrorCode.InvalidArgument,
@@ -193,12 +189,10 @@ function buildChain(options: GatewayOptions, chain: readonly GatewayChainEntry[]
     return { name: entry.name, model: new EntryModel(entry, composeMiddleware(entry.model, middleware)) };
   });
 
-  return {
-    model: createFallbackChain(links, {
-      onHop: (hop, params) => callOf(params).emit(hop),
-      isModelFailure: (error) => typeof error === "object" && error !== null && modelFailures.has(error),
-    }),
-  };
+  return createFallbackChain(links, {
+    onHop: (hop, params) => callOf(params).emit(hop),
+    isModelFailure: (error) => typeof error === "object" && error !== null && modelFailures.has(error),
+  });
 }
 
 /**
@@ -230,11 +224,6 @@ interface TaskOptions {
   readonly onEvent?: ((event: GatewayEvent) => void) | undefined;
   readonly entryMiddleware?: GatewayModelOptions["entryMiddleware"];
   readonly telemetry?: ((event: ModelCallEvent) => void) | undefined;
-}
-
-/** A task's gateway model: the chain's layers, with the task's `GatewayCall` added to every call. */
-function taskModel(chain: ChainModel, options: TaskOptions): LanguageModelV4 {
-  return new TaskModel(chain.model, new TaskCall(options));
 }
 
 // Classes, not closures: a task's gateway model lives as long as the task, for each of thousands of runs.
@@ -284,6 +273,7 @@ class TaskCall implements GatewayCall {
   }
 }
 
+/** A task's gateway model: the chain's shared layers, with the task's `GatewayCall` added to every call. */
 class TaskModel extends ModelWrapper {
   readonly #shared: LanguageModelV4;
   readonly #call: GatewayCall;
@@ -324,7 +314,7 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions): Gateway {
   // A chain's layers are built on its first task and shared from then on (by the chain array: the model
   // resolver keeps one per model name; a caller that builds a chain per call gets layers per call).
-  const chains = new WeakMap<readonly GatewayChainEntry[], ChainModel>();
+  const chains = new WeakMap<readonly GatewayChainEntry[], LanguageModelV4>();
   return {
     model: (chain, context, onEvent, entryMiddleware) => {
       let built = chains.get(chain);
@@ -332,7 +322,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         built = buildChain(options, chain);
         chains.set(chain, built);
       }
-      return taskModel(built, { context, onEvent, entryMiddleware, telemetry: options.telemetry });
+      return new TaskModel(
+        built,
+        new TaskCall({ context, onEvent, entryMiddleware, telemetry: options.telemetry }),
+      );
     },
   };
 }
