@@ -12,6 +12,8 @@ export interface EmbeddedShieldOptions {
   /** The vault key's file when `ARBITER_VAULT_KEY` is not set; default `ARBITER_VAULT_KEY_FILE` or `.arbiter/vault.key`. */
   vaultKeyFile?: string;
   revealToRequester?: readonly string[];
+  /** Generate the key file when there is none (default true); false opens only a vault that has one. */
+  generate?: boolean;
 }
 
 /** The PII shield of the embedded default: built-in recognisers and an encrypted SQLite vault. */
@@ -23,6 +25,7 @@ export async function openEmbeddedShield(
     env,
     path: resolve(options.vaultPath ?? env.ARBITER_VAULT ?? ".arbiter/pii-vault.db"),
     ...(options.vaultKeyFile !== undefined ? { keyFile: options.vaultKeyFile } : {}),
+    ...(options.generate === false ? { generate: false } : {}),
   });
   const tokenizer = createTokenizer({ registry: createRecognizerRegistry(), vault });
   return {

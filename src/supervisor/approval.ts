@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type ApprovalSignal, approvalSignalOf, approvalTopic } from "../store/store.ts";
 import type { PersonDecision } from "../tools/invoke-tool.ts";
+import type { Shield } from "./guards.ts";
 import type { RunContext } from "./run-context.ts";
 
 export interface ApprovalSite {
@@ -14,6 +15,23 @@ export interface ApprovalSite {
 
 /** What a person decided (the tool path's `PersonDecision`): `unavailable` without a store or durable waits. */
 export type ApprovalOutcome = PersonDecision;
+
+/**
+ * A person's reason and edit as a run may hold them: personal data as tokens of the run's tenant (the
+ * run adopts them, so its tools get the values). What `arbiter approvals` and `LocalRuntime.decide`
+ * store.
+ */
+export async function protectDecision(
+  shield: Shield,
+  tenant: string,
+  words: { reason?: string; edit?: unknown },
+): Promise<{ reason?: string; edit?: unknown }> {
+  const run = shield.open(tenant);
+  return {
+    ...(words.reason === undefined ? {} : { reason: (await run.protectText(words.reason)).text }),
+    ...(words.edit === undefined ? {} : { edit: await run.protectValue(words.edit) }),
+  };
+}
 
 /** The approval id of a site: the same in every process that replays the run. */
 export function approvalId(runId: string, key: string): string {

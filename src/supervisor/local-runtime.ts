@@ -13,6 +13,7 @@ import { WalCheckpointer } from "../store/sqlite/wal-checkpointer.ts";
 import { type ApprovalDecision, type ApprovalRecord, approvalTopic, type RunRecord } from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
+import { protectDecision } from "./approval.ts";
 import { companionFiles } from "./companion-files.ts";
 import type { RunResult } from "./deliver.ts";
 import type { Shield } from "./guards.ts";
@@ -228,17 +229,18 @@ export class LocalRuntime {
     decision: Omit<ApprovalDecision, "at"> & { at?: number },
   ): Promise<ApprovalRecord> {
     const pending = this.store.getApproval(approvalId);
-    let { reason, edit } = decision;
-    if (pending !== undefined && this.#shield !== undefined) {
-      const shield = this.#shield.open(this.store.getRun(pending.runId)?.tenant ?? "default");
-      if (reason !== undefined) reason = (await shield.protectText(reason)).text;
-      if (edit !== undefined) edit = await shield.protectValue(edit);
-    }
+    const words = {
+      ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+      ...(decision.edit === undefined ? {} : { edit: decision.edit }),
+    };
+    const stored =
+      pending === undefined || this.#shield === undefined
+        ? words
+        : await protectDecision(this.#shield, this.store.getRun(pending.runId)?.tenant ?? "default", words);
     const decided = this.store.decideApproval(approvalId, {
       status: decision.status,
       by: decision.by,
-      ...(reason === undefined ? {} : { reason }),
-      ...(edit === undefined ? {} : { edit }),
+      ...stored,
       at: decision.at ?? Date.now(),
     });
     await this.store.commit();

@@ -1,11 +1,10 @@
 import { existsSync } from "node:fs";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
-import { openEmbeddedVault } from "../../guard/pii/open-embedded-vault.ts";
-import { createRecognizerRegistry } from "../../guard/pii/recognizer-registry.ts";
-import { createTokenizer } from "../../guard/pii/tokenizer.ts";
+import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { APPROVAL_STATUSES, type ApprovalRecord } from "../../store/store.ts";
+import { protectDecision } from "../../supervisor/approval.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
 import type { CliIo } from "../output.ts";
@@ -65,9 +64,9 @@ function found(store: SqliteStore, id: string | undefined): ApprovalRecord {
 
 /**
  * A person's reason and edit as the run may hold them: tokenised with the PII vault beside the database
- * when its runs use one (the runtime made it), else as typed.
+ * when its runs use one (the runtime made it; never a new key here), else as typed.
  */
-async function protectDecision(
+async function protectedWords(
   store: SqliteStore,
   runId: string,
   io: CliIo,
@@ -78,26 +77,16 @@ async function protectDecision(
   if (!existsSync(companions.vault)) return words;
   for (const note of [companions.notes.vault, companions.notes.vaultKeyFile])
     if (note !== undefined) io.err(`arbiter: note: ${note}\n`);
-  const tenant = store.getRun(runId)?.tenant ?? "default";
-  // The key the runs were tokenised with: never a new one here.
-  const vault = await openEmbeddedVault({
+  const shield = await openEmbeddedShield({
     env: io.env,
-    path: companions.vault,
-    keyFile: companions.vaultKeyFile,
+    vaultPath: companions.vault,
+    vaultKeyFile: companions.vaultKeyFile,
     generate: false,
   });
   try {
-    const tokenizer = createTokenizer({ registry: createRecognizerRegistry(), vault });
-    return {
-      ...(words.reason === undefined
-        ? {}
-        : { reason: (await tokenizer.tokenize(words.reason, { tenant })).text }),
-      ...(words.edit === undefined
-        ? {}
-        : { edit: (await tokenizer.tokenizeValue(words.edit, { tenant })).value }),
-    };
+    return await protectDecision(shield.shield, store.getRun(runId)?.tenant ?? "default", words);
   } finally {
-    await vault.close();
+    await shield.close();
   }
 }
 
@@ -158,7 +147,7 @@ export const approvalsCommand: Command = {
         }
         // Personal data in the reason or the edit becomes tokens of the run's tenant before anything
         // stores it, as in the run's own request (the run's tools get the values back).
-        const words = await protectDecision(store, a.runId, io, {
+        const words = await protectedWords(store, a.runId, io, {
           ...(typeof values.reason === "string" ? { reason: values.reason } : {}),
           ...(edit === undefined ? {} : { edit }),
         });
