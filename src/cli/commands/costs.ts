@@ -5,7 +5,7 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import type { Command } from "../main.ts";
-import { parse } from "../parse.ts";
+import { oneOf, parse } from "../parse.ts";
 
 const usage = "arbiter costs [--tenant T] [--by worker|model|day] [--json] [--db path]";
 
@@ -23,10 +23,7 @@ export const costsCommand: Command = {
       },
       usage,
     );
-    const by = (values.by ?? "model") as string;
-    if (by !== "worker" && by !== "model" && by !== "day") {
-      throw new ArbiterError(ErrorCode.InvalidArgument, `--by must be worker, model or day\nUsage: ${usage}`);
-    }
+    const by = oneOf("by", values.by, ["worker", "model", "day"] as const, usage) ?? "model";
     const path = resolveDbPath(values.db as string | undefined, io.env);
     if (!existsSync(path)) {
       throw new ArbiterError(

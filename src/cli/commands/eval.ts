@@ -16,7 +16,7 @@ import {
 import { textProgress } from "../../eval/routing/progress.ts";
 import type { Command } from "../main.ts";
 import type { CliIo } from "../output.ts";
-import { parse } from "../parse.ts";
+import { oneOf, parse, positiveInteger } from "../parse.ts";
 
 const usages = {
   routing:
@@ -53,23 +53,11 @@ async function evalRoutingCommand(args: string[], io: CliIo): Promise<number> {
     },
     usages.routing,
   );
-  const split = (values.split ?? "val") as string;
-  if (split !== "val" && split !== "test") {
-    throw new ArbiterError(
-      ErrorCode.InvalidArgument,
-      `--split must be val or test\nUsage: ${usages.routing}`,
-    );
-  }
-  let examplesPerIntent: number | undefined;
-  if (values.examples !== undefined) {
-    examplesPerIntent = Number(values.examples);
-    if (!Number.isInteger(examplesPerIntent) || examplesPerIntent < 1) {
-      throw new ArbiterError(
-        ErrorCode.InvalidArgument,
-        `--examples must be a whole number ≥ 1\nUsage: ${usages.routing}`,
-      );
-    }
-  }
+  const split = oneOf("split", values.split, ["val", "test"] as const, usages.routing) ?? "val";
+  const examplesPerIntent =
+    values.examples === undefined
+      ? undefined
+      : positiveInteger("examples", values.examples, 1, usages.routing);
   const file = required(values, "data", usages.routing);
   const report = evalRouting({
     data: loadClincLayout(file),
