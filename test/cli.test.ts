@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -680,4 +689,50 @@ test("Ctrl-C stops arbiter run where it is, says how to continue, and arbiter re
     JSON.parse(resumed.stdout).runs.map((r: { status: string }) => r.status),
     ["completed"],
   );
+});
+
+test("a user with read access only (an auditor) lists, shows, verifies and costs runs; a decision says it needs write access", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-readonly-"));
+  const { env, run } = cliIn(dir);
+  assert.equal(run("run", profile, THREE_INTENTS, "--quiet").status, 0);
+  const id = JSON.parse(run("runs", "list", "--json").stdout)[0].id as string;
+  // Nobody has the database open now: no -wal or -shm beside it, and the reader cannot create them.
+  assert.equal(existsSync(`${env.ARBITER_DB}-wal`), false);
+  chmodSync(env.ARBITER_DB, 0o444);
+  chmodSync(dir, 0o555);
+  t.after(() => chmodSync(dir, 0o755));
+  // Root may write anything: read as `nobody` then (when it can run this node and read the repository).
+  const asRoot = process.getuid?.() === 0;
+  const prefix = asRoot ? ["runuser", "-u", "nobody", "--"] : [];
+  if (asRoot && spawnSync(prefix[0]!, [...prefix.slice(1), process.execPath, bin, "--help"]).status !== 0) {
+    t.skip("root, and `nobody` cannot run this node or read the repository");
+    return;
+  }
+  const reader = (...args: string[]) =>
+    spawnSync(
+      prefix[0] ?? process.execPath,
+      [...prefix.slice(1), ...(asRoot ? [process.execPath] : []), bin, ...args],
+      {
+        cwd: tmpdir(),
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+      },
+    );
+  const before = readFileSync(env.ARBITER_DB);
+  const listed = reader("runs", "list", "--json");
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.equal(JSON.parse(listed.stdout)[0].id, id);
+  const shown = reader("runs", "show", id, "--json");
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.equal(JSON.parse(shown.stdout).run.status, "completed");
+  const verified = reader("audit", "verify", "--json");
+  assert.equal(verified.status, 0, verified.stderr);
+  assert.equal(JSON.parse(verified.stdout).ok, true);
+  assert.equal(reader("approvals", "list").status, 0);
+  assert.equal(reader("costs").status, 0);
+  const decide = reader("approvals", "approve", "x", "--by", "auditor");
+  assert.equal(decide.status, 2);
+  assert.match(decide.stderr, /cannot open .*arbiter\.db for writing/);
+  assert.deepEqual(readFileSync(env.ARBITER_DB), before, "reading changed nothing");
+  assert.equal(existsSync(`${env.ARBITER_DB}-wal`), false);
 });

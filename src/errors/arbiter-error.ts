@@ -29,6 +29,8 @@ export const ErrorCode = {
   StoreError: "store-error",
   /** The database was written by a newer Arbiter; this version must not touch it. */
   SchemaTooNew: "schema-too-new",
+  /** The database has an older schema and was opened read-only, so it could not be upgraded. */
+  SchemaTooOld: "schema-too-old",
   UnknownRun: "unknown-run",
   UnknownApproval: "unknown-approval",
   /** The approval was already approved or denied. */
@@ -57,6 +59,7 @@ const inputCodes: ReadonlySet<string> = new Set<ErrorCode>([
   ErrorCode.PolicyError,
   ErrorCode.StoreError,
   ErrorCode.SchemaTooNew,
+  ErrorCode.SchemaTooOld,
   ErrorCode.UnknownRun,
   ErrorCode.UnknownApproval,
   ErrorCode.ApprovalDecided,

@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
-import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
-import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
+import type { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { APPROVAL_STATUSES, type ApprovalRecord } from "../../store/store.ts";
 import { protectDecision } from "../../supervisor/approval.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
+import { openStore } from "../open-store.ts";
 import type { CliIo } from "../output.ts";
 import { oneOf, parse } from "../parse.ts";
 
@@ -19,18 +19,6 @@ const usage = [
   "  --edit on approve: the answer as the approver corrected it ({summary?, data?}).",
   "  --edit on deny of an in-doubt call: the call's result as found in the real system.",
 ].join("\n");
-
-/** Opens the run database of a command; a missing file is an input error, not a new empty database. */
-export function openStore(option: unknown, io: CliIo): SqliteStore {
-  const path = resolveDbPath(typeof option === "string" ? option : undefined, io.env);
-  if (!existsSync(path)) {
-    throw new ArbiterError(
-      ErrorCode.InvalidArgument,
-      `no run database at ${path}; pass --db or set ARBITER_DB`,
-    );
-  }
-  return new SqliteStore({ path });
-}
 
 const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
 
@@ -106,7 +94,7 @@ export const approvalsCommand: Command = {
       },
       usage,
     );
-    const store = openStore(values.db, io);
+    const store = openStore(values.db, io, sub === "list" || sub === "show" ? "read" : "write");
     try {
       if (sub === "list") {
         const status = oneOf("status", values.status, APPROVAL_STATUSES, usage) ?? "pending";

@@ -6,8 +6,8 @@ import { verifyAudit } from "../../journal/audit/verify-audit.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
+import { openStore } from "../open-store.ts";
 import { parse } from "../parse.ts";
-import { openStore } from "./approvals.ts";
 
 const usage = [
   "arbiter audit verify [--run <id>] [--json] [--db path]",
@@ -48,7 +48,7 @@ export const auditCommand: Command = {
       },
       usage,
     );
-    const probe = openStore(values.db, io);
+    const probe = openStore(values.db, io, "read");
     const path = probe.path;
     const known = typeof values.run !== "string" || probe.getRun(values.run) !== undefined;
     probe.close();
@@ -59,7 +59,7 @@ export const auditCommand: Command = {
       );
     }
     if (sub === "verify") {
-      const store = new SqliteStore({ path });
+      const store = openStore(values.db, io, "read");
       try {
         const report = verifyAudit(
           store.database,

@@ -1,10 +1,9 @@
 import { existsSync } from "node:fs";
-import { importLegacyLedger } from "../../budget/sqlite/legacy-ledger.ts";
+import { importLegacyLedger, legacyLedgerPath } from "../../budget/sqlite/legacy-ledger.ts";
 import { createSqliteLedger } from "../../budget/sqlite/sqlite-ledger.ts";
-import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
-import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import type { Command } from "../main.ts";
+import { openStore } from "../open-store.ts";
 import { oneOf, parse } from "../parse.ts";
 
 const usage = "arbiter costs [--tenant T] [--by worker|model|day] [--json] [--db path]";
@@ -25,14 +24,9 @@ export const costsCommand: Command = {
     );
     const by = oneOf("by", values.by, ["worker", "model", "day"] as const, usage) ?? "model";
     const path = resolveDbPath(values.db as string | undefined, io.env);
-    if (!existsSync(path)) {
-      throw new ArbiterError(
-        ErrorCode.InvalidArgument,
-        `no database at ${path}; run something first or pass --db`,
-      );
-    }
-    // The ledger is in the run database (older runtimes kept it beside it: that file is taken in first).
-    const store = new SqliteStore({ path });
+    // The ledger is in the run database (older runtimes kept it beside it: that file is taken in
+    // first, which needs write access; otherwise reading is enough).
+    const store = openStore(values.db, io, existsSync(legacyLedgerPath(path)) ? "write" : "read");
     const ledger = createSqliteLedger({ database: store.database });
     try {
       importLegacyLedger(store.database, path);

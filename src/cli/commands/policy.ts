@@ -3,9 +3,9 @@ import type { RunEvent } from "../../journal/events.ts";
 import { parseDuration } from "../../profile/duration.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import type { Command } from "../main.ts";
+import { openStore } from "../open-store.ts";
 import type { CliIo } from "../output.ts";
 import { parse } from "../parse.ts";
-import { openStore } from "./approvals.ts";
 
 const usage = [
   "arbiter policy validate <profile> [--json]",
@@ -80,7 +80,7 @@ async function diff(args: string[], io: CliIo): Promise<number> {
       `--since "${values.since}": expected an ISO time or a duration like 24h`,
     );
   }
-  const store = openStore(values.db, io);
+  const store = openStore(values.db, io, "read");
   try {
     const rows = store.database
       .prepare("SELECT event FROM journal_entries WHERE type = 'policy-decide' AND at >= ? ORDER BY at")

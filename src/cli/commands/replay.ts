@@ -7,8 +7,8 @@ import { loadProfile } from "../../profile/load-profile.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import { replayRun } from "../../supervisor/replay.ts";
 import type { Command } from "../main.ts";
+import { openStore } from "../open-store.ts";
 import { parse } from "../parse.ts";
-import { openStore } from "./approvals.ts";
 
 const usage = "arbiter replay <run-id> [--profile <file>] [--json] [--db path]";
 
@@ -22,7 +22,7 @@ export const replayCommand: Command = {
     );
     if (positionals[0] === undefined)
       throw new ArbiterError(ErrorCode.InvalidArgument, `a run id is required\nUsage: ${usage}`);
-    const store = openStore(values.db, io);
+    const store = openStore(values.db, io, "read");
     try {
       const record = store.getRun(positionals[0]);
       if (record === undefined) {

@@ -7,9 +7,9 @@ import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import { parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
 import { openCliRuntime, recordableSpecs } from "../open-runtime.ts";
+import { openStore } from "../open-store.ts";
 import { parse } from "../parse.ts";
 import { StopOnSignals } from "../stop-on-signals.ts";
-import { openStore } from "./approvals.ts";
 
 const usage =
   "arbiter resume [--run <id>] [--json] [--db path] [--model provider:model]... [--inject latency=100ms,fail=0.2,seed=7]";

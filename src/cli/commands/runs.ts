@@ -2,9 +2,9 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
 import { RUN_STATUSES } from "../../store/store.ts";
 import type { Command } from "../main.ts";
+import { openStore } from "../open-store.ts";
 import { oneOf, parse, positiveInteger } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
-import { openStore } from "./approvals.ts";
 
 const usage = [
   "arbiter runs list [--status S] [--limit N] [--json] [--db path]   (newest first; N defaults to 100)",
@@ -25,7 +25,7 @@ export const runsCommand: Command = {
       },
       usage,
     );
-    const store = openStore(values.db, io);
+    const store = openStore(values.db, io, "read");
     try {
       if (sub === "list") {
         const status = oneOf("status", values.status, RUN_STATUSES, usage);

@@ -66,6 +66,59 @@ describe("openDatabase", () => {
     assert.deepEqual(readFileSync(path), before);
   });
 
+  it("opens read-only without changing the file: reads work, writes are refused, an older schema is not upgraded", () => {
+    const path = fresh("readonly");
+    const writer = new SqliteStore({ path });
+    writer.createRun({
+      id: "r1",
+      tenant: "t",
+      profile: { name: "p", version: "1" },
+      createdAt: 1,
+      request: {},
+    });
+    writer.close();
+    const before = readFileSync(path);
+    const reader = new SqliteStore({ path, readOnly: true });
+    try {
+      assert.equal(reader.getRun("r1")?.tenant, "t");
+      assert.throws(
+        () =>
+          reader.createRun({
+            id: "r2",
+            tenant: "t",
+            profile: { name: "p", version: "1" },
+            createdAt: 2,
+            request: {},
+          }),
+        (e) => ArbiterError.is(e, "store-error") && e.message.includes(path),
+      );
+    } finally {
+      reader.close();
+    }
+    assert.deepEqual(readFileSync(path), before);
+    const again = new SqliteStore({ path, readOnly: true });
+    assert.equal(again.getRun("r2"), undefined);
+    again.close();
+
+    const old = fresh("readonly-v4");
+    copyFileSync(new URL("../../../test/fixtures/store/v4.db", import.meta.url), old);
+    const oldBytes = readFileSync(old);
+    assert.throws(
+      () => new SqliteStore({ path: old, readOnly: true }),
+      (e) =>
+        ArbiterError.is(e, "schema-too-old") &&
+        e.isInputError &&
+        e.message.includes(old) &&
+        e.message.includes("schema version 4") &&
+        /with write access to upgrade it/.test(e.message),
+    );
+    assert.deepEqual(readFileSync(old), oldBytes, "not migrated");
+    assert.throws(
+      () => new SqliteStore({ path: join(dir, "missing", "x.db"), readOnly: true }),
+      (e) => ArbiterError.is(e, "store-error") && /cannot read .*missing/.test(e.message),
+    );
+  });
+
   it("names the path of a file that is not a SQLite database", () => {
     const path = fresh("garbage");
     writeFileSync(

@@ -1,6 +1,7 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { pathToFileURL } from "node:url";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { migrations as allMigrations, LATEST_SCHEMA_VERSION, type Migration } from "./migrations.ts";
 import { storeError } from "./sqlite-error.ts";
@@ -28,6 +29,12 @@ export interface OpenDatabaseOptions {
   clock?: () => number;
   /** For tests of upgrades; defaults to every migration this version knows. */
   migrations?: readonly Migration[];
+  /**
+   * Only read: the file must exist and is never changed (no migration, no journal-mode change), so a
+   * user with read access only (an auditor) can open it. A database of an older schema is refused
+   * with `schema-too-old` (a writing command upgrades it).
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -44,6 +51,8 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
   let db: DatabaseSync;
   if (shared !== undefined) {
     db = shared;
+  } else if (options.readOnly) {
+    db = openReadOnly(path, options.busyTimeoutMs ?? 5_000);
   } else {
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -65,6 +74,10 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
     // Version first: a newer database is refused before anything (even the journal mode) changes.
     const found = schemaVersion(db, path);
     if (found > latest) throw tooNew(path, found, latest);
+    if (options.readOnly) {
+      if (found < latest) throw tooOld(path, found, latest);
+      return db;
+    }
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
     // 16 MiB of page cache (default 2 MiB): journal and step indexes stay hot as the file grows.
@@ -78,6 +91,53 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
     if (shared === undefined) db.close();
     throw storeError(error, path, "opening the database failed");
   }
+}
+
+// SQLITE_READONLY_CANTINIT and SQLITE_READONLY_DIRECTORY: no shared-memory index for the WAL can be made.
+const CANTINIT = 1288;
+const READONLY_DIRECTORY = 1544;
+
+/**
+ * A read-only connection. A WAL database needs its `-shm` index, which a reader without write access
+ * to the folder cannot create when no process has the database open (the last one to close removes
+ * it); with no write-ahead log on disk there is nothing to index, and the file is read as it is.
+ */
+function openReadOnly(path: string, timeout: number): DatabaseSync {
+  try {
+    const db = new DatabaseSync(path, { readOnly: true, timeout });
+    try {
+      db.prepare("SELECT 1 FROM sqlite_schema LIMIT 1").get(); // opening is lazy: the first read finds out
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return db;
+  } catch (error) {
+    const code = (error as { errcode?: unknown }).errcode;
+    if ((code !== CANTINIT && code !== READONLY_DIRECTORY) || existsSync(`${path}-wal`))
+      throw cannotRead(error, path);
+    try {
+      const url = pathToFileURL(path);
+      url.searchParams.set("immutable", "1");
+      return new DatabaseSync(url.href, { readOnly: true, timeout });
+    } catch (cause) {
+      throw cannotRead(cause, path);
+    }
+  }
+}
+
+function cannotRead(error: unknown, path: string): ArbiterError {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  // SQLITE_CANTOPEN, SQLITE_READONLY (and its extended codes): the file or its folder is out of reach.
+  if (typeof code === "number" && ((code & 0xff) === 14 || (code & 0xff) === 8)) {
+    return new ArbiterError(
+      ErrorCode.StoreError,
+      `cannot read ${path} (${error instanceof Error ? error.message : String(error)}). ` +
+        "Check that you may read the file and its folder (and its -wal and -shm files while a process has it open), or read a copy.",
+      { cause: error, details: { path } },
+    );
+  }
+  return storeError(error, path, "opening the database to read failed");
 }
 
 function schemaVersion(db: DatabaseSync, path: string): number {
@@ -133,6 +193,15 @@ function migrate(
     db.exec("ROLLBACK");
     throw error;
   }
+}
+
+function tooOld(path: string, found: number, latest: number): ArbiterError {
+  return new ArbiterError(
+    ErrorCode.SchemaTooOld,
+    `${path} has database schema version ${found}; this Arbiter reads version ${latest}, and opened it read-only, ` +
+      "so it did not upgrade it. Run a command that writes (e.g. `arbiter resume`) once with write access to upgrade it, or read a copy.",
+    { details: { path, found, supported: latest } },
+  );
 }
 
 function tooNew(path: string, found: number, latest: number): ArbiterError {

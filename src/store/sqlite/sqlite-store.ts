@@ -44,7 +44,7 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
    * e.g. open the cost ledger and PII vault on another file, or use `each`.
    */
   commit?: "each" | "grouped";
-  /**
+  /*
    * With `commit: "grouped"` and `synchronous: "normal"`, commits are not fsynced on the event loop;
    * instead `sync()` (which the durable engine awaits before a side effect that is not safe to
    * repeat) commits the group and then fsyncs the write-ahead log off the main thread, coalescing
