@@ -730,6 +730,12 @@ test("a user with read access only (an auditor) lists, shows, verifies and costs
   assert.equal(JSON.parse(verified.stdout).ok, true);
   assert.equal(reader("approvals", "list").status, 0);
   assert.equal(reader("costs").status, 0);
+  const outDir = mkdtempSync(join(tmpdir(), "arbiter-readonly-out-"));
+  chmodSync(outDir, 0o777);
+  const exported = reader("audit", "export", "--out", join(outDir, "audit.jsonl"));
+  assert.equal(exported.status, 0, exported.stderr);
+  const links = readFileSync(join(outDir, "audit.jsonl"), "utf8").trim().split("\n");
+  assert.ok(links.length >= 1 && links.every((l) => JSON.parse(l).runId === id));
   const decide = reader("approvals", "approve", "x", "--by", "auditor");
   assert.equal(decide.status, 2);
   assert.match(decide.stderr, /cannot open .*arbiter\.db for writing/);

@@ -22,7 +22,8 @@ export function openStore(option: unknown, io: CliIo, access: "read" | "write" =
   return new SqliteStore({ path, readOnly: access === "read" && !mayWrite(path) });
 }
 
-function mayWrite(path: string): boolean {
+/** Whether this user may write the database file and its folder. */
+export function mayWrite(path: string): boolean {
   try {
     accessSync(path, constants.W_OK);
     accessSync(dirname(path), constants.W_OK);

@@ -6,7 +6,7 @@ import { verifyAudit } from "../../journal/audit/verify-audit.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
-import { openStore } from "../open-store.ts";
+import { mayWrite, openStore } from "../open-store.ts";
 import { parse } from "../parse.ts";
 
 const usage = [
@@ -83,18 +83,36 @@ export const auditCommand: Command = {
     }
     if (sub === "export") {
       // A fresh checkpoint first, so the export ends on a signed head.
-      // The key that signs the run database's checkpoints, beside it (as the runtime opens it).
-      const companions = companionFiles(path, { env: io.env, databaseExisted: true });
-      if (companions.notes.auditKeyFile) io.err(`arbiter: note: ${companions.notes.auditKeyFile}\n`);
-      const signer = loadCheckpointSigner({ env: io.env, file: companions.auditKeyFile });
       // Where the files go must be writable before anything is signed or read.
       for (const option of ["out", "checkpoints"] as const) {
         const target = values[option];
         if (typeof target === "string") writableFile(`--${option}`, resolve(target));
       }
-      const store = new SqliteStore({ path, signer });
+      // With write access, a fresh checkpoint first, so the export ends on a signed head; the key that
+      // signs it is beside the database (as the runtime opens it). Read access exports what is there.
+      const signing = mayWrite(path);
+      let store: SqliteStore;
+      if (signing) {
+        const companions = companionFiles(path, { env: io.env, databaseExisted: true });
+        if (companions.notes.auditKeyFile) io.err(`arbiter: note: ${companions.notes.auditKeyFile}\n`);
+        const signer = loadCheckpointSigner({ env: io.env, file: companions.auditKeyFile });
+        store = new SqliteStore({ path, signer });
+      } else store = openStore(values.db, io, "read");
       try {
-        store.checkpoint();
+        if (signing) store.checkpoint();
+        else {
+          const { head, signed } = store.database
+            .prepare(
+              "SELECT (SELECT MAX(gseq + n - 1) FROM journal) AS head, (SELECT MAX(size) FROM audit_checkpoints) AS signed",
+            )
+            .get() as { head: number | null; signed: number | null };
+          if ((head ?? 0) > (signed ?? 0)) {
+            io.err(
+              `arbiter: note: read-only access to ${path}, so no fresh checkpoint was signed: chain entries ${(signed ?? 0) + 1}–${head} ` +
+                "are covered by the hash chain but by no signed checkpoint yet (the next run, or an export with write access, signs them)\n",
+            );
+          }
+        }
         const db = store.database;
         const where = typeof values.run === "string" ? "AND run_id = ?" : "";
         const params = typeof values.run === "string" ? [values.run] : [];
