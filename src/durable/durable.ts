@@ -5,6 +5,11 @@ export interface StepOptions {
   /** Re-executing after a crash is safe (matters for steps that were started but never recorded). */
   idempotent?: boolean;
   /**
+   * Changes the outside world (a credit, a dispatch): the run is on record before it executes, so a
+   * run that could not be recorded (a full disk) left no effect behind that nobody can resume or trace.
+   */
+  effect?: boolean;
+  /**
    * Keeps the recorded result from resting in clear when it holds personal data (a tool's answer):
    * engines that persist results store what `seal` returns, and open it again to replay the step.
    */

@@ -245,6 +245,12 @@ export interface Store {
    * resolve immediately; a store that groups commits resolves at the group's commit.
    */
   sync?(): Promise<void>;
+  /**
+   * Resolves once the run's own record is committed (a crash of the process can no longer lose it):
+   * at once unless the run was created in a commit group still open. Engines await it before a side
+   * effect, so a run whose writes are lost (a full disk) never leaves effects nobody can trace or resume.
+   */
+  runRecorded?(runId: string): Promise<void> | undefined;
 
   close(): void;
 }

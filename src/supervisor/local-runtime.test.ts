@@ -416,3 +416,144 @@ test("a tool's answer that holds personal data rests sealed in the step log, and
     await again.close();
   }
 });
+
+/**
+ * A worker whose one tool books a technician: a side effect that is idempotent (a second call with the
+ * same key returns the first booking). `calls` counts executions, `booked` the distinct keys.
+ */
+function bookingSetup() {
+  const booked = new Map<string, string>();
+  let calls = 0;
+  const book = defineTool({
+    name: "book",
+    description: "books a technician",
+    sideEffect: true,
+    idempotent: true,
+    input: z.object({ slot: z.string() }),
+    execute: async ({ slot }, ctx) => {
+      calls++;
+      if (!booked.has(ctx.idempotencyKey)) booked.set(ctx.idempotencyKey, `T-${booked.size + 1} ${slot}`);
+      return { ticket: booked.get(ctx.idempotencyKey) };
+    },
+  });
+  const profile = defineProfile(
+    {
+      name: "field",
+      workers: [
+        {
+          name: "tech",
+          description: "technicians",
+          handler: "tech",
+          tools: ["book"],
+          routing: { keywords: ["technician"] },
+        },
+      ],
+    },
+    {
+      tools: [book],
+      handlers: {
+        tech: async (_task, ctx) => {
+          const { ticket } = await ctx.callTool<{ ticket: string }>("book", { slot: "8-12" });
+          return { status: "ok", summary: `booked ${ticket}`, confidence: 1 };
+        },
+      },
+    },
+  );
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-lost-"));
+  const dbPath = join(dir, "arbiter.db");
+  const env = { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem") };
+  /**
+   * Runs SQL on the database (to make commits fail as a full disk would): on the runtime's connection
+   * while it is open (it may hold the write lock), else on one of its own.
+   */
+  const sql = async (text: string, runtime?: LocalRuntime) => {
+    if (runtime !== undefined) {
+      runtime.store.database.exec(text);
+      await runtime.store.commit();
+      return;
+    }
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(dbPath);
+    db.exec(text);
+    db.close();
+  };
+  return {
+    open: () => LocalRuntime.open({ profile, dbPath, env }),
+    sql,
+    calls: () => calls,
+    booked,
+  };
+}
+
+test("a run whose creation cannot be committed (a full disk) stops before its first side effect, and says to send it again", async () => {
+  const { open, sql, calls, booked } = bookingSetup();
+  const runtime = await open();
+  try {
+    await runtime.run({ message: "hello there" }).catch(() => undefined);
+    await sql(
+      "CREATE TRIGGER disk_full BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+      runtime,
+    );
+    let runId = "";
+    await assert.rejects(
+      runtime.run({ message: "send a technician" }, { onStart: (id) => (runId = id) }),
+      (e) =>
+        ArbiterError.is(e, "store-error") &&
+        e.message.includes(`run "${runId}" was never recorded`) &&
+        /stopped before any side effect; send its request again/.test(e.message),
+    );
+    assert.equal(calls(), 0, "the booking waited for the run's record, which never came");
+    assert.equal(runtime.store.getRun(runId), undefined);
+    assert.deepEqual(runtime.journal.read(runId), [], "nothing of it is journaled afterwards either");
+    await sql("DROP TRIGGER disk_full", runtime);
+    const again = await runtime.run({ message: "send a technician" });
+    assert.equal((again as { status: string }).status, "completed");
+    assert.equal(booked.size, 1);
+  } finally {
+    await runtime.close();
+  }
+});
+
+test("a run that loses its last writes to a failed commit stops there; resume finishes it without a second booking", async () => {
+  const { open, sql, calls, booked } = bookingSetup();
+  const runtime = await open();
+  let runId = "";
+  try {
+    await runtime.run({ message: "hello there" }).catch(() => undefined);
+    // The commit holding the run's end fails (its earlier commits, with the booking's start, stand).
+    await sql(
+      `CREATE TRIGGER disk_full BEFORE INSERT ON journal WHEN NEW.event LIKE '%"type":"run-end"%'
+       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+      runtime,
+    );
+    await assert.rejects(
+      runtime.run({ message: "send a technician" }, { onStart: (id) => (runId = id) }),
+      (e) =>
+        ArbiterError.is(e, "store-error") &&
+        e.message.includes(`run "${runId}" lost its last writes`) &&
+        /`arbiter resume` continues it from its last commit/.test(e.message),
+    );
+    assert.equal(calls(), 1);
+    assert.equal(runtime.store.getRun(runId)?.status, "running", "recorded, unfinished: for resume");
+  } finally {
+    await runtime.close();
+  }
+  await sql("DROP TRIGGER disk_full");
+  const next = await open();
+  try {
+    const record = next.unfinished().find((r) => r.id === runId);
+    assert.ok(record, "listed as unfinished");
+    const outcome = await next.resume(record);
+    assert.equal((outcome as { status: string } | undefined)?.status, "completed");
+    assert.equal(booked.size, 1, "the booking's key is the same on resume: one technician");
+    const types = next.journal.read(runId).map((e) => e.event.type);
+    assert.equal(types.filter((t) => t === "run-end").length, 1);
+    assert.deepEqual(
+      next.journal.read(runId).map((e) => e.seq),
+      types.map((_, i) => i + 1),
+      "no gap in the journal",
+    );
+  } finally {
+    await next.close();
+  }
+});

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { importLegacyLedger } from "../budget/sqlite/legacy-ledger.ts";
 import { createSqliteLedger } from "../budget/sqlite/sqlite-ledger.ts";
 import { LocalDurableEngine } from "../durable/local/local-durable.ts";
+import type { ArbiterError } from "../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../guard/embedded-shield.ts";
 import { loadCheckpointSigner } from "../journal/audit/checkpoint-key.ts";
 import { SqliteJournal } from "../journal/sqlite/sqlite-journal.ts";
@@ -117,9 +118,12 @@ export class LocalRuntime {
     // that is not safe to repeat, the engine waits for that commit and an fsync of the log, so such a
     // step is on disk as started before it runs. The cost ledger writes through the same commit groups;
     // the PII vault has a file of its own.
+    // A failed commit (a full disk) lost some runs' writes: those runs stop (see `#stopLost`).
+    let stopLost: (lost: readonly string[], error: ArbiterError) => void = () => {};
     const store = new SqliteStore({
       path: options.dbPath,
       commit: "grouped",
+      onError: (error, lost) => stopLost(lost, error),
       // Commits survive a crash of this process without an fsync on the event loop; a step that is not
       // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
       synchronous: "normal",
@@ -172,7 +176,7 @@ export class LocalRuntime {
         ...(shield ? { shield: shield.shield } : {}),
       });
       closers.push(() => store.close());
-      return new LocalRuntime({
+      const runtime = new LocalRuntime({
         store,
         journal,
         engine,
@@ -182,6 +186,8 @@ export class LocalRuntime {
         closers,
         shield: shield?.shield,
       });
+      stopLost = (lost, error) => runtime.#stopLost(lost, error);
+      return runtime;
     } catch (error) {
       for (const close of closers.reverse()) await close();
       store.close();
@@ -398,6 +404,8 @@ export class LocalRuntime {
 
   /** Runs this runtime drives now. */
   readonly #active = new Set<string>();
+  /** How to stop each run driven now (those whose id is known yet). */
+  readonly #stops = new Map<string, AbortController>();
   /** Waiting runs this runtime suspended, with how many approvals they were waiting for. */
   readonly #parked = new Map<string, number>();
 
@@ -410,7 +418,10 @@ export class LocalRuntime {
     let runId = knownRunId ?? "";
     let suspended = false;
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-    if (knownRunId !== undefined) this.#active.add(knownRunId);
+    if (knownRunId !== undefined) {
+      this.#active.add(knownRunId);
+      this.#stops.set(knownRunId, stop);
+    }
     this.#parked.delete(runId);
     try {
       const result = await start({
@@ -418,6 +429,7 @@ export class LocalRuntime {
         signal,
         onStart: (id) => {
           runId = id;
+          this.#stops.set(id, stop);
           options.onStart?.(id);
         },
         onSuspend: () => {
@@ -429,14 +441,35 @@ export class LocalRuntime {
       await this.store.commit();
       return result;
     } catch (error) {
+      // Whatever it stopped on, a run that lost writes says so (and what to do).
+      const lost = this.store.lostReason(runId);
+      if (lost !== undefined) {
+        // Its release went with the lost writes: give the run up again, for whoever resumes it.
+        try {
+          this.store.releaseRun(runId, this.engine.owner);
+        } catch {
+          // Still failing: the lease lapses by itself.
+        }
+        throw lost;
+      }
       if (!suspended) throw error;
       const waiting = this.#suspended(runId);
       await this.store.commit();
       return waiting;
     } finally {
       this.#active.delete(runId);
+      this.#stops.delete(runId);
       this.engine.release(runId);
     }
+  }
+
+  /**
+   * A commit group failed (e.g. the disk is full): the runs with writes in it stop where they are, as
+   * their record no longer holds what they did (the store refuses their further writes). A recorded
+   * one is resumed from its last commit by the next `resume`; one never recorded did no side effect.
+   */
+  #stopLost(lost: readonly string[], error: ArbiterError): void {
+    for (const runId of lost) this.#stops.get(runId)?.abort(this.store.lostReason(runId) ?? error);
   }
 
   #suspended(runId: string): SuspendedRun {

@@ -169,6 +169,7 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     }
   }
   scope.toolCalls++;
+  const effect = tool!.sideEffect === true;
   const step = (idempotent: boolean, execute = () => tool!.execute(input, toolContext)) =>
     scope.durable.step(
       `tool:${callId}`,
@@ -186,8 +187,8 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
         return execute();
       },
       scope.shield?.stepSealer === undefined
-        ? { idempotent }
-        : { idempotent, sealer: scope.shield.stepSealer },
+        ? { idempotent, effect }
+        : { idempotent, effect, sealer: scope.shield.stepSealer },
     );
   const failed = (error: unknown): never =>
     endFailed(

@@ -160,7 +160,14 @@ export class LocalDurableRun implements DurableRun {
     }
     await this.#checkSequence(name);
     return {
-      value: await this.#execute(name, attempt, fn, options.idempotent === true, options.sealer),
+      value: await this.#execute(
+        name,
+        attempt,
+        fn,
+        options.idempotent === true,
+        options.sealer,
+        options.effect === true,
+      ),
       replayed: false,
     };
   }
@@ -235,15 +242,23 @@ export class LocalDurableRun implements DurableRun {
     fn: () => Promise<T>,
     idempotent: boolean,
     sealer: StepSealer | undefined,
+    effect = false,
   ): Promise<T> {
     const clock = this.#env.clock;
     this.#start(name, attempt, idempotent);
     // A step that is not safe to repeat is on disk before fn runs: if this process dies during fn,
     // the next one knows the step is in doubt. An idempotent one need not wait: whether its start
     // survives or not, the next process may run it again.
-    if (!idempotent) {
+    // A side effect safe to repeat still needs its run on record: a run lost before its first commit
+    // cannot be resumed, and a new one would repeat the effect under new idempotency keys.
+    const before = idempotent
+      ? effect
+        ? this.#env.store.runRecorded?.(this.runId)
+        : undefined
+      : this.#env.store.sync?.();
+    if (before !== undefined) {
       try {
-        await this.#env.store.sync?.();
+        await before;
       } catch (error) {
         this.#state.history.get(name)?.splice(attempt); // the start was never recorded
         throw error;

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
+import { ArbiterError } from "../../errors/arbiter-error.ts";
 import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
 import { verifyAudit } from "../../journal/audit/verify-audit.ts";
 import { runStoreContract } from "../store-contract.ts";
@@ -164,6 +165,58 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       assert.deepEqual(other.readEvents("x"), []);
     } finally {
       other.close();
+      store.close();
+    }
+  });
+
+  it("after a failed group, refuses the writes of the runs it held (until one is claimed again) and names them to onError", async () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    const reports: Array<readonly string[]> = [];
+    const store = new SqliteStore({ path, commit: "grouped", onError: (_e, runs) => reports.push(runs) });
+    try {
+      const run = (id: string) => ({
+        id,
+        tenant: "t",
+        profile: { name: "p", version: "1" },
+        createdAt: 1,
+        request: {},
+      });
+      store.createRun(run("kept"));
+      await store.commit();
+      assert.equal(store.runRecorded("kept"), undefined, "committed: nothing to wait for");
+      store.database.exec(
+        "CREATE TRIGGER full BEFORE INSERT ON runs WHEN NEW.id = 'doomed' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+      );
+      await store.commit();
+      store.createRun(run("doomed"));
+      store.appendEvent(warning("kept", "in the doomed group"));
+      store.startStep({ runId: "kept", name: "tool:t1/x#0", attempt: 0, idempotent: true, startedAt: 2 });
+      const recorded = store.runRecorded("doomed");
+      assert.ok(recorded !== undefined, "created in the open group: wait for its commit");
+      await assert.rejects(recorded, /committing grouped writes failed/);
+      assert.deepEqual(reports, [["doomed", "kept"]]);
+      assert.throws(
+        () => store.appendEvent(warning("doomed", "after")),
+        (e) => ArbiterError.is(e, "store-error") && /run "doomed" was never recorded/.test(e.message),
+      );
+      assert.throws(
+        () =>
+          store.startStep({ runId: "kept", name: "tool:t1/y#0", attempt: 0, idempotent: true, startedAt: 3 }),
+        /run "kept" lost its last writes: .*`arbiter resume` continues it/,
+      );
+      assert.throws(() => store.setRunStatus("kept", "completed", 4), /lost its last writes/);
+      await assert.rejects(store.runRecorded("kept")!, /lost its last writes/);
+      assert.deepEqual(store.loadSteps("kept"), [], "the step start went with the group");
+      // Resumed from its record (a claim), the run writes again; an untouched run never stopped.
+      assert.equal(store.claimRun("kept", "me", 10_000, 5), true);
+      store.appendEvent(warning("kept", "resumed"));
+      store.appendEvent(warning("other", "untouched"));
+      await store.commit();
+      assert.deepEqual(
+        store.readEvents("kept").map((e) => (e.event as { message: string }).message),
+        ["resumed"],
+      );
+    } finally {
       store.close();
     }
   });

@@ -63,8 +63,12 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
    * long ago, by one signed when this long has passed (and at close): at most one signature per gap.
    */
   checkpointGapMs?: number;
-  /** Where a failed grouped commit is reported (its waiters are rejected too). */
-  onError?: (error: ArbiterError) => void;
+  /**
+   * Where a failed grouped commit is reported (its waiters are rejected too), with the runs that had
+   * writes in it: their record no longer matches what their process did, so the store refuses their
+   * further writes (until a new `claimRun` resumes one from its record) and their driver should stop them.
+   */
+  onError?: (error: ArbiterError, runs: readonly string[]) => void;
 }
 
 type Row = Record<string, unknown>;
@@ -120,6 +124,10 @@ interface CommitGroup {
    * values, when the group is written — not inserted, claimed, updated and released row by row.
    */
   runs: Map<string, PendingRun>;
+  /** Runs created in this group (written or not): not on disk until it commits. */
+  created: Set<string>;
+  /** Runs with writes in this group: lost with it if it fails. */
+  touched: Set<string>;
   /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
   chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
   /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
@@ -214,7 +222,9 @@ export class SqliteStore implements Store {
   readonly #checkpointGapMs: number;
   #checkpointTimer: NodeJS.Timeout | undefined;
   readonly #ownsDatabase: boolean;
-  readonly #onError: (error: ArbiterError) => void;
+  readonly #onError: (error: ArbiterError, runs: readonly string[]) => void;
+  /** Runs whose writes a failed commit group lost, with why: their further writes are refused. */
+  readonly #lost = new Map<string, ArbiterError>();
   #group: CommitGroup | undefined;
   /** Barriers fsync the WAL off the event loop (grouped commits with synchronous = normal). */
   readonly #walBarrier: boolean;
@@ -271,6 +281,8 @@ export class SqliteStore implements Store {
         const request = JSON.stringify(run.request ?? null);
         const record = newRunRecord(run, JSON.parse(request));
         group.runs.set(run.id, { record, request });
+        group.created.add(run.id);
+        group.touched.add(run.id);
         return record;
       });
     }
@@ -314,6 +326,8 @@ export class SqliteStore implements Store {
 
   setRunStatus(id: string, status: StoredRunStatus, at: number): RunRecord {
     return this.#guard("updating a run", "run", () => {
+      this.#refuseLost(id);
+      this.#group?.touched.add(id);
       const pending = this.#group?.runs.get(id);
       if (pending !== undefined) {
         pending.record = { ...pending.record, status, updatedAt: at };
@@ -352,7 +366,10 @@ export class SqliteStore implements Store {
         pending.record = { ...held, owner, leaseUntil: until };
         return true;
       }
-      if (this.#stmt("claimRun").run(owner, until, id, owner, now).changes === 1) return true;
+      if (this.#stmt("claimRun").run(owner, until, id, owner, now).changes === 1) {
+        this.#lost.delete(id); // taken up again from its record
+        return true;
+      }
       if (this.#stmt("getRun").get(id) === undefined) throw unknownRun(id);
       return false;
     });
@@ -390,13 +407,15 @@ export class SqliteStore implements Store {
   }
 
   startStep(step: NewStep): void {
-    this.#guard("recording a step start", "grouped", () =>
-      this.#pendStep(step.runId, step.name, step.attempt, { step }),
-    );
+    this.#guard("recording a step start", "grouped", () => {
+      this.#refuseLost(step.runId);
+      this.#pendStep(step.runId, step.name, step.attempt, { step });
+    });
   }
 
   finishStep(runId: string, name: string, attempt: number, end: StepEnd): void {
     this.#guard("recording a step end", "grouped", () => {
+      this.#refuseLost(runId);
       const pending = this.#group?.steps.get(runId)?.get(stepKey(name, attempt));
       if (pending !== undefined) {
         pending.end = end;
@@ -414,9 +433,10 @@ export class SqliteStore implements Store {
   }
 
   recordStep(step: NewStep, end: StepEnd): void {
-    this.#guard("recording a step", "grouped", () =>
-      this.#pendStep(step.runId, step.name, step.attempt, { step, end }),
-    );
+    this.#guard("recording a step", "grouped", () => {
+      this.#refuseLost(step.runId);
+      this.#pendStep(step.runId, step.name, step.attempt, { step, end });
+    });
   }
 
   /** Holds a step write for the group's one log row of the run; without a group, logs it at once. */
@@ -424,6 +444,7 @@ export class SqliteStore implements Store {
     const group = this.#group;
     if (group !== undefined) {
       stepsOf(group, runId).set(stepKey(name, attempt), write);
+      group.touched.add(runId);
       return;
     }
     this.#stmt("appendStepLog").run(runId, JSON.stringify([logRecord(name, attempt, write)]), v);
@@ -482,6 +503,7 @@ export class SqliteStore implements Store {
 
   createApproval(approval: NewApproval): ApprovalRecord {
     return this.#guard("creating an approval", "now", () => {
+      this.#refuseLost(approval.runId);
       const inserted = this.#stmt("insertApproval").run(
         approval.id,
         approval.runId,
@@ -598,6 +620,8 @@ export class SqliteStore implements Store {
   #buffer(event: RunEvent, key: string | undefined): { entry: JournalEntry; appended: boolean } {
     const group = this.#group!;
     const { runId } = event;
+    this.#refuseLost(runId);
+    group.touched.add(runId);
     const run = this.#hotRun(runId);
     if (key !== undefined) {
       const seq = run.keys.get(key);
@@ -825,7 +849,7 @@ export class SqliteStore implements Store {
         try {
           this.checkpoint();
         } catch (error) {
-          this.#onError(storeError(error, this.path, "writing an audit checkpoint failed"));
+          this.#onError(storeError(error, this.path, "writing an audit checkpoint failed"), []);
         }
       },
       Math.max(0, delayMs),
@@ -925,6 +949,24 @@ export class SqliteStore implements Store {
    * Resolves once every write made so far is committed (at once unless a commit group is open), without
    * the fsync of a WAL barrier: what a crash of the process cannot take back (a power loss may).
    */
+  /** The run's record is committed: at once (`undefined`) unless it was created in the open group. */
+  runRecorded(runId: string): Promise<void> | undefined {
+    const lost = this.#lost.get(runId);
+    if (lost !== undefined) return Promise.reject(lost);
+    return this.#group?.created.has(runId) === true ? this.commit() : undefined;
+  }
+
+  /** Why the run's writes are refused (a failed commit lost some of them), if they are. */
+  lostReason(runId: string): ArbiterError | undefined {
+    return this.#lost.get(runId);
+  }
+
+  /** A run whose writes a failed commit lost writes nothing more (its record would skip what was lost). */
+  #refuseLost(runId: string): void {
+    const lost = this.#lost.get(runId);
+    if (lost !== undefined) throw lost;
+  }
+
   commit(): Promise<void> {
     const group = this.#group;
     if (group === undefined) return Promise.resolve();
@@ -1058,7 +1100,15 @@ export class SqliteStore implements Store {
       this.#chain = undefined;
       this.#dataVersion = version;
     }
-    this.#group = { waiters: [], batches: new Map(), steps: new Map(), runs: new Map(), writes: 0 };
+    this.#group = {
+      waiters: [],
+      batches: new Map(),
+      steps: new Map(),
+      runs: new Map(),
+      created: new Set(),
+      touched: new Set(),
+      writes: 0,
+    };
     if (this.#chain !== undefined) this.#group.chain = this.#chain;
     setImmediate(() => this.#commitGroup());
   }
@@ -1094,9 +1144,22 @@ export class SqliteStore implements Store {
     this.#chain = undefined;
     if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
+    const runs = [...group.touched];
+    for (const runId of runs) this.#lost.set(runId, lostWrites(runId, group.created.has(runId), error));
     for (const waiter of group.waiters) waiter.reject(error);
-    this.#onError(error);
+    this.#onError(error, runs);
   }
+}
+
+/** Why a run's further writes are refused after a commit group with some of them failed. */
+function lostWrites(runId: string, created: boolean, cause: ArbiterError): ArbiterError {
+  return new ArbiterError(
+    ErrorCode.StoreError,
+    created
+      ? `run "${runId}" was never recorded: ${cause.message} It stopped before any side effect; send its request again once the database can be written.`
+      : `run "${runId}" lost its last writes: ${cause.message} It stopped here; \`arbiter resume\` continues it from its last commit once the database can be written.`,
+    { cause, details: { ...cause.details, runId } },
+  );
 }
 
 function toRun(row: Row): RunRecord {
