@@ -224,6 +224,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           status: "running",
         });
         runOptions.onRecorded?.(runId);
+        // On record before anything it does outside (the steps also wait before a side effect).
+        await store?.runRecorded?.(runId);
       }
       ctx.emit({
         type: "run-start",
