@@ -119,6 +119,12 @@ test("runs killed with SIGKILL at random moments resume to completion without re
     )
     .all();
   assert.deepEqual(gaps, []);
+  const recorded = new Set(
+    check
+      .prepare("SELECT id FROM runs")
+      .all()
+      .map((r) => r.id as string),
+  );
   check.close();
   const telecom = reader(join(dir, "telecom.db"));
   const repeated = telecom
@@ -126,6 +132,13 @@ test("runs killed with SIGKILL at random moments resume to completion without re
       "SELECT idempotency_key, COUNT(*) AS n FROM telecom_effects GROUP BY idempotency_key HAVING n > 1",
     )
     .all();
+  // An effect's idempotency key starts with its run's id: every one belongs to a run on record.
+  const orphans = telecom
+    .prepare("SELECT idempotency_key AS k FROM telecom_effects")
+    .all()
+    .map((r) => r.k as string)
+    .filter((k) => !recorded.has(k.slice(0, k.indexOf(":"))));
+  assert.deepEqual(orphans, [], "no side effect outside a recorded run");
   const effects = (telecom.prepare("SELECT COUNT(*) AS n FROM telecom_effects").get() as { n: number }).n;
   telecom.close();
   assert.deepEqual(repeated, [], "no side effect happened twice");
