@@ -25,6 +25,19 @@ describe("vault key", () => {
     );
   });
 
+  it("a key file it cannot create is an input error naming the file and what to do", () => {
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    const keyFile = join(file, "vault.key"); // its folder is a file (a read-only folder does the same)
+    assert.throws(
+      () => resolveVaultKey({ keyFile, env: {} }),
+      (e: unknown) =>
+        ArbiterError.is(e, "invalid-argument") &&
+        e.message.includes(`cannot create the PII vault key ${keyFile} (`) &&
+        e.message.includes("ARBITER_VAULT_KEY"),
+    );
+  });
+
   it("parses 32 bytes as hex, base64 and base64url", () => {
     assert.deepEqual(Buffer.from(parseVaultKey(raw.toString("hex"), "test")), raw);
     assert.deepEqual(Buffer.from(parseVaultKey(raw.toString("base64"), "test")), raw);

@@ -98,7 +98,9 @@ export function resolveVaultKey(options: VaultKeyOptions = {}): ResolvedVaultKey
   try {
     return { key: readKeyFile(path), source: path, generated: false };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    // Missing (or a folder on its way is a file: creating it says why that fails).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
   }
   if (options.generate === false) {
     throw new ArbiterError(
@@ -108,16 +110,25 @@ export function resolveVaultKey(options: VaultKeyOptions = {}): ResolvedVaultKey
     );
   }
   const key = randomBytes(32);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // `wx`: never overwrite a key another process generated a moment ago.
     writeFileSync(path, key.toString("base64") + "\n", { mode: 0o600, flag: "wx" });
     chmodSync(path, 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+    // Made by another process a moment ago (mkdir says EEXIST too when a folder on the way is a file).
+    if (
+      (error as NodeJS.ErrnoException).code === "EEXIST" &&
+      (error as { syscall?: string }).syscall === "open"
+    ) {
       return { key: readKeyFile(path), source: path, generated: false };
     }
-    throw error;
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      `cannot create the PII vault key ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); ` +
+        `keep the database in a folder this user may write (--db / ARBITER_DB), or set ${VAULT_KEY_FILE_ENV} or ${VAULT_KEY_ENV}`,
+      { cause: error, details: { field: "vault.key", path } },
+    );
   }
   return { key, source: path, generated: true };
 }

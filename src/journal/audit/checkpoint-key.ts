@@ -55,10 +55,19 @@ export function loadCheckpointSigner(
       });
     }
   } else {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     key = generateKeyPairSync("ed25519").privateKey;
-    writeFileSync(file, key.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-    chmodSync(file, 0o600);
+    try {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, key.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+      chmodSync(file, 0o600);
+    } catch (cause) {
+      throw new ArbiterError(
+        ErrorCode.InvalidArgument,
+        `cannot create the audit signing key ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)}); ` +
+          "keep the database in a folder this user may write (--db / ARBITER_DB), or point ARBITER_AUDIT_KEY_FILE at a key file this user may create or read",
+        { cause },
+      );
+    }
   }
   const publicKey = createPublicKey(key).export({ type: "spki", format: "pem" }).toString();
   return {

@@ -283,4 +283,13 @@ test("an audit signing key file it cannot read, or that is no key, says which an
     () => loadCheckpointSigner({ file: garbage, env: {} }),
     (e: unknown) => ArbiterError.is(e, "invalid-argument") && /is not an Ed25519 private key/.test(e.message),
   );
+  // A key that cannot be created (its folder is a file here; a read-only folder does the same).
+  const cannotCreate = join(garbage, "audit-key.pem");
+  assert.throws(
+    () => loadCheckpointSigner({ file: cannotCreate, env: {} }),
+    (e: unknown) =>
+      ArbiterError.is(e, "invalid-argument") &&
+      e.message.includes(`cannot create the audit signing key ${cannotCreate} (`) &&
+      e.message.includes("ARBITER_AUDIT_KEY_FILE"),
+  );
 });

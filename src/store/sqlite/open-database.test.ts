@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -116,6 +116,18 @@ describe("openDatabase", () => {
     assert.throws(
       () => new SqliteStore({ path: join(dir, "missing", "x.db"), readOnly: true }),
       (e) => ArbiterError.is(e, "store-error") && /cannot read .*missing/.test(e.message),
+    );
+  });
+
+  it("says a folder given as the database is a folder, and names the file to give", () => {
+    const folder = join(dir, "a-folder");
+    mkdirSync(folder);
+    assert.throws(
+      () => openDatabase({ path: folder }),
+      (e) =>
+        ArbiterError.is(e, "store-error") &&
+        e.message.includes(`${folder} is a folder`) &&
+        e.message.includes(join(folder, "arbiter.db")),
     );
   });
 

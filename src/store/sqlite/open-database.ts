@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { pathToFileURL } from "node:url";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
@@ -49,6 +49,17 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
   const migrations = options.migrations ?? allMigrations;
   const latest = migrations.at(-1)?.version ?? LATEST_SCHEMA_VERSION;
   let db: DatabaseSync;
+  if (
+    path !== ":memory:" &&
+    shared === undefined &&
+    statSync(path, { throwIfNoEntry: false })?.isDirectory()
+  ) {
+    throw new ArbiterError(
+      ErrorCode.StoreError,
+      `${path} is a folder; --db / ARBITER_DB name the database file (e.g. ${join(path, "arbiter.db")})`,
+      { details: { path } },
+    );
+  }
   if (shared !== undefined) {
     db = shared;
   } else if (options.readOnly) {
