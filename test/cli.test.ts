@@ -703,7 +703,10 @@ test("a user with read access only (an auditor) lists, shows, verifies and costs
   t.after(() => chmodSync(dir, 0o755));
   // Root may write anything: read as `nobody` then (when it can run this node and read the repository).
   const asRoot = process.getuid?.() === 0;
-  const prefix = asRoot ? ["runuser", "-u", "nobody", "--"] : [];
+  // (Found by path: CI may run with a PATH that leaves out the sbin folders.)
+  const runuser =
+    ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].find((p) => existsSync(p)) ?? "runuser";
+  const prefix = asRoot ? [runuser, "-u", "nobody", "--"] : [];
   if (asRoot && spawnSync(prefix[0]!, [...prefix.slice(1), process.execPath, bin, "--help"]).status !== 0) {
     t.skip("root, and `nobody` cannot run this node or read the repository");
     return;

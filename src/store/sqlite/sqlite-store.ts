@@ -84,6 +84,9 @@ interface PendingBatch {
   readonly keys: Array<string | null>;
   runEnded: boolean;
 }
+/** Runs remembered as having lost writes to a failed commit (their further writes are refused). */
+const LOST_RUNS = 10_000;
+
 /** A commit group commits at the end of its turn of the event loop, or after this many writes. */
 const GROUP_WRITES = 20_000;
 /** How many runs' journal tails a grouped store keeps in memory (the least recently loaded go first). */
@@ -1145,7 +1148,11 @@ export class SqliteStore implements Store {
     if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
     const runs = [...group.touched];
-    for (const runId of runs) this.#lost.set(runId, lostWrites(runId, group.created.has(runId), error));
+    for (const runId of runs) {
+      // Bounded (a disk full for hours under load): the oldest entries belong to runs long stopped.
+      if (this.#lost.size >= LOST_RUNS) this.#lost.delete(this.#lost.keys().next().value!);
+      this.#lost.set(runId, lostWrites(runId, group.created.has(runId), error));
+    }
     for (const waiter of group.waiters) waiter.reject(error);
     this.#onError(error, runs);
   }
