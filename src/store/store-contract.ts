@@ -73,9 +73,10 @@ export function runStoreContract(name: string, create: () => Store): void {
         ["c", 3],
       ] as const)
         store.createRun(run(id, at));
-      const updated = store.setRunStatus("b", "completed", 50);
-      assert.equal(updated.status, "completed");
-      assert.equal(updated.updatedAt, 50);
+      store.setRunStatus("b", "completed", 50);
+      const updated = store.getRun("b");
+      assert.equal(updated?.status, "completed");
+      assert.equal(updated?.updatedAt, 50);
       store.setRunStatus("c", "waiting", 51);
       assert.deepEqual(
         store.listUnfinished().map((r) => r.id),

@@ -190,8 +190,8 @@ export interface Store {
   getRun(id: string): RunRecord | undefined;
   /** Newest first. */
   listRuns(filter?: { status?: StoredRunStatus; limit?: number }): RunRecord[];
-  /** Throws `unknown-run`. */
-  setRunStatus(id: string, status: StoredRunStatus, at: number): RunRecord;
+  /** Throws `unknown-run`. (`getRun` reads the run back.) */
+  setRunStatus(id: string, status: StoredRunStatus, at: number): void;
   /** Runs not yet finished, oldest first; with `owner`, only those it holds or nobody holds. */
   listUnfinished(options?: { owner?: string; now?: number }): RunRecord[];
   /**

@@ -54,12 +54,10 @@ export class MemoryStore implements Store {
     return json(filter.limit === undefined ? runs : runs.slice(0, filter.limit));
   }
 
-  setRunStatus(id: string, status: StoredRunStatus, at: number): RunRecord {
+  setRunStatus(id: string, status: StoredRunStatus, at: number): void {
     const run = this.#runs.get(id);
     if (run === undefined) throw unknownRun(id);
-    const updated = { ...run, status, updatedAt: at };
-    this.#runs.set(id, updated);
-    return json(updated);
+    this.#runs.set(id, { ...run, status, updatedAt: at });
   }
 
   listUnfinished(options: { owner?: string; now?: number } = {}): RunRecord[] {

@@ -284,7 +284,8 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       assert.equal(store.renewLease("r1", "me", 200), true);
       assert.equal(store.renewLease("r1", "someone else", 300), false);
       assert.equal(store.getRun("r1")?.owner, "me", "read from the group");
-      assert.equal(store.setRunStatus("r1", "completed", 5).status, "completed");
+      store.setRunStatus("r1", "completed", 5);
+      assert.equal(store.getRun("r1")?.status, "completed");
       store.releaseRun("r1", "me");
       assert.equal(other.prepare("SELECT COUNT(*) AS n FROM runs").get()?.n, 0, "nothing before the commit");
       await store.commit();
@@ -312,7 +313,8 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
         store.listUnfinished().map((r) => [r.id, r.status, r.owner]),
         [["r2", "created", "me"]],
       );
-      assert.equal(store.setRunStatus("r2", "failed", 7).status, "failed", "after it was written, an UPDATE");
+      store.setRunStatus("r2", "failed", 7);
+      assert.equal(store.getRun("r2")?.status, "failed", "after it was written, an UPDATE");
       // A new run's journal starts at 1; a run id that already has entries goes on after them.
       assert.equal(store.appendEvent(warning("r2", "first")).entry.seq, 1);
       store.appendEvent(warning("r3", "before its run row"));

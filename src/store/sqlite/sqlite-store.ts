@@ -167,7 +167,7 @@ const sql = {
   runAndNextSeq: `SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1) AS run,
     (SELECT seq + n FROM journal WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1) AS next`,
   getRun: "SELECT * FROM runs WHERE id = ?",
-  setRunStatus: "UPDATE runs SET status = ?, updated_at = ? WHERE id = ? RETURNING *",
+  setRunStatus: "UPDATE runs SET status = ?, updated_at = ? WHERE id = ?",
   listUnfinished: `SELECT * FROM runs WHERE ${unfinished} ORDER BY created_at, id`,
   listUnfinishedFor: `SELECT * FROM runs WHERE ${unfinished}
     AND (owner IS NULL OR owner = ? OR lease_until < ?) ORDER BY created_at, id`,
@@ -327,18 +327,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  setRunStatus(id: string, status: StoredRunStatus, at: number): RunRecord {
-    return this.#guard("updating a run", "run", () => {
+  setRunStatus(id: string, status: StoredRunStatus, at: number): void {
+    this.#guard("updating a run", "run", () => {
       this.#refuseLost(id);
       this.#group?.touched.add(id);
       const pending = this.#group?.runs.get(id);
       if (pending !== undefined) {
         pending.record = { ...pending.record, status, updatedAt: at };
-        return pending.record;
+        return;
       }
-      const row = this.#stmt("setRunStatus").get(status, at, id) as Row | undefined;
-      if (row === undefined) throw unknownRun(id);
-      return toRun(row);
+      // No RETURNING: SQLite's UPDATE … RETURNING costs ~30 µs more (an ephemeral table) on the run's end.
+      if (this.#stmt("setRunStatus").run(status, at, id).changes === 0) throw unknownRun(id);
     });
   }
 
