@@ -363,7 +363,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 
 export function formatBench(r: BenchReport): string {
   return [
-    "Telecom scenario (3 parallel workers, journal on), scripted zero-latency models:",
+    "Telecom scenario (3 parallel workers), scripted zero-latency models, journal in memory (nothing persisted):",
     `  supervisor overhead   p50 ${r.overheadP50Ms} ms   p99 ${r.overheadP99Ms} ms   (target p50 ≤ 0.5, p99 ≤ 5)`,
     `    (run wall time p50 ${r.wallP50Ms} ms, of which ${r.toolsP50Ms} ms inside the example's tools and ${r.modelsP50Ms} ms inside the scripted models)`,
     `  throughput            c1 ${r.runsPerSec.c1}/s   c100 ${r.runsPerSec.c100}/s   c1000 ${r.runsPerSec.c1000}/s   (target c100 ≥ 4750)`,
@@ -372,8 +372,8 @@ export function formatBench(r: BenchReport): string {
     `  gateway per call      p50 ${r.gatewayOverheadP50Us} µs   (target ≤ 50)`,
     "Code-handler workers (the example's embedded default):",
     `  overhead p50 ${r.handlers.overheadP50Ms} ms   p99 ${r.handlers.overheadP99Ms} ms   c100 ${r.handlers.runsPerSecC100}/s`,
-    "Durable: the embedded runtime (SQLite WAL journal with audit chain, steps, PII vault, cost ledger):",
-    `  LLM workers    overhead p50 ${r.durable.llm.overheadP50Ms} ms   p99 ${r.durable.llm.overheadP99Ms} ms   c100 ${r.durable.llm.runsPerSecC100}/s   (wall p50 ${r.durable.llm.wallP50Ms} ms)`,
+    "Journal on — the embedded runtime as the CLI runs it (SQLite WAL journal with audit chain, steps, PII vault, cost ledger):",
+    `  LLM workers    overhead p50 ${r.durable.llm.overheadP50Ms} ms   p99 ${r.durable.llm.overheadP99Ms} ms   c100 ${r.durable.llm.runsPerSecC100}/s   (wall p50 ${r.durable.llm.wallP50Ms} ms)   (target p50 ≤ 0.5, p99 ≤ 5, c100 ≥ 4750)`,
     `  code handlers  overhead p50 ${r.durable.handlers.overheadP50Ms} ms   p99 ${r.durable.handlers.overheadP99Ms} ms   c100 ${r.durable.handlers.runsPerSecC100}/s   (wall p50 ${r.durable.handlers.wallP50Ms} ms)`,
     `Resume after kill -9 (new \`arbiter resume\` process, ${r.resume.iterations} runs):`,
     `  run taken up after p50 ${r.resume.toResumeP50Ms} ms   max ${r.resume.toResumeMaxMs} ms   (target ≤ 1000)   completed after p50 ${r.resume.toCompletedP50Ms} ms`,
