@@ -114,10 +114,19 @@ test("a broken profile gives file:line:column, the path, and exit code 2", () =>
 });
 
 test("validate prints the version; unknown commands and options exit 2 with usage", () => {
-  const ok = arbiter(["validate", profile, "--json"]);
+  const cache = { ARBITER_CACHE_DIR: join(mkdtempSync(join(tmpdir(), "arbiter-cache-")), "cache") };
+  const ok = arbiter(["validate", profile, "--json"], cache);
   assert.equal(ok.status, 0, ok.stderr);
   const out = JSON.parse(ok.stdout);
   assert.deepEqual(out.workers, ["billing", "tech_support", "account", "generalist"]);
+  assert.equal(out.classifier.cached, false);
+  // The next process takes the trained router up from the cache, and says so.
+  const again = arbiter(["validate", profile], cache);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(
+    again.stdout,
+    /router: {2}rules \+ classifier \(\d+ examples, taken from the cache, trained in \d+ ms\)/,
+  );
   assert.equal(arbiter(["frobnicate"]).status, 2);
   const badOption = arbiter(["run", profile, "hi", "--colour"]);
   assert.equal(badOption.status, 2);

@@ -69,3 +69,74 @@ test("model egress: a card number in clear never goes to an external provider (t
     await profile.close();
   }
 });
+
+test("with one tool or model call in five failing, every run ends answered or escalated, says what failed, and credits at most once", async () => {
+  const { createFaults } = await import("../src/testing/fault-injection.ts");
+  const { ScriptedModel } = await import("../src/testing/scripted-model.ts");
+  const { MemoryJournal } = await import("../src/journal/memory/memory-journal.ts");
+  const { telecomRules } = await import("../bench/telecom-bench.ts");
+  const db = join(mkdtempSync(join(tmpdir(), "arbiter-faults-")), "telecom.db");
+  const profile = await loadProfile(profilePath, { env: { TELECOM_DB: db } });
+  const ended: Record<string, number> = {};
+  let retried = 0;
+  let handedOver = 0;
+  try {
+    const model = new ScriptedModel({ modelId: "faulty", rules: telecomRules(), record: false });
+    const llm = {
+      forWorker: () => ({ name: "faulty", model }),
+      planner: () => undefined,
+      synthesizer: () => undefined,
+    };
+    for (const [mode, models] of [
+      ["handlers", undefined],
+      ["llm", llm],
+    ] as const) {
+      const supervisor = createSupervisor({
+        profile,
+        journal: new MemoryJournal({ maxFinishedRuns: 0 }),
+        faults: createFaults({ latencyMs: 0, failRate: 0.2, seed: 11 }),
+        ...(models ? { models } : {}),
+      });
+      // 100 runs per mode, 25 at a time (a retry waits its backoff).
+      for (let batch = 0; batch < 4; batch++) {
+        const results = await Promise.all(
+          Array.from({ length: 25 }, () => supervisor.run({ message: MESSAGE })),
+        );
+        for (const result of results) {
+          ended[result.status] = (ended[result.status] ?? 0) + 1;
+          assert.ok(
+            ["completed", "partial", "escalated"].includes(result.status),
+            `${mode}: ${result.status}`,
+          );
+          for (const task of result.tasks) {
+            if (task.attempts > 1) retried++;
+            if (task.worker !== task.plannedWorker) handedOver++;
+            // A branch that failed is said plainly in the answer, with its reason; nothing is invented for it.
+            if (task.status === "failed")
+              assert.match(result.answer, /Not resolved yet:\n- .+: not completed — .*injected failure/);
+          }
+        }
+      }
+    }
+  } finally {
+    await profile.close();
+  }
+  assert.equal(
+    (ended.completed ?? 0) + (ended.partial ?? 0) + (ended.escalated ?? 0),
+    200,
+    JSON.stringify(ended),
+  );
+  assert.ok(retried > 20, `the injected failures were retried (${retried} tasks)`);
+  assert.ok(handedOver > 0, "and some tasks went to their fallback worker");
+  const check = new DatabaseSync(db);
+  const perKey = check
+    .prepare("SELECT MAX(n) AS n FROM (SELECT COUNT(*) AS n FROM telecom_effects GROUP BY idempotency_key)")
+    .get();
+  const credits = check
+    .prepare("SELECT idempotency_key AS key FROM telecom_effects WHERE tool = 'issue_credit'")
+    .all() as Array<{ key: string }>;
+  check.close();
+  assert.equal(perKey?.n, 1, "no side effect happened twice under one idempotency key");
+  const runs = credits.map((c) => c.key.split(":")[0]);
+  assert.equal(new Set(runs).size, runs.length, "a retried billing task never credited twice in one run");
+});

@@ -10,12 +10,18 @@ import type { AnyTool } from "../tools/tool.ts";
 import type { Toolkit, ToolkitFactory } from "../tools/toolkit.ts";
 import type { CodeHandler } from "../workers/code-handler.ts";
 import { canonicalJson } from "./canonical-json.ts";
+import { type DerivedCache, openDerivedCache } from "./derived-cache.ts";
 import { hashModuleGraph } from "./module-hash.ts";
 import { type ProfileDocument, profileSchema, type WorkerSpec } from "./schema.ts";
 import { formatPath, SourceMap } from "./source-map.ts";
 
 export interface LoadProfileOptions {
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Where the validated policy bundle and the trained router are kept between processes.
+   * Default: the cache `env` names (`openDerivedCache`); `false` derives everything afresh.
+   */
+  cache?: DerivedCache | false;
 }
 
 /** A validated mission profile with its toolkits instantiated. */
@@ -31,6 +37,8 @@ export interface Profile {
   readonly warnings: readonly string[];
   /** The profile's policy engine (active bundle, optional shadow), when it names a bundle. */
   readonly policy: PolicyEngine | undefined;
+  /** Where what is derived from the profile (the trained router) is kept between processes, if anywhere. */
+  readonly cache?: DerivedCache | undefined;
   close(): Promise<void>;
 }
 
@@ -101,6 +109,7 @@ export async function loadProfile(file: string, options: LoadProfileOptions = {}
 
   const dir = dirname(absolute);
   const env = options.env ?? process.env;
+  const cache = options.cache === false ? undefined : (options.cache ?? openDerivedCache(env));
   const toolkitHashes: Record<string, string> = {};
   const toolkits: Toolkit[] = [];
   const tools = new Map<string, AnyTool>();
@@ -149,12 +158,12 @@ export async function loadProfile(file: string, options: LoadProfileOptions = {}
 
   let policy: PolicyEngine | undefined;
   try {
-    policy = loadPolicies(document, dir, map, displayFile);
+    policy = loadPolicies(document, dir, map, displayFile, cache);
   } catch (error) {
     await closeAll();
     throw error;
   }
-  return assemble(absolute, dir, document, toolkitHashes, tools, handlers, closeAll, policy);
+  return { ...assemble(absolute, dir, document, toolkitHashes, tools, handlers, closeAll, policy), cache };
 }
 
 /** The one place a `Profile` is put together; the version covers the document and the toolkit code. */
@@ -190,6 +199,7 @@ function loadPolicies(
   dir: string,
   map: SourceMap,
   displayFile: string,
+  cache: DerivedCache | undefined,
 ): PolicyEngine | undefined {
   if (doc.policies === undefined) return undefined;
   const load = (key: "policies" | "shadowPolicies", folder: string) => {
@@ -197,7 +207,7 @@ function loadPolicies(
     if (!existsSync(path)) {
       fail(map, displayFile, [{ path: [key], message: `no policy bundle folder at ${path}` }]);
     }
-    return loadPolicyBundle(path);
+    return loadPolicyBundle(path, { cache });
   };
   const active = load("policies", doc.policies);
   const shadow = doc.shadowPolicies === undefined ? undefined : load("shadowPolicies", doc.shadowPolicies);

@@ -1,5 +1,9 @@
+import { join } from "node:path";
+import { cacheKey, codeFingerprint, type DerivedCache } from "../profile/derived-cache.ts";
 import type { Profile } from "../profile/load-profile.ts";
-import type { IntentClassifier, TrainingExample } from "./classifier/classification.ts";
+import type { ClassifierOptions, IntentClassifier, TrainingExample } from "./classifier/classification.ts";
+import { LinearRouter } from "./classifier/linear-router.ts";
+import { restoreRouter, snapshotRouter } from "./classifier/router-snapshot.ts";
 import { trainClassifier } from "./classifier/train-classifier.ts";
 import { RulesRouter } from "./rules-router.ts";
 
@@ -33,7 +37,8 @@ export function buildLocalRouter(profile: Profile): LocalRouter {
   // The fallback worker is where out-of-scope requests go, not a class to predict.
   const fallback = doc.supervisor.fallbackWorker;
   const specialists = doc.workers.filter((w) => w.name !== fallback);
-  const classifier = trainClassifier(
+  const classifier = trainOrTakeUp(
+    profile.cache,
     examples.filter((e) => e.worker !== fallback),
     {
       workers: specialists.map((w) => w.name),
@@ -55,4 +60,26 @@ export function buildLocalRouter(profile: Profile): LocalRouter {
     injectionThreshold: config.injectionThreshold,
     warnings: classifier.stats.warnings.map((w) => `classifier: ${w}`),
   };
+}
+
+/**
+ * Training is deterministic: a router trained before on the same examples and options, by the same
+ * code, is taken from the cache instead (the telecom profile: ~70 ms less at every start).
+ */
+function trainOrTakeUp(
+  cache: DerivedCache | undefined,
+  examples: TrainingExample[],
+  options: ClassifierOptions,
+): IntentClassifier {
+  if (cache === undefined) return trainClassifier(examples, options);
+  const key = cacheKey([
+    codeFingerprint(join(import.meta.dirname, "classifier")),
+    JSON.stringify([examples, options]),
+  ]);
+  const kept = restoreRouter(cache.get("router", key));
+  if (kept !== undefined) return kept;
+  const trained = trainClassifier(examples, options);
+  const snapshot = trained instanceof LinearRouter ? snapshotRouter(trained) : undefined;
+  if (snapshot !== undefined) cache.put("router", key, snapshot);
+  return trained;
 }

@@ -20,7 +20,11 @@ export const validateCommand: Command = {
       const router = buildLocalRouter(profile);
       const warnings = [...profile.warnings, ...router.warnings];
       const classifier = router.classifier
-        ? { examples: router.classifier.stats.examples, trainMs: Math.round(router.classifier.stats.trainMs) }
+        ? {
+            examples: router.classifier.stats.examples,
+            trainMs: Math.round(router.classifier.stats.trainMs),
+            cached: router.classifier.stats.cached === true,
+          }
         : null;
       if (values.json) {
         io.out(
@@ -40,7 +44,7 @@ export const validateCommand: Command = {
         io.out(`  workers: ${doc.workers.map((w) => w.name).join(", ")}\n`);
         io.out(`  tools:   ${[...profile.tools.keys()].join(", ") || "none"}\n`);
         io.out(
-          `  router:  rules${classifier ? ` + classifier (${classifier.examples} examples, trained in ${classifier.trainMs} ms)` : ""}\n`,
+          `  router:  rules${classifier ? ` + classifier (${classifier.examples} examples, ${classifier.cached ? "taken from the cache, " : ""}trained in ${classifier.trainMs} ms)` : ""}\n`,
         );
         for (const warning of warnings) io.out(`  warning: ${warning}\n`);
       }

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, test } from "node:test";
 import { ArbiterError } from "../../errors/arbiter-error.ts";
+import { type DerivedCache, openDerivedCache } from "../../profile/derived-cache.ts";
+import { toolCallRequest } from "../requests.ts";
 import {
   compilePolicyBundle,
   type PolicyBundleSources,
@@ -192,4 +194,69 @@ test("loadPolicyBundle reads schema.cedarschema and policies/*.cedar, naming fil
   );
   rmSync(join(dir, "schema.cedarschema"));
   assert.throws(() => loadPolicyBundle(dir), /schema.cedarschema: cannot read the schema \(ENOENT\)/);
+});
+
+test("a bundle that validated before is taken from the derived cache: the same bundle, no validation", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-policy-cache-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const inner = openDerivedCache({ ARBITER_CACHE_DIR: dir })!;
+  const calls: string[] = [];
+  const cache: DerivedCache = {
+    dir,
+    get: (kind, key) => {
+      const value = inner.get(kind, key);
+      calls.push(`${value === undefined ? "miss" : "hit"} ${kind}`);
+      return value;
+    },
+    put: (kind, key, value) => {
+      calls.push(`put ${kind}`);
+      inner.put(kind, key, value);
+    },
+  };
+  const telecom = join(import.meta.dirname, "../../../examples/telecom/policies");
+  const first = loadPolicyBundle(telecom, { cache });
+  const second = loadPolicyBundle(telecom, { cache });
+  assert.deepEqual(calls, ["miss cedar-bundle", "put cedar-bundle", "hit cedar-bundle"]);
+  assert.equal(second.version, first.version);
+  assert.deepEqual(second.policies, first.policies);
+  assert.deepEqual(second.warnings, first.warnings);
+  const credit = (amount: number) =>
+    toolCallRequest({
+      runId: "r",
+      tenant: "acme",
+      taskId: "t1",
+      worker: "billing",
+      tool: "issue_credit",
+      args: { customerId: "C-1001", amount, reason: "overcharge" },
+      facts: { amountCents: amount * 100 },
+      run: { creditsIssuedCents: 0, failedLineTestInRun: false },
+    });
+  for (const amount of [10, 80, 900]) {
+    const [a, b] = [first.decide(credit(amount)), second.decide(credit(amount))];
+    assert.deepEqual(
+      { outcome: b.outcome, policyIds: b.policyIds, reasons: b.reasons },
+      { outcome: a.outcome, policyIds: a.policyIds, reasons: a.reasons },
+    );
+  }
+  assert.equal(first.decide(credit(80)).outcome, "needs-approval");
+
+  // A bundle with a problem is never cached, and an entry that does not fit its files is not used.
+  calls.length = 0;
+  assert.throws(() => compilePolicyBundle(one("a.cedar", `${ok}permit (`), { cache }));
+  assert.deepEqual(calls, ["miss cedar-bundle"]);
+  const sources = one("a.cedar", ok);
+  compilePolicyBundle(sources, { cache });
+  const [file] = readdirSync(dir).filter((name) => {
+    const entry = JSON.parse(readFileSync(join(dir, name), "utf8"));
+    return entry.value.policies[0]?.id === "a.small";
+  });
+  const entry = JSON.parse(readFileSync(join(dir, file!), "utf8"));
+  entry.value.policies[0].length = 10_000;
+  writeFileSync(join(dir, file!), JSON.stringify(entry));
+  calls.length = 0;
+  assert.deepEqual(
+    compilePolicyBundle(sources, { cache }).policies.map((p) => p.id),
+    ["a.small"],
+  );
+  assert.deepEqual(calls, ["hit cedar-bundle", "put cedar-bundle"], "validated again and rewritten");
 });

@@ -2,6 +2,7 @@ import {
   checkParsePolicySet,
   checkParseSchema,
   type DetailedError,
+  getCedarSDKVersion,
   type PolicyJson,
   policyToJson,
   preparsePolicySet,
@@ -10,6 +11,7 @@ import {
   validate,
 } from "@cedar-policy/cedar-wasm/nodejs";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { cacheKey, codeFingerprint, type DerivedCache } from "../../profile/derived-cache.ts";
 import type { PolicyBundle, PolicyInfo } from "../decision.ts";
 import { bundleVersion, normaliseText } from "./bundle-version.ts";
 import { createCedarPolicyBundle } from "./cedar-policy-bundle.ts";
@@ -48,17 +50,97 @@ const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*\.cedar$/;
 const POLICY_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const MAX_REPORTED = 20;
 
+/** What a bundle that validated keeps in the derived cache: everything but the pre-parse. */
+interface CachedBundle {
+  policies: Array<Omit<PolicyInfo, "file"> & { fileName: string; start: number; length: number }>;
+  warnings: string[];
+  schema: unknown;
+}
+
 /**
  * Validates a bundle against its schema (strict mode), versions it and pre-parses it once.
  * Throws `ArbiterError` (`policy-error`) listing every problem as `file:line:column message`.
+ * With a `cache`, a bundle that validated before (same files, same Cedar, same code) skips the
+ * validation: only the pre-parse runs (a third of the time).
  */
-export function compilePolicyBundle(sources: PolicyBundleSources): PolicyBundle {
+export function compilePolicyBundle(
+  sources: PolicyBundleSources,
+  options: { cache?: DerivedCache | undefined } = {},
+): PolicyBundle {
   const display = (path: string) => (sources.displayRoot ? `${sources.displayRoot}/${path}` : path);
-  const schemaFile = display(SCHEMA_FILE);
   const schemaText = normaliseText(sources.schema);
   const files = [...sources.policies]
     .map((p) => ({ name: p.name, path: `${POLICY_DIR}/${p.name}`, text: normaliseText(p.text) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const cache = options.cache;
+  const key =
+    cache &&
+    cacheKey([
+      getCedarSDKVersion(),
+      codeFingerprint(import.meta.dirname),
+      sources.displayRoot ?? "",
+      schemaText,
+      ...files.flatMap((f) => [f.name, f.text]),
+    ]);
+  const cached = key === undefined ? undefined : fromCache(cache?.get("cedar-bundle", key), files, display);
+  if (cached !== undefined) {
+    try {
+      return finish(schemaText, files, cached.policies, cached.warnings, cached.schema);
+    } catch {
+      // An entry that does not pre-parse is not trusted: the bundle is validated again below.
+    }
+  }
+  const validated = validateBundle(schemaText, files, display);
+  const bundle = finish(schemaText, files, validated.policies, validated.warnings, validated.schema);
+  if (key !== undefined) {
+    const value: CachedBundle = {
+      policies: validated.policies.map(({ text, start, fileText: _f, file: _file, ...info }) => ({
+        ...info,
+        fileName: files.find((f) => display(f.path) === _file)?.name ?? "",
+        start,
+        length: text.length,
+      })),
+      warnings: validated.warnings,
+      schema: validated.schema,
+    };
+    cache?.put("cedar-bundle", key, value);
+  }
+  return bundle;
+}
+
+/** A cached entry turned back into policy sources; undefined when it does not fit the files. */
+function fromCache(
+  value: unknown,
+  files: ReadonlyArray<{ name: string; path: string; text: string }>,
+  display: (path: string) => string,
+): { policies: PolicySource[]; warnings: string[]; schema: unknown } | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const entry = value as Partial<CachedBundle>;
+  if (!Array.isArray(entry.policies) || !Array.isArray(entry.warnings) || entry.schema === undefined)
+    return undefined;
+  const policies: PolicySource[] = [];
+  for (const { fileName, start, length, ...info } of entry.policies) {
+    const file = files.find((f) => f.name === fileName);
+    if (file === undefined || !(start >= 0 && length > 0 && start + length <= file.text.length))
+      return undefined;
+    policies.push({
+      ...info,
+      file: display(file.path),
+      text: file.text.slice(start, start + length),
+      start,
+      fileText: file.text,
+    });
+  }
+  return { policies, warnings: entry.warnings, schema: entry.schema };
+}
+
+/** Parses and validates every file; throws the problems, or returns the policies and warnings. */
+function validateBundle(
+  schemaText: string,
+  files: ReadonlyArray<{ name: string; path: string; text: string }>,
+  display: (path: string) => string,
+): { policies: PolicySource[]; warnings: string[]; schema: unknown } {
+  const schemaFile = display(SCHEMA_FILE);
   const problems: PolicyProblem[] = [];
   const warnings: PolicyProblem[] = [];
   const report = (list: PolicyProblem[], file: string, text: string, index: number, message: string) =>
@@ -158,17 +240,27 @@ export function compilePolicyBundle(sources: PolicyBundleSources): PolicyBundle 
     }
   }
   if (problems.length > 0) throw bundleError(problems);
+  const resolved = schemaToJsonWithResolvedTypes(schemaText);
+  if (resolved.type === "failure") throw bundleError(resolved.errors.map((e) => atStart(schemaFile, e)));
+  return { policies, warnings: warnings.map(formatProblem), schema: resolved.json };
+}
 
+/** Versions the bundle and pre-parses its schema and policy sets for the authorizer. */
+function finish(
+  schemaText: string,
+  files: ReadonlyArray<{ path: string; text: string }>,
+  policies: readonly PolicySource[],
+  warnings: readonly string[],
+  schema: unknown,
+): PolicyBundle {
   const version = bundleVersion([
     { path: SCHEMA_FILE, text: schemaText },
     ...files.map((f) => ({ path: f.path, text: f.text })),
   ]);
-  const resolved = schemaToJsonWithResolvedTypes(schemaText);
-  if (resolved.type === "failure") throw bundleError(resolved.errors.map((e) => atStart(schemaFile, e)));
   const schemaName = `arbiter:${version}:schema`;
   const fullSetId = `arbiter:${version}:all`;
   const hardSetId = `arbiter:${version}:without-approvals`;
-  const set = (list: PolicySource[]) => ({
+  const set = (list: readonly PolicySource[]) => ({
     staticPolicies: Object.fromEntries(list.map((p) => [p.id, p.text])),
   });
   for (const answer of [
@@ -186,8 +278,8 @@ export function compilePolicyBundle(sources: PolicyBundleSources): PolicyBundle 
   return createCedarPolicyBundle({
     version,
     policies: policies.map(({ text: _t, start: _s, fileText: _f, ...info }) => Object.freeze(info)),
-    warnings: warnings.map(formatProblem),
-    schema: new SchemaModel(resolved.json),
+    warnings: [...warnings],
+    schema: new SchemaModel(schema as ConstructorParameters<typeof SchemaModel>[0]),
     schemaName,
     fullSetId,
     hardSetId,

@@ -1,18 +1,23 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import type { DerivedCache } from "../../profile/derived-cache.ts";
 import type { PolicyBundle } from "../decision.ts";
 import { compilePolicyBundle, POLICY_DIR, SCHEMA_FILE } from "./compile-policy-bundle.ts";
 
 /**
  * Loads a policy bundle: `<dir>/schema.cedarschema` and every `<dir>/policies/*.cedar`.
  * Validates it against the schema (strict), versions it by content and pre-parses it once.
+ * With a `cache` (see `openDerivedCache`), a bundle that validated before skips validation.
  * Throws `ArbiterError` (`policy-error`) naming file:line:column for every problem.
  * @example
  * const bundle = loadPolicyBundle("examples/telecom/policies");
  * bundle.decide(toolCallRequest({ worker: "billing", tool: "issue_credit", ... })).outcome;
  */
-export function loadPolicyBundle(dir: string): PolicyBundle {
+export function loadPolicyBundle(
+  dir: string,
+  options: { cache?: DerivedCache | undefined } = {},
+): PolicyBundle {
   const absolute = resolve(dir);
   const displayRoot = relative(process.cwd(), absolute) || ".";
   const read = (path: string, what: string): string => {
@@ -42,5 +47,5 @@ export function loadPolicyBundle(dir: string): PolicyBundle {
     );
   }
   const policies = names.map((name) => ({ name, text: read(`${POLICY_DIR}/${name}`, "policy file") }));
-  return compilePolicyBundle({ displayRoot, schema, policies });
+  return compilePolicyBundle({ displayRoot, schema, policies }, options);
 }

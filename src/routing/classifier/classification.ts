@@ -57,6 +57,8 @@ export interface ClassifierStats {
   /** Training examples used (including label-name and description examples). */
   examples: number;
   trainMs: number;
+  /** Taken up from the derived cache (trained by an earlier process in `trainMs`), not trained now. */
+  cached?: boolean;
   /** Load-time problems worth a human's attention, with the numbers. */
   warnings: string[];
   /** The out-of-scope threshold in force and where it came from. */

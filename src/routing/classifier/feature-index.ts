@@ -49,6 +49,24 @@ export class FeatureIndex {
     }
   }
 
+  /** The hashes by column: `hashesInColumnOrder()[c]` is the hash of column `c`. */
+  hashesInColumnOrder(): Int32Array {
+    const hashes = new Int32Array(this.count);
+    for (let s = 0; s < this.keys.length; s++) {
+      if (this.keys[s] !== 0) hashes[this.values[s]!] = this.keys[s]!;
+    }
+    return hashes;
+  }
+
+  /** The index whose column `c` is `hashes[c]`; undefined if a hash is 0 or repeated. */
+  static ofColumns(hashes: Int32Array): FeatureIndex | undefined {
+    const index = new FeatureIndex(Math.max(1024, hashes.length));
+    for (let c = 0; c < hashes.length; c++) {
+      if (hashes[c] === 0 || index.add(hashes[c]!) !== c) return undefined;
+    }
+    return index;
+  }
+
   private rehash(): void {
     const oldKeys = this.keys;
     const oldValues = this.values;
