@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cacheKey, codeFingerprint, openDerivedCache } from "./derived-cache.ts";
+import { cacheKey, codeFingerprint, describeDerivedCache, openDerivedCache } from "./derived-cache.ts";
 
 function scratch(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-cache-"));
@@ -41,6 +41,12 @@ test("the environment chooses the folder or turns the cache off; a folder others
   mkdirSync(shared);
   chmodSync(shared, 0o777);
   assert.equal(openDerivedCache({ ARBITER_CACHE_DIR: shared }), undefined);
+  assert.match(
+    describeDerivedCache({ ARBITER_CACHE_DIR: shared }),
+    /not used: other users may write to .*shared/,
+  );
+  assert.match(describeDerivedCache({ ARBITER_CACHE_DIR: "off" }), /^off/);
+  assert.equal(describeDerivedCache({ XDG_CACHE_HOME: join(root, "xdg") }), join(root, "xdg", "arbiter"));
   const file = join(root, "a-file");
   writeFileSync(file, "");
   assert.equal(openDerivedCache({ ARBITER_CACHE_DIR: file }), undefined, "a file is no folder");

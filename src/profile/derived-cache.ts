@@ -37,37 +37,47 @@ const opened = new Map<string, DerivedCache | undefined>();
 export function openDerivedCache(
   env: Readonly<Record<string, string | undefined>>,
 ): DerivedCache | undefined {
+  const dir = cacheDir(env);
+  if (dir === undefined) return undefined;
+  if (!opened.has(dir)) opened.set(dir, refusal(dir) === undefined ? new FileCache(dir) : undefined);
+  return opened.get(dir);
+}
+
+/** One line on the cache `env` names: where it is, or why none is used (`arbiter validate` prints it). */
+export function describeDerivedCache(env: Readonly<Record<string, string | undefined>>): string {
+  const dir = cacheDir(env);
+  if (dir === undefined) return "off (ARBITER_CACHE_DIR=off, or no home folder)";
+  const cache = openDerivedCache(env);
+  return cache !== undefined ? cache.dir : `not used: ${refusal(dir)}`;
+}
+
+function cacheDir(env: Readonly<Record<string, string | undefined>>): string | undefined {
   const named = env.ARBITER_CACHE_DIR?.trim();
   if (named === "off" || named === "0") return undefined;
-  let dir: string;
-  if (named) dir = named;
-  else if (env.XDG_CACHE_HOME?.trim()) dir = join(env.XDG_CACHE_HOME.trim(), "arbiter");
-  else {
-    let home: string;
-    try {
-      home = env.HOME?.trim() || homedir();
-    } catch {
-      return undefined;
-    }
-    if (!home) return undefined;
-    dir = join(home, ".cache", "arbiter");
+  if (named) return named;
+  if (env.XDG_CACHE_HOME?.trim()) return join(env.XDG_CACHE_HOME.trim(), "arbiter");
+  let home: string;
+  try {
+    home = env.HOME?.trim() || homedir();
+  } catch {
+    return undefined;
   }
-  if (opened.has(dir)) return opened.get(dir);
-  const cache = usableDir(dir) ? new FileCache(dir) : undefined;
-  opened.set(dir, cache);
-  return cache;
+  return home ? join(home, ".cache", "arbiter") : undefined;
 }
 
 /** Made if missing (mode 700); refused when another user owns it or others may write to it. */
-function usableDir(dir: string): boolean {
+function refusal(dir: string): string | undefined {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stat = statSync(dir);
-    if (!stat.isDirectory()) return false;
-    if (typeof process.getuid === "function" && stat.uid !== process.getuid()) return false;
-    return (stat.mode & 0o022) === 0;
-  } catch {
-    return false;
+    if (!stat.isDirectory()) return `${dir} is not a folder`;
+    if (typeof process.getuid === "function" && stat.uid !== process.getuid())
+      return `${dir} belongs to another user`;
+    if ((stat.mode & 0o022) !== 0)
+      return `other users may write to ${dir} (chmod go-w it, or set ARBITER_CACHE_DIR)`;
+    return undefined;
+  } catch (error) {
+    return `${dir} cannot be made (${(error as NodeJS.ErrnoException).code ?? "error"})`;
   }
 }
 

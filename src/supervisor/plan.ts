@@ -1,4 +1,3 @@
-import { generateText, Output } from "ai";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
 import { type Plan, type PlanTask, planSchema, validatePlan } from "../routing/plan.ts";
 import type { RouteDecision } from "./route.ts";
@@ -86,6 +85,8 @@ async function planWithModel(ctx: RunContext, message: string): Promise<Plan | u
   const resolved = ctx.deps.models.planner()!;
   const workers = [...ctx.profile.workers.values()].map((w) => `- ${w.name}: ${w.description}`).join("\n");
   try {
+    // Loaded when a planner model is first used: a profile that plans by rules starts without the AI SDK.
+    const { generateText, Output } = await import("ai");
     const result = await generateText({
       model: ctx.observe(resolved, "planner"),
       instructions:

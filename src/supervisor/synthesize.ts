@@ -1,4 +1,3 @@
-import { generateText } from "ai";
 import { describeError } from "../errors/arbiter-error.ts";
 import type { RunContext } from "./run-context.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
@@ -51,6 +50,8 @@ export async function synthesize(ctx: RunContext, outcomes: readonly TaskOutcome
     return templateAnswer(outcomes);
   }
   try {
+    // Loaded when a synthesis model is first used (a template answer needs none of the AI SDK).
+    const { generateText } = await import("ai");
     const result = await generateText({
       model: ctx.observe(resolved, "synthesizer"),
       instructions:

@@ -1,3 +1,4 @@
+import { describeDerivedCache } from "../../profile/derived-cache.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { buildLocalRouter } from "../../routing/local-router.ts";
 import type { Command } from "../main.ts";
@@ -36,6 +37,7 @@ export const validateCommand: Command = {
             workers: doc.workers.map((w) => w.name),
             tools: [...profile.tools.keys()],
             classifier,
+            cache: describeDerivedCache(io.env),
             warnings,
           })}\n`,
         );
@@ -46,6 +48,7 @@ export const validateCommand: Command = {
         io.out(
           `  router:  rules${classifier ? ` + classifier (${classifier.examples} examples, ${classifier.cached ? "taken from the cache, " : ""}trained in ${classifier.trainMs} ms)` : ""}\n`,
         );
+        io.out(`  cache:   ${describeDerivedCache(io.env)}\n`);
         for (const warning of warnings) io.out(`  warning: ${warning}\n`);
       }
       return 0;
