@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -64,4 +73,17 @@ test("a key changes with any part, and the code's fingerprint with any of its fi
   writeFileSync(join(other, "a.ts"), "export const a = 2;");
   writeFileSync(join(other, "a.test.ts"), "test");
   assert.notEqual(codeFingerprint(other), before);
+});
+
+test("past 256 entries, a write removes the least recently used down to 192", (t) => {
+  const dir = join(scratch(t), "many");
+  const cache = openDerivedCache({ ARBITER_CACHE_DIR: dir })!;
+  for (let i = 0; i < 256; i++) cache.put("router", cacheKey([String(i)]), i);
+  const old = new Date(Date.now() - 60_000);
+  for (const name of readdirSync(dir)) utimesSync(join(dir, name), old, old);
+  assert.equal(cache.get("router", cacheKey(["7"])), 7, "used just now");
+  cache.put("router", cacheKey(["new"]), "new");
+  assert.equal(readdirSync(dir).length, 192);
+  assert.equal(cache.get("router", cacheKey(["7"])), 7, "the one used lately is kept");
+  assert.equal(cache.get("router", cacheKey(["new"])), "new");
 });

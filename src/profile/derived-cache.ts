@@ -6,6 +6,7 @@ import {
   renameSync,
   statSync,
   unlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { homedir } from "node:os";
@@ -81,11 +82,36 @@ function refusal(dir: string): string | undefined {
   }
 }
 
+/** Past this many entries, a write removes the least recently used down to `KEEP_ENTRIES`. */
+const MAX_ENTRIES = 256;
+const KEEP_ENTRIES = 192;
+
 class FileCache implements DerivedCache {
   readonly dir: string;
 
   constructor(dir: string) {
     this.dir = dir;
+  }
+
+  /** Profiles and policies edited over months leave entries nobody will ask for again: the oldest go. */
+  #prune(): void {
+    const names = readdirSync(this.dir).filter((name) => name.endsWith(".json"));
+    if (names.length <= MAX_ENTRIES) return;
+    const aged = names.map((name) => {
+      try {
+        return { name, at: statSync(join(this.dir, name)).mtimeMs };
+      } catch {
+        return { name, at: 0 };
+      }
+    });
+    aged.sort((a, b) => a.at - b.at);
+    for (const { name } of aged.slice(0, names.length - KEEP_ENTRIES)) {
+      try {
+        unlinkSync(join(this.dir, name));
+      } catch {
+        // another process removed it first
+      }
+    }
   }
 
   #path(kind: string, key: string): string {
@@ -101,7 +127,14 @@ class FileCache implements DerivedCache {
     }
     try {
       const entry = JSON.parse(text) as { kind?: unknown; key?: unknown; value?: unknown };
-      return entry.kind === kind && entry.key === key ? entry.value : undefined;
+      if (entry.kind !== kind || entry.key !== key) return undefined;
+      try {
+        const now = new Date();
+        utimesSync(this.#path(kind, key), now, now); // last used: what pruning keeps
+      } catch {
+        // a read-only cache still serves
+      }
+      return entry.value;
     } catch {
       return undefined; // a torn or damaged entry: derived again and rewritten
     }
@@ -113,6 +146,7 @@ class FileCache implements DerivedCache {
     try {
       writeFileSync(temporary, JSON.stringify({ kind, key, value }), { mode: 0o600, flag: "wx" });
       renameSync(temporary, path);
+      this.#prune();
     } catch {
       try {
         unlinkSync(temporary);

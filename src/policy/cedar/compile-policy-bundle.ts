@@ -94,9 +94,9 @@ export function compilePolicyBundle(
   const bundle = finish(schemaText, files, validated.policies, validated.warnings, validated.schema);
   if (key !== undefined) {
     const value: CachedBundle = {
-      policies: validated.policies.map(({ text, start, fileText: _f, file: _file, ...info }) => ({
+      policies: validated.policies.map(({ text, start, fileText: _f, file, ...info }) => ({
         ...info,
-        fileName: files.find((f) => display(f.path) === _file)?.name ?? "",
+        fileName: files.find((f) => display(f.path) === file)?.name ?? "",
         start,
         length: text.length,
       })),
