@@ -444,6 +444,18 @@ test("arbiter replay reruns a finished run on its record and reports a profile c
     rmSync(changed, { force: true });
   }
   assert.equal(run("replay", "run_nope").status, 2);
+
+  // A run made on LLM workers (`--model`) replays on them, as recorded; live data changed since does not matter.
+  const scripts = join(dirname(profile), "scripted-agents.yaml");
+  const llm = JSON.parse(
+    run("run", profile, THREE_INTENTS, "--model", `scripted:${scripts}`, "--json").stdout,
+  );
+  assert.equal(run("run", profile, "switch me to the gigabit plan", "--quiet").status, 0);
+  const onModels = run("replay", llm.runId, "--json");
+  assert.equal(onModels.status, 0, onModels.stdout + onModels.stderr);
+  assert.equal(JSON.parse(onModels.stdout).identical, true);
+  const again = run("replay", first.runId, "--json");
+  assert.equal(JSON.parse(again.stdout).identical, true, again.stdout);
 });
 
 test("the vault and keys live beside --db: a replay and an export from another folder use them", () => {

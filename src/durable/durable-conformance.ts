@@ -31,6 +31,26 @@ export function runDurableConformance(
     }
   });
 
+  test(`${name}: hasResult says whether a step would return a recorded result`, async () => {
+    const { engine, close } = create();
+    try {
+      const run = engine.open("run-has");
+      assert.equal(run.hasResult?.("s1") ?? false, false);
+      await run.step("s1", async () => 1);
+      await assert.rejects(
+        run.step("broken", async () => {
+          throw new Error("down");
+        }),
+      );
+      if (run.hasResult === undefined) return; // optional for engines without records
+      assert.equal(run.hasResult("s1"), true);
+      assert.equal(run.hasResult("broken"), false, "a failed step runs again");
+      assert.equal(run.hasResult("never"), false);
+    } finally {
+      close();
+    }
+  });
+
   test(`${name}: a step with a sealer returns the same value fresh and replayed`, async () => {
     const { engine, close } = create();
     try {

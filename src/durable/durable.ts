@@ -41,6 +41,11 @@ export interface StepOutcome<T> {
 export interface DurableRun extends DurableWaits {
   readonly runId: string;
   step<T>(name: string, fn: () => Promise<T>, options?: StepOptions): Promise<StepOutcome<T>>;
+  /**
+   * True when the next `step(name)` returns a recorded result without executing: what only led up to
+   * that step (a policy check on live data) need not, and must not, be done again on a replay.
+   */
+  hasResult?(name: string): boolean;
   /** Recorded wall-clock time (replays return the recorded value). */
   now(): number;
   /** Recorded unique id. */

@@ -319,6 +319,7 @@ async function runWithRetries(
       counted: ctx.countedCalls,
       policyStop: undefined,
       ...(ctx.deps.faults ? { faults: ctx.deps.faults } : {}),
+      ...(ctx.deps.replaying ? { replaying: true } : {}),
       askApproval: async (site) => {
         // The attempt's clock stops while a person decides.
         attemptTimer.pause();

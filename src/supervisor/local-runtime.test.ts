@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { z } from "zod";
 import { ArbiterError } from "../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../guard/embedded-shield.ts";
+import { compilePolicyBundle } from "../policy/cedar/compile-policy-bundle.ts";
+import { loadPolicyBundle } from "../policy/cedar/load-policy-bundle.ts";
+import { createPolicyEngine } from "../policy/policy-engine.ts";
 import { defineProfile } from "../profile/load-profile.ts";
 import { defineTool } from "../tools/tool.ts";
 import { LocalRuntime, type RunOutcome, type SuspendedRun } from "./local-runtime.ts";
@@ -556,5 +559,151 @@ test("a run that loses its last writes to a failed commit stops there; resume fi
     );
   } finally {
     await next.close();
+  }
+});
+
+test("a resumed run does not authorise again a call it completed: no question about what already happened", async () => {
+  // The account worker changes the plan (a downgrade needs a person, by the telecom policies), then
+  // lists plans; the process dies inside the listing. Meanwhile the customer's plan changes again, so
+  // the same change would now be a downgrade. The resumed run must take the recorded change as done.
+  let tier = 1;
+  const changes: number[] = [];
+  let hang: (() => void) | undefined;
+  const entered: { resolve?: () => void } = {};
+  const changePlan = defineTool({
+    name: "change_plan",
+    description: "moves the customer to another plan",
+    sideEffect: true,
+    input: z.object({ tier: z.number() }),
+    facts: ({ tier: target }) => ({
+      isDowngrade: target < tier,
+      earlyTerminationFeeCents: target < tier ? 5000 : 0,
+    }),
+    // The run counters the telecom policies read (fed by tools this profile does not have).
+    counters: {
+      creditsIssuedCents: { initial: 0, add: () => 0 },
+      failedLineTestInRun: { initial: false, add: () => false },
+    },
+    execute: async ({ tier: target }) => {
+      changes.push(target);
+      tier = target;
+      return { tier };
+    },
+  });
+  const listPlans = defineTool({
+    name: "list_plans",
+    description: "lists plans",
+    input: z.object({}),
+    execute: async () => {
+      if (entered.resolve !== undefined) {
+        entered.resolve();
+        await new Promise<void>((resolve) => {
+          hang = resolve;
+        });
+      }
+      return { plans: [1, 2, 3] };
+    },
+  });
+  const base = defineProfile(
+    {
+      name: "telecom-lite",
+      workers: [
+        {
+          name: "account",
+          description: "plans",
+          handler: "account",
+          tools: ["change_plan", "list_plans"],
+          routing: { keywords: ["plan"] },
+        },
+      ],
+    },
+    {
+      tools: [changePlan, listPlans],
+      handlers: {
+        account: async (_task, ctx) => {
+          const changed = await ctx.callTool<{ tier: number }>("change_plan", { tier: 2 });
+          await ctx.callTool("list_plans", {});
+          return { status: "ok", summary: `now on tier ${changed.tier}`, confidence: 1 };
+        },
+      },
+    },
+  );
+  const policies = join(import.meta.dirname, "../../examples/telecom/policies");
+  const profile = { ...base, policy: createPolicyEngine({ active: loadPolicyBundle(policies) }) };
+  // By the time the run resumes, plan changes are forbidden outright (a new policy version).
+  const tightened = compilePolicyBundle({
+    schema: readFileSync(join(policies, "schema.cedarschema"), "utf8"),
+    policies: [
+      ...readdirSync(join(policies, "policies")).map((name) => ({
+        name,
+        text: readFileSync(join(policies, "policies", name), "utf8"),
+      })),
+      {
+        name: "freeze.cedar",
+        text: '@id("no-plan-changes")\nforbid (principal, action == Action::"call_tool", resource == Tool::"change_plan");\n',
+      },
+    ],
+  });
+  const later = { ...base, policy: createPolicyEngine({ active: tightened }) };
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-reauthorise-"));
+  const open = (profile: typeof later) =>
+    LocalRuntime.open({
+      profile,
+      dbPath: join(dir, "arbiter.db"),
+      env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "cd".repeat(32) },
+    });
+
+  const first = await open(profile);
+  const inside = new Promise<void>((resolve) => {
+    entered.resolve = resolve;
+  });
+  let runId = "";
+  const running = first.run({ message: "upgrade my plan" }, { onStart: (id) => (runId = id) });
+  const early = running.then((outcome) => assert.fail(`the run ended first: ${JSON.stringify(outcome)}`));
+  await Promise.race([inside, early]);
+  await first.close(); // the process dies inside list_plans, after the change was recorded
+  entered.resolve = undefined;
+  hang?.();
+  await running.catch(() => undefined);
+  assert.deepEqual(changes, [2]);
+
+  tier = 3; // another request moved the customer up meanwhile: tier 2 is now a downgrade with a fee
+  const second = await open(later);
+  try {
+    const outcome = await second.resume(second.store.getRun(runId)!);
+    assert.ok(
+      outcome !== undefined && "answer" in outcome,
+      `expected an answer, got ${JSON.stringify(outcome)}`,
+    );
+    assert.equal(outcome.status, "completed");
+    assert.match(outcome.answer, /now on tier 2/);
+    assert.deepEqual(second.store.listApprovals({}), [], "nobody was asked about the change that happened");
+    assert.deepEqual(changes, [2], "and it did not happen again");
+    // The facts each call was decided on are on record: a resume decides on what the run first saw.
+    const facts = second.store.loadSteps(runId).filter((step) => step.name.startsWith("facts:"));
+    assert.deepEqual(
+      facts.map((step) => step.name.replace(/\/[0-9a-f]+#/, "/…#")),
+      ["facts:t1/change_plan/…#0"],
+    );
+    const decisions = second.journal
+      .read(runId)
+      .map((e) => e.event)
+      .filter((e) => e.type === "policy-decide" && e.kind === "tool-call");
+    assert.deepEqual(
+      decisions.map((e) => e.type === "policy-decide" && e.decision),
+      ["allow", "allow"],
+      "each call decided once: the change when it ran, the listing when it ran again",
+    );
+    // A replay decides nothing either, and finds the run as it was recorded.
+    const report = await replayRun({
+      record: second.store.getRun(runId)!,
+      profile: later,
+      store: second.store,
+      engine: second.engine,
+      recorded: second.journal.read(runId),
+    });
+    assert.deepEqual(report.divergences, []);
+  } finally {
+    await second.close();
   }
 });

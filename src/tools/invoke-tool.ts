@@ -60,7 +60,26 @@ export interface ToolCallScope {
   emit(event: RunEventInput): void;
   /** Identical calls within one attempt are numbered so each is its own step. */
   readonly occurrences: Map<string, number>;
+  /** `arbiter replay`: recorded steps only, nothing executes. */
+  readonly replaying?: boolean;
   toolCalls: number;
+}
+
+/**
+ * The facts a call is authorised on (read from systems of record), recorded as a step: a resumed run
+ * decides on what it first saw, so the same call meets the same decision and the same approval.
+ */
+async function factsOf(
+  scope: ToolCallScope,
+  stepName: string,
+  read: () => Record<string, unknown> | Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const compute = async () => (await read()) ?? {};
+  // A replay executes nothing; a run recorded before facts were has none on record: read them now.
+  if (scope.replaying === true && scope.durable.hasResult?.(stepName) !== true) return compute();
+  const sealer = scope.shield?.stepSealer;
+  const options = sealer === undefined ? { idempotent: true } : { idempotent: true, sealer };
+  return (await scope.durable.step(stepName, compute, options)).value;
 }
 
 function summariseIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
@@ -127,7 +146,10 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     signal: scope.signal,
     requestContext: scope.requestContext,
   };
-  if (scope.authorizer !== undefined) {
+  // A call whose result is on record (a resumed or replayed run) was authorised when it ran: deciding
+  // again on today's data could ask a person about what already happened, or deny it.
+  const onRecord = scope.durable.hasResult?.(`tool:${callId}`) === true;
+  if (scope.authorizer !== undefined && !onRecord) {
     const request = {
       runId: scope.runId,
       tenant: scope.tenant,
@@ -136,7 +158,10 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       worker: scope.worker,
       tool: name,
       input: recordedInput,
-      facts: (await tool!.facts?.(input, toolContext)) ?? {},
+      facts:
+        tool!.facts === undefined
+          ? {}
+          : await factsOf(scope, `facts:${callId}`, () => tool!.facts!(input, toolContext)),
       run: { ...scope.counters },
       dataClasses: revealed.dataClasses,
     };

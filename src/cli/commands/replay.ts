@@ -3,25 +3,33 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
 import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
 import { createModelResolver } from "../../models/model-resolver.ts";
+import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
+import type { RunRecord } from "../../store/store.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import { replayRun } from "../../supervisor/replay.ts";
 import type { Command } from "../main.ts";
 import { openStore } from "../open-store.ts";
 import { parse } from "../parse.ts";
 
-const usage = "arbiter replay <run-id> [--profile <file>] [--json] [--db path]";
+const usage = "arbiter replay <run-id> [--profile <file>] [--model provider:model]... [--json] [--db path]";
 
 export const replayCommand: Command = {
   usage,
   async run(args, io) {
     const { values, positionals } = parse(
       args,
-      { json: { type: "boolean" }, db: { type: "string" }, profile: { type: "string" } },
+      {
+        json: { type: "boolean" },
+        db: { type: "string" },
+        profile: { type: "string" },
+        model: { type: "string", multiple: true },
+      },
       usage,
     );
     if (positionals[0] === undefined)
       throw new ArbiterError(ErrorCode.InvalidArgument, `a run id is required\nUsage: ${usage}`);
+    const given = ((values.model as string[] | undefined) ?? []).map((spec) => parseModelSpec(spec));
     const store = openStore(values.db, io, "read");
     try {
       const record = store.getRun(positionals[0]);
@@ -65,7 +73,12 @@ export const replayCommand: Command = {
           store,
           engine,
           recorded: new SqliteJournal(store).read(record.id),
-          models: createModelResolver(profile, { env: io.env }),
+          // On the models the run was made with (its recorded `--model` specs), as `resume` does: a run
+          // made on LLM workers replays on them (their recorded answers), not on the code handlers.
+          models: createModelResolver(profile, {
+            env: io.env,
+            overrides: given.length > 0 ? given : recordedModels(record).map((spec) => parseModelSpec(spec)),
+          }),
           ...(shield ? { shield: shield.shield } : {}),
         });
         if (values.json) io.out(`${JSON.stringify(report)}\n`);
@@ -90,3 +103,9 @@ export const replayCommand: Command = {
     }
   },
 };
+
+/** The `--model` specs a run was started with (recorded with its request). */
+function recordedModels(record: RunRecord): string[] {
+  const models = (record.request as { models?: unknown }).models;
+  return Array.isArray(models) ? models.filter((spec): spec is string => typeof spec === "string") : [];
+}

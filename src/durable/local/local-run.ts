@@ -131,6 +131,15 @@ export class LocalDurableRun implements DurableRun {
     return current;
   }
 
+  hasResult(name: string): boolean {
+    const state = this.#state;
+    const request = state.requests.get(name) ?? 0;
+    const executions = state.history.get(name) ?? [];
+    // As `#step` picks the record: this request's execution, or the last one once past them.
+    const recorded = request < executions.length ? executions[request] : executions.at(-1);
+    return recorded?.state === "completed";
+  }
+
   async #step<T>(name: string, fn: () => Promise<T>, options: StepOptions): Promise<StepOutcome<T>> {
     this.#checkLease();
     const state = this.#state;

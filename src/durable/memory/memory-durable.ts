@@ -41,6 +41,7 @@ export class MemoryDurableEngine implements DurableEngine {
       this.#runs.set(runId, steps);
     }
     const recorded = steps;
+    const completed = new Set<string>();
     const clock = this.#clock;
     const uuid = this.#uuid;
     const take = (topic: string) => this.#mailbox.get(topic)?.shift();
@@ -83,6 +84,7 @@ export class MemoryDurableEngine implements DurableEngine {
           });
         }
       },
+      hasResult: (name) => completed.has(name),
       async step<T>(name: string, fn: () => Promise<T>, _options?: StepOptions): Promise<StepOutcome<T>> {
         const existing = recorded.get(name);
         if (existing !== undefined) {
@@ -100,6 +102,7 @@ export class MemoryDurableEngine implements DurableEngine {
           recorded.delete(name);
           throw record.error;
         }
+        completed.add(name);
         return { value: record.value as T, replayed: false };
       },
     };
