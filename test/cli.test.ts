@@ -369,7 +369,7 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
   const journaled = () => JSON.parse(run("runs", "show", waiting.runId, "--json").stdout).events.length;
   const entries = journaled();
   const early = run("resume", "--json");
-  assert.equal(early.status, 0, early.stderr);
+  assert.equal(early.status, 1, "still waiting: not completed");
   assert.deepEqual(JSON.parse(early.stdout).runs, [{ runId: waiting.runId, status: "waiting", detail: id }]);
   assert.equal(journaled(), entries);
   const unknown = run("approvals", "approve", "apr_nope", "--by", "alice");
@@ -394,6 +394,10 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
     JSON.parse(resumed.stdout).runs.map((r: { status: string }) => r.status),
     ["completed"],
   );
+  // Naming it again: it ended already, and resume says so (not that another process finished it).
+  const again = run("resume", "--run", waiting.runId);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout, `${waiting.runId}  completed  already finished: nothing to resume\n`);
   const shown = JSON.parse(run("runs", "show", waiting.runId, "--json").stdout);
   assert.equal(shown.run.status, "completed");
   const decided = shown.events.find(
@@ -765,4 +769,135 @@ test("a user with read access only (an auditor) lists, shows, verifies and costs
   assert.match(decide.stderr, /cannot open .*arbiter\.db for writing/);
   assert.deepEqual(readFileSync(env.ARBITER_DB), before, "reading changed nothing");
   assert.equal(existsSync(`${env.ARBITER_DB}-wal`), false);
+});
+
+test("run --detach returns once the run is on record and it finishes in the background; a run that cannot start fails in the foreground", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-detach-"));
+  const { env, run } = cliIn(dir);
+  const started = run("run", profile, THREE_INTENTS, "--detach", "--json", "--inject", "latency=200ms");
+  assert.equal(started.status, 0, started.stderr);
+  const { runId, log } = JSON.parse(started.stdout) as { runId: string; log: string };
+  // On record before the command returned: `runs show` knows it at once.
+  const shown = run("runs", "show", runId, "--json");
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.ok(["running", "completed"].includes(JSON.parse(shown.stdout).run.status));
+  let status = "running";
+  for (let waited = 0; status === "running" && waited < 30_000; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = JSON.parse(run("runs", "show", runId, "--json").stdout).run.status;
+  }
+  assert.equal(status, "completed");
+  assert.equal(dirname(log), join(dir, "logs"));
+  assert.match(readFileSync(log, "utf8"), /Tech support:/, "the background process's answer is in its log");
+
+  // Missing credentials: said here, exit 2, no run left behind.
+  const noKey = spawnSync(
+    process.execPath,
+    [bin, "run", profile, "my bill is wrong", "--model", "openai:gpt-4.1-mini", "--detach"],
+    { cwd: dir, env: { ...process.env, ...env, OPENAI_API_KEY: "" }, encoding: "utf8" },
+  );
+  assert.equal(noKey.status, 2, noKey.stdout);
+  assert.equal(noKey.stdout, "", "no run id for a run that did not start");
+  assert.match(noKey.stderr, /OPENAI_API_KEY is not set/);
+  // A file that is not a database: said here too.
+  const garbage = join(dir, "garbage.db");
+  writeFileSync(garbage, "not a database");
+  const bad = run("run", profile, "my bill is wrong", "--detach", "--db", garbage);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /garbage\.db is not a readable Arbiter database/);
+  assert.equal(JSON.parse(run("runs", "list", "--json").stdout).length, 1);
+});
+
+test("an approver changes a held tool call's arguments with --edit (checked against the call), and an expired request is listed as expired", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-edit-"));
+  const { env, run } = cliIn(dir);
+  const held = run("run", profile, "please credit $80 to my account", "--json");
+  assert.equal(held.status, 1, held.stderr);
+  const { runId, pending } = JSON.parse(held.stdout) as {
+    runId: string;
+    pending: Array<{ approvalId: string }>;
+  };
+  const id = pending[0]!.approvalId;
+  // The approver sees what the call is: tool and arguments.
+  const shown = run("approvals", "show", id);
+  assert.match(shown.stdout, /about {4}tool call issue_credit \{"customerId":"C-1001","amount":80,/);
+  assert.deepEqual(JSON.parse(run("approvals", "show", id, "--json").stdout).subject.tool, "issue_credit");
+  // Edits that do not fit the call are refused before anything is stored.
+  for (const [args, said] of [
+    [
+      ["approve", id, "--by", "alice", "--edit", '{"amount":"40"}'],
+      /"amount" of issue_credit is a number \(was 80\), not a string/,
+    ],
+    [
+      ["approve", id, "--by", "alice", "--edit", '{"amt":40}'],
+      /called with customerId, amount, reason; "amt" is not one of them/,
+    ],
+    [["approve", id, "--by", "alice", "--edit", "40"], /as a JSON object/],
+    [
+      ["deny", id, "--by", "alice", "--reason", "no", "--edit", '{"amount":40}'],
+      /a denial takes no edit here/,
+    ],
+  ] as const) {
+    const refused = run("approvals", ...args);
+    assert.equal(refused.status, 2, refused.stdout);
+    assert.match(refused.stderr, said);
+  }
+  assert.equal(JSON.parse(run("approvals", "show", id, "--json").stdout).status, "pending");
+  const approved = run(
+    "approvals",
+    "approve",
+    id,
+    "--by",
+    "alice",
+    "--reason",
+    "half now",
+    "--edit",
+    '{"amount":40}',
+  );
+  assert.equal(approved.status, 0, approved.stderr);
+  const resumed = run("resume", "--json");
+  assert.equal(resumed.status, 0, resumed.stdout);
+  assert.match(JSON.parse(resumed.stdout).runs[0].detail, /credit of \$40\.00/);
+  const db = new DatabaseSync(env.TELECOM_DB, { readOnly: true });
+  const credits = db.prepare("SELECT args_json FROM telecom_effects WHERE tool = 'issue_credit'").all();
+  db.close();
+  assert.equal(credits.length, 1, "credited once");
+  assert.equal(JSON.parse(String(credits[0]!.args_json)).amount, 40, "with the approver's amount");
+  const events = JSON.parse(run("runs", "show", runId, "--json").stdout).events as Array<{
+    event: { type: string; input?: { amount?: number }; decision?: string; tool?: string };
+  }>;
+  assert.equal(
+    events.find((e) => e.event.type === "tool-call-start" && e.event.tool === "issue_credit")?.event.input
+      ?.amount,
+    40,
+  );
+  assert.deepEqual(
+    events
+      .filter((e) => e.event.type === "policy-decide" && e.event.tool === "issue_credit")
+      .map((e) => e.event.decision),
+    ["needs-approval", "allow"],
+  );
+
+  // Expiry: a request past its time is listed, shown and refused as expired, before the run looks again.
+  const expiring = join(dir, "profile.yaml");
+  writeFileSync(
+    expiring,
+    readFileSync(profile, "utf8")
+      .replace("./toolkit.ts", join(root, "examples/telecom/toolkit.ts"))
+      .replace("policies: ./policies", `policies: ${join(root, "examples/telecom/policies")}`)
+      .replace("supervisor:\n", "supervisor:\n  approvals:\n    expiresIn: 1s\n"),
+  );
+  const late = JSON.parse(run("run", expiring, "please credit $90 to my account", "--json").stdout);
+  const lateId = late.pending[0].approvalId as string;
+  await new Promise((r) => setTimeout(r, 1_200));
+  assert.equal(run("approvals", "list").stdout, "no pending approvals\n");
+  const expired = JSON.parse(run("approvals", "list", "--status", "expired", "--json").stdout);
+  assert.deepEqual(
+    expired.map((a: { id: string; status: string }) => [a.id, a.status]),
+    [[lateId, "expired"]],
+  );
+  assert.match(run("approvals", "show", lateId).stdout, new RegExp(`approval ${lateId} {2}expired`));
+  const tooLate = run("approvals", "approve", lateId, "--by", "alice");
+  assert.equal(tooLate.status, 2);
+  assert.match(tooLate.stderr, /expired/);
 });

@@ -154,6 +154,8 @@ export type RunEvent =
       reason: string;
       /** Milliseconds since the epoch when the request expires, if it does. */
       expiresAt?: number;
+      /** What is to be decided, and so what an approver's `--edit` may change. */
+      subject?: ApprovalSubject;
     })
   | (Base & {
       type: "approval-decide";
@@ -199,3 +201,15 @@ export interface JournalEntry {
   readonly v: number;
   readonly event: RunEvent;
 }
+
+/**
+ * What an approval asks about. A tool call held by policy (`--edit` on approve changes its arguments),
+ * a call left in doubt by a crash (`--edit` on deny records its result), a worker's answer under its
+ * confidence threshold (`--edit` on approve corrects it: `{summary?, data?}`), or a delegation held
+ * before it runs (`--edit` on approve replaces the task's input with a string).
+ */
+export type ApprovalSubject =
+  | { kind: "tool-call"; tool: string; input: unknown }
+  | { kind: "in-doubt"; tool: string; input: unknown; idempotencyKey: string }
+  | { kind: "answer" }
+  | { kind: "delegation"; input: string };

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ApprovalSubject } from "../journal/events.ts";
 import { type ApprovalSignal, approvalSignalOf, approvalTopic } from "../store/store.ts";
 import type { PersonDecision } from "../tools/invoke-tool.ts";
 import type { Shield } from "./guards.ts";
@@ -11,6 +12,8 @@ export interface ApprovalSite {
   reason: string;
   /** Stable within the run (the same on a replay): names the approval and its durable steps. */
   key: string;
+  /** What is decided (journaled with the request: what `arbiter approvals show` and `--edit` go by). */
+  subject?: ApprovalSubject;
 }
 
 /** What a person decided (the tool path's `PersonDecision`): `unavailable` without a store or durable waits. */
@@ -75,6 +78,7 @@ export async function requestApproval(ctx: RunContext, site: ApprovalSite): Prom
         worker: site.worker,
         reason,
         ...(expiresAt === null ? {} : { expiresAt }),
+        ...(site.subject === undefined ? {} : { subject: site.subject }),
       });
       return id;
     },

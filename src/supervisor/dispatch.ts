@@ -155,6 +155,7 @@ async function runTask(
       worker: task.worker,
       reason: task.review,
       key: `review:${task.id}`,
+      subject: { kind: "delegation", input: task.input },
     });
     if (decision.status === "unavailable") outcome = heldForReview(task, startedAt);
     else if (decision.status === "denied")
@@ -399,6 +400,7 @@ async function runWithRetries(
             worker: workerName,
             reason: `${reason}. Proposed answer: ${result.summary}`,
             key: `confidence:${task.id}:${workerName}#${attempt}`,
+            subject: { kind: "answer" },
           });
           if (decision.status === "unavailable") result.status = "escalated";
           else if (decision.status === "denied") {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type DurableRun, InDoubtError, type StepOutcome, type StepSealer } from "../durable/durable.ts";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
-import type { RunEventInput } from "../journal/events.ts";
+import type { ApprovalSubject, RunEventInput } from "../journal/events.ts";
 import { canonicalJson } from "../profile/canonical-json.ts";
 import { type Authorizer, decisionEvent, describeDecision } from "./authorization.ts";
 import type { AnyTool, ToolContext } from "./tool.ts";
@@ -56,7 +56,11 @@ export interface ToolCallScope {
   /** Asks a person and waits durably (absent when the runtime has no durable approvals). */
   /** Injected latency and failures (testing resilience on the real paths). */
   readonly faults?: { before(site: string, signal: AbortSignal | undefined): Promise<void> };
-  readonly askApproval?: (site: { key: string; reason: string }) => Promise<PersonDecision>;
+  readonly askApproval?: (site: {
+    key: string;
+    reason: string;
+    subject?: ApprovalSubject;
+  }) => Promise<PersonDecision>;
   emit(event: RunEventInput): void;
   /** Identical calls within one attempt are numbered so each is its own step. */
   readonly occurrences: Map<string, number>;
@@ -80,6 +84,34 @@ async function factsOf(
   const sealer = scope.shield?.stepSealer;
   const options = sealer === undefined ? { idempotent: true } : { idempotent: true, sealer };
   return (await scope.durable.step(stepName, compute, options)).value;
+}
+
+/** Step options that seal what the step records when the run has a PII shield. */
+function sealed(scope: ToolCallScope): { idempotent: true; sealer?: StepSealer } {
+  const sealer = scope.shield?.stepSealer;
+  return sealer === undefined ? { idempotent: true } : { idempotent: true, sealer };
+}
+
+/**
+ * A call's arguments as an approver changed them: the edit (a JSON object of the arguments to change)
+ * over the model's, validated by the tool's schema. A string says why it cannot be used.
+ */
+async function editedInput(
+  scope: ToolCallScope,
+  tool: AnyTool,
+  name: string,
+  input: Record<string, unknown>,
+  edit: unknown,
+  by: string | null,
+): Promise<Record<string, unknown> | string> {
+  const who = by ?? "the approver";
+  if (typeof edit !== "object" || edit === null || Array.isArray(edit))
+    return `${who}'s edit of ${name} is not an object of arguments (${JSON.stringify(edit)}); the call was not made`;
+  const revealed = scope.shield ? (await scope.shield.revealValue(edit)).value : edit;
+  const parsed = tool.input.safeParse({ ...input, ...(revealed as Record<string, unknown>) });
+  if (!parsed.success)
+    return `${who}'s edit of ${name} is not valid input (${summariseIssues(parsed.error.issues)}); the call was not made`;
+  return parsed.data as Record<string, unknown>;
 }
 
 function summariseIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
@@ -128,9 +160,10 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       `invalid input for tool "${name}": ${summariseIssues(parsed.error.issues)}`,
     );
   }
-  const input = parsed.data;
+  // `let`: an approver may change the arguments (`arbiter approvals approve --edit`).
+  let input = parsed.data;
   // What the journal and the policy request may hold of the arguments: tokens, never values.
-  const recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
+  let recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
   const argsHash = createHash("sha256").update(canonicalJson(input)).digest("hex").slice(0, 16);
   const base = `${scope.taskId}/${name}/${argsHash}`;
   const occurrence = scope.occurrences.get(base) ?? 0;
@@ -149,6 +182,12 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
   // A call whose result is on record (a resumed or replayed run) was authorised when it ran: deciding
   // again on today's data could ask a person about what already happened, or deny it.
   const onRecord = scope.durable.hasResult?.(`tool:${callId}`) === true;
+  const editStep = `edit:${callId}`;
+  if (onRecord && scope.durable.hasResult?.(editStep) === true) {
+    // It ran with the arguments as an approver edited them: those count (and are journaled).
+    input = (await scope.durable.step(editStep, async () => input, sealed(scope))).value as typeof input;
+    recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
+  }
   if (scope.authorizer !== undefined && !onRecord) {
     const request = {
       runId: scope.runId,
@@ -173,9 +212,28 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       const answer = await scope.askApproval({
         key: `tool:${callId}`,
         reason: `${name}: ${describeDecision(decision)}`,
+        subject: { kind: "tool-call", tool: name, input: recordedInput },
       });
       if (answer.status === "approved") {
-        decision = await scope.authorizer.authorizeToolCall({ ...request, approved: decision.policyIds });
+        let approvedRequest = { ...request, approved: decision.policyIds };
+        if (answer.edit !== null && answer.edit !== undefined) {
+          // Approved with changed arguments: validated like the model's, recorded (a resumed run makes
+          // the call as approved), and decided again by the policy as they now are.
+          const edited = await editedInput(scope, tool!, name, input, answer.edit, answer.by);
+          if (typeof edited === "string") fail(ErrorCode.ToolInputInvalid, edited);
+          input = (await scope.durable.step(editStep, async () => edited, sealed(scope)))
+            .value as typeof input;
+          recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
+          approvedRequest = {
+            ...approvedRequest,
+            input: recordedInput,
+            facts:
+              tool!.facts === undefined
+                ? {}
+                : await factsOf(scope, `facts:${callId}:edited`, () => tool!.facts!(input, toolContext)),
+          };
+        }
+        decision = await scope.authorizer.authorizeToolCall(approvedRequest);
         scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
       } else if (answer.status === "denied") {
         deniedBy = `denied by ${answer.by ?? "a person"}${answer.reason ? `: ${answer.reason}` : ""}`;
@@ -235,6 +293,7 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     // Only this branch waits; a suspension or shutdown meanwhile is not the tool's failure.
     const answer = await scope.askApproval({
       key: `in-doubt:${callId}@${error.startedAt}`,
+      subject: { kind: "in-doubt", tool: name, input: recordedInput, idempotencyKey },
       reason:
         `${name} (idempotency key ${idempotencyKey}) started at ${new Date(error.startedAt).toISOString()} and its ` +
         "process stopped before recording whether it finished; it is not declared idempotent. Check the system: " +

@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
+import type { ApprovalSubject } from "../../journal/events.ts";
+import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
 import type { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
-import { APPROVAL_STATUSES, type ApprovalRecord } from "../../store/store.ts";
+import { APPROVAL_STATUSES, type ApprovalRecord, type ApprovalStatus } from "../../store/store.ts";
 import { protectDecision } from "../../supervisor/approval.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
@@ -16,17 +18,100 @@ const usage = [
   "       arbiter approvals approve <id> --by <name> [--reason text] [--edit json] [--db path]",
   "       arbiter approvals deny <id> --by <name> --reason <text> [--edit json] [--db path]",
   "",
-  "  --edit on approve: the answer as the approver corrected it ({summary?, data?}).",
-  "  --edit on deny of an in-doubt call: the call's result as found in the real system.",
+  '  --edit on approve of a tool call held by policy: the arguments to change ({"amount": 40}).',
+  "  --edit on approve of a worker's answer: the answer as corrected ({summary?, data?}).",
+  "  --edit on approve of a delegation held for review: the task's input, as a JSON string.",
+  "  --edit on deny of a call left in doubt: the call's result as found in the real system.",
 ].join("\n");
+
+/**
+ * The status as of now: a pending request past its expiry is expired (the run records it so when it
+ * next looks; approving it is refused either way).
+ */
+function effectiveStatus(a: ApprovalRecord, now: number): ApprovalStatus {
+  return a.status === "pending" && a.expiresAt !== null && a.expiresAt <= now ? "expired" : a.status;
+}
+
+/** What the approval asks about, from its request in the run's journal (runs before 0.x have none). */
+function subjectOf(store: SqliteStore, a: ApprovalRecord): ApprovalSubject | undefined {
+  for (const { event } of new SqliteJournal(store).read(a.runId))
+    if (event.type === "approval-request" && event.approvalId === a.id) return event.subject;
+  return undefined;
+}
+
+function describeSubject(subject: ApprovalSubject): string {
+  switch (subject.kind) {
+    case "tool-call":
+      return `tool call ${subject.tool} ${JSON.stringify(subject.input)} (approve --edit '{"<argument>": …}' changes arguments)`;
+    case "in-doubt":
+      return `tool call ${subject.tool} ${JSON.stringify(subject.input)} left in doubt, idempotency key ${subject.idempotencyKey} (deny --edit <result> records what it did)`;
+    case "answer":
+      return `a worker's answer (approve --edit '{"summary": "…"}' corrects it)`;
+    case "delegation":
+      return `a delegation, input ${JSON.stringify(subject.input)} (approve --edit '"<input>"' replaces it)`;
+  }
+}
+
+/** Whether an `--edit` fits what is decided; says what would, with exit 2, when it does not. */
+function checkEdit(subject: ApprovalSubject | undefined, decision: "approve" | "deny", edit: unknown): void {
+  if (subject === undefined) return;
+  const refuse: (message: string) => never = (message) => {
+    throw new ArbiterError(ErrorCode.InvalidArgument, `--edit: ${message}`, { details: { field: "edit" } });
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (subject.kind === "in-doubt") {
+    if (decision === "approve")
+      refuse(
+        `approving a call left in doubt runs it again as it was; to record what it did instead, deny it with --edit <result>`,
+      );
+    return;
+  }
+  if (decision === "deny")
+    refuse("a denial takes no edit here (only a call left in doubt records its result on deny)");
+  if (subject.kind === "tool-call") {
+    const args = isObject(subject.input) ? subject.input : {};
+    const names = Object.keys(args);
+    if (!isObject(edit) || Object.keys(edit).length === 0)
+      refuse(
+        `give the arguments of ${subject.tool} to change as a JSON object, e.g. {"${names[0] ?? "amount"}": …}`,
+      );
+    for (const [key, value] of Object.entries(edit)) {
+      if (!(key in args))
+        refuse(
+          `${subject.tool} was called with ${names.join(", ") || "no arguments"}; "${key}" is not one of them`,
+        );
+      const was = args[key];
+      const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+      if (was !== null && kind(was) !== kind(value))
+        refuse(
+          `"${key}" of ${subject.tool} is a ${kind(was)} (was ${JSON.stringify(was)}), not a ${kind(value)}`,
+        );
+    }
+    return;
+  }
+  if (subject.kind === "answer") {
+    if (
+      !isObject(edit) ||
+      Object.keys(edit).some((k) => k !== "summary" && k !== "data") ||
+      (edit.summary !== undefined && typeof edit.summary !== "string") ||
+      (edit.data !== undefined && !isObject(edit.data))
+    )
+      refuse(`a corrected answer is {"summary": "<text>", "data": {…}} (either or both)`);
+    return;
+  }
+  if (typeof edit !== "string" || edit.trim() === "")
+    refuse(`the task's new input is a JSON string, e.g. '"cancel my roaming add-on"'`);
+}
 
 const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
 
-function describe(a: ApprovalRecord): string {
+function describe(a: ApprovalRecord, subject: ApprovalSubject | undefined, now: number): string {
   return [
-    `approval ${a.id}  ${a.status}`,
+    `approval ${a.id}  ${effectiveStatus(a, now)}`,
     `  run      ${a.runId}  task ${a.taskId}  worker ${a.worker}`,
     `  asks     ${a.reason}`,
+    ...(subject === undefined ? [] : [`  about    ${describeSubject(subject)}`]),
     `  created  ${when(a.createdAt)}   expires ${when(a.expiresAt)}`,
     ...(a.decidedBy
       ? [
@@ -96,9 +181,19 @@ export const approvalsCommand: Command = {
     );
     const store = openStore(values.db, io, sub === "list" || sub === "show" ? "read" : "write");
     try {
+      const now = Date.now();
       if (sub === "list") {
+        if (positionals.length > 0)
+          throw new ArbiterError(
+            ErrorCode.InvalidArgument,
+            `approvals list takes no arguments (got "${positionals.join(" ")}"); \`arbiter approvals show <id>\` shows one\nUsage: ${usage}`,
+          );
         const status = oneOf("status", values.status, APPROVAL_STATUSES, usage) ?? "pending";
-        const list = store.listApprovals({ status });
+        // By status as of now: a pending request past its expiry is listed as expired.
+        const list = store
+          .listApprovals(status === "expired" || status === "pending" ? {} : { status })
+          .filter((a) => effectiveStatus(a, now) === status)
+          .map((a) => ({ ...a, status: effectiveStatus(a, now) }));
         if (values.json) io.out(`${JSON.stringify(list)}\n`);
         else if (list.length === 0) io.out(`no ${status} approvals\n`);
         else
@@ -108,7 +203,12 @@ export const approvalsCommand: Command = {
       }
       if (sub === "show") {
         const a = found(store, positionals[0]);
-        io.out(values.json ? `${JSON.stringify(a)}\n` : `${describe(a)}\n`);
+        const subject = subjectOf(store, a);
+        io.out(
+          values.json
+            ? `${JSON.stringify({ ...a, status: effectiveStatus(a, now), ...(subject ? { subject } : {}) })}\n`
+            : `${describe(a, subject, now)}\n`,
+        );
         return 0;
       }
       if (sub === "approve" || sub === "deny") {
@@ -133,6 +233,7 @@ export const approvalsCommand: Command = {
             );
           }
         }
+        if (edit !== undefined) checkEdit(subjectOf(store, a), sub, edit);
         // Personal data in the reason or the edit becomes tokens of the run's tenant before anything
         // stores it, as in the run's own request (the run's tools get the values back).
         const words = await protectedWords(store, a.runId, io, {

@@ -8,6 +8,7 @@ import { parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
 import { openCliRuntime, recordableSpecs } from "../open-runtime.ts";
 import { openStore } from "../open-store.ts";
+import { ExitCode } from "../output.ts";
 import { parse } from "../parse.ts";
 import { StopOnSignals } from "../stop-on-signals.ts";
 
@@ -47,6 +48,13 @@ export const resumeCommand: Command = {
     } finally {
       probe.close();
     }
+    const results: Array<{ runId: string; status: string; detail?: string }> = [];
+    // `--run` names a run that ended already: nothing to do, and said so (with how it ended).
+    runs = runs.filter((run) => {
+      if (UNFINISHED_RUN_STATUSES.includes(run.status)) return true;
+      results.push({ runId: run.id, status: run.status, detail: "already finished: nothing to resume" });
+      return false;
+    });
     // Each run resumes on the models it ran on (its recorded `--model` specs) unless --model is given.
     const given = (values.model as string[] | undefined) ?? [];
     const byProfile = new Map<string, { file: string; models: string[]; runs: RunRecord[] }>();
@@ -64,7 +72,6 @@ export const resumeCommand: Command = {
       group.runs.push(run);
       byProfile.set(key, group);
     }
-    const results: Array<{ runId: string; status: string; detail?: string }> = [];
     // Ctrl-C or SIGTERM stops the runs where they are (unfinished, their leases released); a second
     // signal ends the process at once.
     const stop = new StopOnSignals();
@@ -133,12 +140,20 @@ export const resumeCommand: Command = {
     if (values.json) io.out(`${JSON.stringify({ runs: results })}\n`);
     else if (results.length === 0) io.out("no unfinished runs\n");
     else
-      for (const r of results)
-        io.out(`${r.runId}  ${r.status}${r.detail ? `  ${r.detail.split("\n")[0]}` : ""}\n`);
+      for (const r of results) {
+        // An answer is printed whole, below its run's line; other details fit on the line.
+        const [first, ...more] = (r.detail ?? "").split("\n");
+        io.out(`${r.runId}  ${r.status}${first ? `  ${first}` : ""}\n`);
+        for (const line of more) io.out(`    ${line}\n`);
+      }
     if (stop.by !== undefined) {
       io.err(`arbiter: stopped by ${stop.by}; \`arbiter resume\` continues the unfinished runs\n`);
       return stop.exitCode;
     }
-    return results.some((r) => r.status === "error") ? 1 : 0;
+    // As `arbiter run`: 0 when every run it names is completed (or taken up by another process now),
+    // 1 when one ended partial, failed or escalated, still waits for a person, or could not resume.
+    return results.every((r) => r.status === "completed" || r.status === "skipped")
+      ? ExitCode.Ok
+      : ExitCode.RunNotCompleted;
   },
 };

@@ -1,4 +1,8 @@
 import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { constants } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import type { JournalEntry } from "../../journal/events.ts";
 import type { Journal } from "../../journal/journal.ts";
 import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
@@ -7,6 +11,7 @@ import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunResult } from "../../supervisor/deliver.ts";
 import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import { newRunId } from "../../supervisor/run-id.ts";
+import { parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
 import { openCliRuntime } from "../open-runtime.ts";
 import { type CliIo, ExitCode } from "../output.ts";
@@ -112,6 +117,8 @@ export const runCommand: Command = {
         detach: { type: "boolean" },
         "run-id": { type: "string" },
         inject: { type: "string" },
+        // Internal: the process `--detach` starts tells its parent when the run is on record.
+        "report-start": { type: "boolean" },
       },
       usage,
     );
@@ -124,23 +131,10 @@ export const runCommand: Command = {
     for (const spec of (values.model as string[] | undefined) ?? []) parseModelSpec(spec);
     const context = parseContext((values.context as string[] | undefined) ?? []);
     const profile = await loadProfile(file, { env: io.env });
+    if (typeof values.inject === "string") parseFaultSpec(values.inject);
     if (values.detach) {
-      // The run goes on in a background process of its own; this one prints its id and returns.
       await profile.close();
-      const runId = newRunId();
-      const rest = args.filter((a) => a !== "--detach");
-      const child = spawn(
-        process.execPath,
-        [process.argv[1]!, "run", ...rest, "--run-id", runId, "--quiet"],
-        {
-          detached: true,
-          stdio: "ignore",
-          env: io.env as NodeJS.ProcessEnv,
-        },
-      );
-      child.unref();
-      io.out(`${values.json ? JSON.stringify({ runId, status: "running", detached: true }) : runId}\n`);
-      return ExitCode.Ok;
+      return detach(args, io, resolveDbPath(values.db as string | undefined, io.env), values.json === true);
     }
     const runtime = await openCliRuntime(profile, io, {
       dbPath: resolveDbPath(values.db as string | undefined, io.env),
@@ -167,6 +161,7 @@ export const runCommand: Command = {
             signal: stop.signal,
             onStart: (id) => {
               runId = id;
+              if (values["report-start"]) reportStart(runtime.journal, id);
               if (!live) return;
               unsubscribe = runtime.journal.subscribe((entry) => {
                 const line = renderProgress(entry, io.isTty);
@@ -195,3 +190,77 @@ export const runCommand: Command = {
     }
   },
 };
+
+/**
+ * `run --detach`: the run goes on in a background process of its own. This one returns once that
+ * process has the run on record (its id then works with `runs show` and `resume`), or, when it could
+ * not start it (credentials, database, input), relays why with its exit code. The background
+ * process writes to `logs/<run-id>.log` beside the database.
+ */
+async function detach(args: string[], io: CliIo, dbPath: string, json: boolean): Promise<number> {
+  if (dbPath === ":memory:")
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      "--detach needs a database file (the run goes on in another process): drop --db :memory:",
+      { details: { field: "db" } },
+    );
+  const runId = newRunId();
+  const logs = join(dirname(dbPath), "logs");
+  let log: number;
+  try {
+    mkdirSync(logs, { recursive: true });
+    log = openSync(join(logs, `${runId}.log`), "a", 0o600);
+  } catch (cause) {
+    throw new ArbiterError(
+      ErrorCode.InvalidArgument,
+      `cannot write the detached run's log in ${logs}: ${(cause as Error).message}; choose another --db`,
+      { cause, details: { field: "db" } },
+    );
+  }
+  const logFile = join(logs, `${runId}.log`);
+  const rest = args.filter((a) => a !== "--detach");
+  const child = spawn(
+    process.execPath,
+    [process.argv[1]!, "run", ...rest, "--run-id", runId, "--quiet", "--report-start"],
+    { detached: true, stdio: ["ignore", log, log, "ipc"], env: io.env as NodeJS.ProcessEnv },
+  );
+  closeSync(log);
+  const outcome = await new Promise<{ started: true } | { started: false; code: number }>((resolve) => {
+    child.on("message", (message: { type?: string }) => {
+      if (message?.type === "started") resolve({ started: true });
+    });
+    // "close", not "exit": it comes after the channel has delivered every message.
+    child.on("close", (code, signal) =>
+      resolve({
+        started: false,
+        code: code ?? (signal === null ? ExitCode.RunNotCompleted : 128 + (constants.signals[signal] ?? 0)),
+      }),
+    );
+    child.on("error", () => resolve({ started: false, code: ExitCode.RunNotCompleted }));
+  });
+  if (!outcome.started) {
+    // What the background process said, as it said it (it reports errors the way every command does).
+    let said = "";
+    try {
+      said = readFileSync(logFile, "utf8").trim();
+    } catch {}
+    io.err(said === "" ? `arbiter: the detached run did not start (exit ${outcome.code})\n` : `${said}\n`);
+    return outcome.code;
+  }
+  if (child.connected) child.disconnect();
+  child.unref();
+  const where = relative(process.cwd(), logFile) || logFile;
+  io.out(`${json ? JSON.stringify({ runId, status: "running", detached: true, log: logFile }) : runId}\n`);
+  if (!json) io.err(`running in the background (pid ${child.pid}); its output goes to ${where}\n`);
+  return ExitCode.Ok;
+}
+
+/** In the process `--detach` started: tells the parent once the run is on record, then lets it go. */
+function reportStart(journal: Journal, runId: string): void {
+  if (typeof process.send !== "function") return;
+  const unsubscribe = journal.subscribe((entry) => {
+    if (entry.event.type !== "run-start" && entry.event.type !== "run-resume") return;
+    unsubscribe();
+    process.send!({ type: "started", runId }, () => process.disconnect?.());
+  }, runId);
+}
