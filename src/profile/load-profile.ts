@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import { loadPolicyBundle } from "../policy/cedar/load-policy-bundle.ts";
@@ -75,7 +75,9 @@ function fail(map: SourceMap, displayFile: string, problems: Problem[]): never {
 /** Loads, validates and versions a mission profile (YAML or JSON). Throws `ArbiterError` naming file:line:column. */
 export async function loadProfile(file: string, options: LoadProfileOptions = {}): Promise<Profile> {
   const absolute = resolve(file);
-  const displayFile = relative(process.cwd(), absolute) || file;
+  // Relative to the working directory when it is below it; else absolute (`../../x.yaml` helps nobody).
+  const below = relative(process.cwd(), absolute);
+  const displayFile = below === "" || below.startsWith("..") || isAbsolute(below) ? absolute : below;
   let text: string;
   try {
     text = await readFile(absolute, "utf8");

@@ -68,8 +68,12 @@ export const auditCommand: Command = {
         const rate = Math.round(report.entries / Math.max(report.durationMs / 1000, 1e-6));
         if (values.json) io.out(`${JSON.stringify({ ...report, entriesPerSec: rate })}\n`);
         else if (report.ok) {
+          const run =
+            report.runEntries === undefined
+              ? ""
+              : `run ${values.run as string}: ${report.runEntries} entries, in a chain of `;
           io.out(
-            `audit ok: ${report.entries} entries, ${report.checkpoints} signed checkpoints (${rate} entries/s)\n`,
+            `audit ok: ${run}${report.entries} entries, ${report.checkpoints} signed checkpoints (${rate} entries/s)\n`,
           );
         } else {
           io.out(`audit FAILED at chain entry ${report.firstBadGseq ?? "?"}:\n`);

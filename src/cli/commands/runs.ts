@@ -25,6 +25,19 @@ export const runsCommand: Command = {
       },
       usage,
     );
+    // Arguments are checked before the database is opened: a typo is said as such.
+    if (sub === "list" && positionals.length > 0)
+      throw new ArbiterError(
+        ErrorCode.InvalidArgument,
+        `runs list takes no arguments (got "${positionals.join(" ")}"); \`arbiter runs show <id>\` shows one\nUsage: ${usage}`,
+      );
+    if (sub === "show" && positionals[0] === undefined)
+      throw new ArbiterError(ErrorCode.InvalidArgument, `a run id is required\nUsage: ${usage}`);
+    if (sub !== "list" && sub !== "show")
+      throw new ArbiterError(
+        ErrorCode.InvalidArgument,
+        `unknown runs command "${sub ?? ""}"\nUsage: ${usage}`,
+      );
     const store = openStore(values.db, io, "read");
     try {
       if (sub === "list") {

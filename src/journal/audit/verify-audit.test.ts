@@ -50,6 +50,10 @@ test("a clean journal verifies, with its signed checkpoints", () => {
   assert.equal(report.ok, true, JSON.stringify(report.problems));
   assert.equal(report.entries, 20);
   assert.equal(report.checkpoints, 2);
+  assert.equal(report.runEntries, undefined);
+  // One run's entries (every third of 20): the whole chain is checked, the run's own are counted.
+  const one = verifyAudit(db, { runId: "run_1" });
+  assert.deepEqual([one.ok, one.entries, one.runEntries], [true, 20, 7]);
 });
 
 test("every single-byte edit of an entry is detected, at that entry", () => {

@@ -21,7 +21,10 @@ export interface AuditProblem {
 
 export interface AuditReport {
   ok: boolean;
+  /** Entries in the whole chain (all of it is checked, with or without `runId`). */
   entries: number;
+  /** With `runId`: that run's entries in the chain. */
+  runEntries?: number;
   checkpoints: number;
   /** The first bad position in the chain, if any. */
   firstBadGseq: number | null;
@@ -99,6 +102,7 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
   let expected = 1;
   let prevHash = GENESIS;
   let entries = 0;
+  let runEntries = 0;
   for (const raw of db
     .prepare(
       "SELECT gseq, run_id, seq, n, v, type, event, prev, hash FROM journal WHERE gseq > 0 ORDER BY gseq",
@@ -108,6 +112,7 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
     const n = Math.max(1, row.n);
     const last = row.gseq + n - 1;
     entries += n;
+    if (row.run_id === options.runId) runEntries += n;
     const where = { gseq: row.gseq, runId: row.run_id, seq: row.seq };
     const what =
       n === 1
@@ -196,6 +201,7 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
   return {
     ok: relevant.length === 0,
     entries,
+    ...(options.runId === undefined ? {} : { runEntries }),
     checkpoints,
     firstBadGseq: firstBad.length > 0 ? Math.min(...firstBad) : null,
     problems: relevant,

@@ -26,8 +26,15 @@ export function storeError(error: unknown, path: string, action: string): Arbite
   const fail = (what: string) =>
     new ArbiterError(ErrorCode.StoreError, `${action}: ${what}`, { cause: error, details });
   switch (primaryCode(error)) {
-    case NOTADB:
     case CORRUPT:
+      // A database file whose pages are damaged (a disk fault, a copy taken mid-write, an edit by hand):
+      // what is readable can be saved into a new file; nothing is written to the damaged one.
+      return fail(
+        `${path} is damaged (${detail}): SQLite found a corrupt page, so nothing more is written to it. ` +
+          `\`sqlite3 ${path} "PRAGMA integrity_check"\` says where; \`sqlite3 ${path} .recover | sqlite3 recovered.db\` ` +
+          "copies what is readable into a new file to point --db / ARBITER_DB at (keep the damaged one aside).",
+      );
+    case NOTADB:
       return fail(
         `${path} is not a readable Arbiter database (${detail}). ` +
           "Point --db / ARBITER_DB at the right file, or move this one aside and start with a new database.",

@@ -1163,7 +1163,7 @@ function lostWrites(runId: string, created: boolean, cause: ArbiterError): Arbit
     ErrorCode.StoreError,
     created
       ? `run "${runId}" was never recorded: ${cause.message} It stopped before any side effect; send its request again once the database can be written.`
-      : `run "${runId}" lost its last writes: ${cause.message} It stopped here; \`arbiter resume\` continues it from its last commit once the database can be written.`,
+      : `run "${runId}" lost its last writes: ${cause.message} It stopped here; once the database can be written again, \`arbiter resume\` continues it from its last commit.`,
     { cause, details: { ...cause.details, runId } },
   );
 }
