@@ -6,6 +6,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -806,6 +807,21 @@ test("run --detach returns once the run is on record and it finishes in the back
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /garbage\.db is not a readable Arbiter database/);
   assert.equal(JSON.parse(run("runs", "list", "--json").stdout).length, 1);
+  // Nothing is left behind by a run that did not start: no log, no audit key made for that file.
+  assert.deepEqual(readdirSync(join(dir, "logs")), [`${runId}.log`]);
+  const elsewhere = mkdtempSync(join(tmpdir(), "arbiter-detach-bad-"));
+  writeFileSync(join(elsewhere, "garbage.db"), "not a database");
+  const there = spawnSync(
+    process.execPath,
+    [bin, "run", profile, "my bill", "--detach", "--db", "garbage.db"],
+    {
+      cwd: elsewhere,
+      env: { ...process.env, TELECOM_DB: join(elsewhere, "telecom.db") },
+      encoding: "utf8",
+    },
+  );
+  assert.equal(there.status, 2, there.stderr);
+  assert.deepEqual(readdirSync(elsewhere), ["garbage.db"]);
 });
 
 test("an approver changes a held tool call's arguments with --edit (checked against the call), and an expired request is listed as expired", async () => {
@@ -900,4 +916,51 @@ test("an approver changes a held tool call's arguments with --edit (checked agai
   const tooLate = run("approvals", "approve", lateId, "--by", "alice");
   assert.equal(tooLate.status, 2);
   assert.match(tooLate.stderr, /expired/);
+  const lateRun = JSON.parse(run("runs", "show", late.runId, "--json").stdout);
+  assert.deepEqual(
+    lateRun.approvals.map((a: { status: string }) => a.status),
+    ["expired"],
+    "runs show says expired too",
+  );
+
+  // An edit the tool's schema refuses: the call is not made, the task is escalated with why (no retry,
+  // no fallback worker answering in its place), and resume exits 1.
+  const over = JSON.parse(run("run", profile, "please credit $85 to my account", "--json").stdout);
+  const overId = over.pending[0].approvalId as string;
+  const inherited = run(
+    "approvals",
+    "approve",
+    overId,
+    "--by",
+    "alice",
+    "--edit",
+    '{"__proto__":{"amount":1}}',
+  );
+  assert.equal(inherited.status, 2, "an inherited name is not an argument");
+  assert.match(inherited.stderr, /"__proto__" is not one of them/);
+  assert.equal(run("approvals", "approve", overId, "--by", "alice", "--edit", '{"amount":1e9}').status, 0);
+  // The expired run's profile is gone meanwhile: that run cannot be resumed, the other one still is.
+  rmSync(expiring);
+  const mixed = run("resume", "--json");
+  assert.equal(mixed.status, 1, mixed.stdout);
+  const byRun = new Map(
+    (JSON.parse(mixed.stdout).runs as Array<{ runId: string; status: string; detail: string }>).map((r) => [
+      r.runId,
+      r,
+    ]),
+  );
+  assert.equal(byRun.get(late.runId)?.status, "error");
+  assert.match(
+    byRun.get(late.runId)?.detail ?? "",
+    /cannot resume: .*profile\.yaml: cannot read the profile/,
+  );
+  assert.equal(byRun.get(over.runId)?.status, "escalated");
+  assert.match(
+    byRun.get(over.runId)?.detail ?? "",
+    /alice's edit of issue_credit is not valid input \(amount: Too big/,
+  );
+  const after = new DatabaseSync(env.TELECOM_DB, { readOnly: true });
+  const issued = after.prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'").get();
+  after.close();
+  assert.equal(issued?.n, 1, "only the $40 credit approved earlier");
 });

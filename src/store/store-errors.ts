@@ -36,7 +36,8 @@ export function notPending(approval: ApprovalRecord): ArbiterError {
     return new ArbiterError(
       ErrorCode.ApprovalExpired,
       `approval "${approval.id}" expired${approval.expiresAt === null ? "" : ` at ${new Date(approval.expiresAt).toISOString()}`} ` +
-        "and can no longer be decided; the run took its configured expiry outcome",
+        "and can no longer be decided; the run takes the profile's expiry outcome (supervisor.approvals.onExpire) " +
+        "where it waits (at once in a running `arbiter serve`, else on `arbiter resume`)",
       { details },
     );
   }

@@ -254,3 +254,11 @@ export interface Store {
 
   close(): void;
 }
+
+/**
+ * An approval's status as of `now`: a pending request past its expiry is expired (the run records it
+ * so when it next looks; deciding it is refused either way). What `approvals` and `runs show` display.
+ */
+export function effectiveStatus(a: ApprovalRecord, now: number): ApprovalStatus {
+  return a.status === "pending" && a.expiresAt !== null && a.expiresAt <= now ? "expired" : a.status;
+}

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { importLegacyLedger } from "../budget/sqlite/legacy-ledger.ts";
 import { createSqliteLedger } from "../budget/sqlite/sqlite-ledger.ts";
@@ -120,20 +120,27 @@ export class LocalRuntime {
     // the PII vault has a file of its own.
     // A failed commit (a full disk) lost some runs' writes: those runs stop (see `#stopLost`).
     let stopLost: (lost: readonly string[], error: ArbiterError) => void = () => {};
-    const store = new SqliteStore({
-      path: options.dbPath,
-      commit: "grouped",
-      onError: (error, lost) => stopLost(lost, error),
-      // Commits survive a crash of this process without an fsync on the event loop; a step that is not
-      // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
-      synchronous: "normal",
-      signer: loadCheckpointSigner({ env, file: companions.auditKeyFile }),
-      // At most ~4 signatures a second (each ~50 µs): a run's end is covered within 250 ms, or at close.
-      checkpointGapMs: 250,
-      // A thread of its own copies the log into the database file (below), not the committing loop; the
-      // connection checkpoints itself only past 40 MiB of log (should that thread be gone).
-      walAutocheckpoint: WAL_SAFETY_NET_PAGES,
-    });
+    // A key made for a database that then fails to open (not a database, locked, newer schema) is removed:
+    // a failed command leaves nothing behind.
+    const keyExisted = existsSync(companions.auditKeyFile);
+    const store = openOrForgetKey(
+      keyExisted ? undefined : companions.auditKeyFile,
+      () =>
+        new SqliteStore({
+          path: options.dbPath,
+          commit: "grouped",
+          onError: (error, lost) => stopLost(lost, error),
+          // Commits survive a crash of this process without an fsync on the event loop; a step that is not
+          // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
+          synchronous: "normal",
+          signer: loadCheckpointSigner({ env, file: companions.auditKeyFile }),
+          // At most ~4 signatures a second (each ~50 µs): a run's end is covered within 250 ms, or at close.
+          checkpointGapMs: 250,
+          // A thread of its own copies the log into the database file (below), not the committing loop; the
+          // connection checkpoints itself only past 40 MiB of log (should that thread be gone).
+          walAutocheckpoint: WAL_SAFETY_NET_PAGES,
+        }),
+    );
     const closers: Array<() => unknown> = [];
     try {
       // A process that died within a checkpoint gap left its last runs' ends unsigned: sign them now.
@@ -483,5 +490,15 @@ export class LocalRuntime {
 
   async close(): Promise<void> {
     for (const close of this.#closers) await close();
+  }
+}
+
+/** Opens the store; should that fail, removes the audit key made for it (when it was made just now). */
+function openOrForgetKey(madeKey: string | undefined, open: () => SqliteStore): SqliteStore {
+  try {
+    return open();
+  } catch (error) {
+    if (madeKey !== undefined) rmSync(madeKey, { force: true });
+    throw error;
   }
 }

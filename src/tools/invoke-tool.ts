@@ -220,7 +220,13 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
           // Approved with changed arguments: validated like the model's, recorded (a resumed run makes
           // the call as approved), and decided again by the policy as they now are.
           const edited = await editedInput(scope, tool!, name, input, answer.edit, answer.by);
-          if (typeof edited === "string") fail(ErrorCode.ToolInputInvalid, edited);
+          if (typeof edited === "string") {
+            // The person's edit, not the model's call, is wrong: no retry or fallback repeats it; the
+            // task is escalated with why (someone decides again).
+            const stop = new ArbiterError(ErrorCode.ToolInputInvalid, edited);
+            scope.policyStop ??= stop;
+            endFailed(callId, edited, stop);
+          }
           input = (await scope.durable.step(editStep, async () => edited, sealed(scope)))
             .value as typeof input;
           recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
@@ -236,7 +242,10 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
         decision = await scope.authorizer.authorizeToolCall(approvedRequest);
         scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
       } else if (answer.status === "denied") {
-        deniedBy = `denied by ${answer.by ?? "a person"}${answer.reason ? `: ${answer.reason}` : ""}`;
+        deniedBy =
+          answer.expired === true
+            ? `not approved in time: ${answer.reason ?? "the approval expired"}`
+            : `denied by ${answer.by ?? "a person"}${answer.reason ? `: ${answer.reason}` : ""}`;
       }
     }
     if (decision.outcome !== "allow" || deniedBy !== undefined) {

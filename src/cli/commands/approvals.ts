@@ -4,7 +4,7 @@ import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
 import type { ApprovalSubject } from "../../journal/events.ts";
 import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
 import type { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
-import { APPROVAL_STATUSES, type ApprovalRecord, type ApprovalStatus } from "../../store/store.ts";
+import { APPROVAL_STATUSES, type ApprovalRecord, effectiveStatus } from "../../store/store.ts";
 import { protectDecision } from "../../supervisor/approval.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
@@ -24,14 +24,6 @@ const usage = [
   "  --edit on deny of a call left in doubt: the call's result as found in the real system.",
 ].join("\n");
 
-/**
- * The status as of now: a pending request past its expiry is expired (the run records it so when it
- * next looks; approving it is refused either way).
- */
-function effectiveStatus(a: ApprovalRecord, now: number): ApprovalStatus {
-  return a.status === "pending" && a.expiresAt !== null && a.expiresAt <= now ? "expired" : a.status;
-}
-
 /** What the approval asks about, from its request in the run's journal (runs before 0.x have none). */
 function subjectOf(store: SqliteStore, a: ApprovalRecord): ApprovalSubject | undefined {
   for (const { event } of new SqliteJournal(store).read(a.runId))
@@ -39,16 +31,18 @@ function subjectOf(store: SqliteStore, a: ApprovalRecord): ApprovalSubject | und
   return undefined;
 }
 
-function describeSubject(subject: ApprovalSubject): string {
+/** What is decided; while it is pending, with what `--edit` would change. */
+function describeSubject(subject: ApprovalSubject, pending: boolean): string {
+  const hint = (text: string) => (pending ? ` (${text})` : "");
   switch (subject.kind) {
     case "tool-call":
-      return `tool call ${subject.tool} ${JSON.stringify(subject.input)} (approve --edit '{"<argument>": …}' changes arguments)`;
+      return `tool call ${subject.tool} ${JSON.stringify(subject.input)}${hint(`approve --edit '{"<argument>": …}' changes arguments`)}`;
     case "in-doubt":
-      return `tool call ${subject.tool} ${JSON.stringify(subject.input)} left in doubt, idempotency key ${subject.idempotencyKey} (deny --edit <result> records what it did)`;
+      return `tool call ${subject.tool} ${JSON.stringify(subject.input)} left in doubt, idempotency key ${subject.idempotencyKey}${hint("deny --edit <result> records what it did")}`;
     case "answer":
-      return `a worker's answer (approve --edit '{"summary": "…"}' corrects it)`;
+      return `a worker's answer${hint(`approve --edit '{"summary": "…"}' corrects it`)}`;
     case "delegation":
-      return `a delegation, input ${JSON.stringify(subject.input)} (approve --edit '"<input>"' replaces it)`;
+      return `a delegation, input ${JSON.stringify(subject.input)}${hint(`approve --edit '"<input>"' replaces it`)}`;
   }
 }
 
@@ -77,7 +71,7 @@ function checkEdit(subject: ApprovalSubject | undefined, decision: "approve" | "
         `give the arguments of ${subject.tool} to change as a JSON object, e.g. {"${names[0] ?? "amount"}": …}`,
       );
     for (const [key, value] of Object.entries(edit)) {
-      if (!(key in args))
+      if (!Object.hasOwn(args, key))
         refuse(
           `${subject.tool} was called with ${names.join(", ") || "no arguments"}; "${key}" is not one of them`,
         );
@@ -111,7 +105,9 @@ function describe(a: ApprovalRecord, subject: ApprovalSubject | undefined, now: 
     `approval ${a.id}  ${effectiveStatus(a, now)}`,
     `  run      ${a.runId}  task ${a.taskId}  worker ${a.worker}`,
     `  asks     ${a.reason}`,
-    ...(subject === undefined ? [] : [`  about    ${describeSubject(subject)}`]),
+    ...(subject === undefined
+      ? []
+      : [`  about    ${describeSubject(subject, effectiveStatus(a, now) === "pending")}`]),
     `  created  ${when(a.createdAt)}   expires ${when(a.expiresAt)}`,
     ...(a.decidedBy
       ? [
@@ -202,6 +198,11 @@ export const approvalsCommand: Command = {
         return 0;
       }
       if (sub === "show") {
+        if (positionals.length > 1)
+          throw new ArbiterError(
+            ErrorCode.InvalidArgument,
+            `approvals show takes one approval id (got "${positionals.join(" ")}")\nUsage: ${usage}`,
+          );
         const a = found(store, positionals[0]);
         const subject = subjectOf(store, a);
         io.out(

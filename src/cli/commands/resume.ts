@@ -83,8 +83,19 @@ export const resumeCommand: Command = {
             results.push({ runId: record.id, status: "stopped", detail: `not started: ${stop.by}` });
           continue;
         }
-        const profile = await loadProfile(file, { env: io.env });
-        const runtime = await openCliRuntime(profile, io, { dbPath, model: models, inject: values.inject });
+        // A group that cannot be taken up (its profile gone or broken, a model's credentials missing)
+        // is reported run by run; the other groups resume all the same.
+        let profile: Awaited<ReturnType<typeof loadProfile>> | undefined;
+        let runtime: Awaited<ReturnType<typeof openCliRuntime>>;
+        try {
+          profile = await loadProfile(file, { env: io.env });
+          runtime = await openCliRuntime(profile, io, { dbPath, model: models, inject: values.inject });
+        } catch (error) {
+          await profile?.close();
+          const why = `cannot resume: ${(error as Error).message}`;
+          for (const record of group) results.push({ runId: record.id, status: "error", detail: why });
+          continue;
+        }
         try {
           await Promise.all(
             group.map(async (record) => {
@@ -106,14 +117,13 @@ export const resumeCommand: Command = {
               try {
                 const outcome: RunOutcome | undefined = await runtime.resume(record, { signal: stop.signal });
                 if (outcome === undefined) {
+                  // Another process has it: still going there (skipped), or finished meanwhile (as it ended).
                   const now = runtime.store.getRun(record.id)?.status ?? record.status;
-                  results.push({
-                    runId: record.id,
-                    status: "skipped",
-                    detail: UNFINISHED_RUN_STATUSES.includes(now)
-                      ? "another process holds it"
-                      : `another process finished it meanwhile (${now})`,
-                  });
+                  results.push(
+                    UNFINISHED_RUN_STATUSES.includes(now)
+                      ? { runId: record.id, status: "skipped", detail: "another process holds it" }
+                      : { runId: record.id, status: now, detail: "another process finished it meanwhile" },
+                  );
                 } else if ("answer" in outcome)
                   results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
                 else

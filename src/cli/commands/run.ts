@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
@@ -134,7 +134,10 @@ export const runCommand: Command = {
     if (typeof values.inject === "string") parseFaultSpec(values.inject);
     if (values.detach) {
       await profile.close();
-      return detach(args, io, resolveDbPath(values.db as string | undefined, io.env), values.json === true);
+      return detach(args, io, resolveDbPath(values.db as string | undefined, io.env), {
+        json: values.json === true,
+        quiet: values.quiet === true,
+      });
     }
     const runtime = await openCliRuntime(profile, io, {
       dbPath: resolveDbPath(values.db as string | undefined, io.env),
@@ -197,16 +200,22 @@ export const runCommand: Command = {
  * not start it (credentials, database, input), relays why with its exit code. The background
  * process writes to `logs/<run-id>.log` beside the database.
  */
-async function detach(args: string[], io: CliIo, dbPath: string, json: boolean): Promise<number> {
+async function detach(
+  args: string[],
+  io: CliIo,
+  dbPath: string,
+  { json, quiet }: { json: boolean; quiet: boolean },
+): Promise<number> {
   if (dbPath === ":memory:")
     throw new ArbiterError(
       ErrorCode.InvalidArgument,
-      "--detach needs a database file (the run goes on in another process): drop --db :memory:",
+      "--detach needs a database file (the run goes on in another process), and --db / ARBITER_DB say :memory:; name a file",
       { details: { field: "db" } },
     );
   const runId = newRunId();
   const logs = join(dirname(dbPath), "logs");
   let log: number;
+  const madeLogs = !existsSync(logs);
   try {
     mkdirSync(logs, { recursive: true });
     log = openSync(join(logs, `${runId}.log`), "a", 0o600);
@@ -225,6 +234,15 @@ async function detach(args: string[], io: CliIo, dbPath: string, json: boolean):
     { detached: true, stdio: ["ignore", log, log, "ipc"], env: io.env as NodeJS.ProcessEnv },
   );
   closeSync(log);
+  // Ctrl-C (or SIGTERM) before the run is on record stops it there too: the background process is in a
+  // process group of its own, so it is told; it says what became of the run, relayed below.
+  // Once it is on record, a signal no longer stops it: this process only finishes saying its id.
+  let started = false;
+  const forward = (signal: NodeJS.Signals) => {
+    if (!started) child.kill(signal);
+  };
+  process.on("SIGINT", forward);
+  process.on("SIGTERM", forward);
   const outcome = await new Promise<{ started: true } | { started: false; code: number }>((resolve) => {
     child.on("message", (message: { type?: string }) => {
       if (message?.type === "started") resolve({ started: true });
@@ -238,6 +256,7 @@ async function detach(args: string[], io: CliIo, dbPath: string, json: boolean):
     );
     child.on("error", () => resolve({ started: false, code: ExitCode.RunNotCompleted }));
   });
+  started = outcome.started;
   if (!outcome.started) {
     // What the background process said, as it said it (it reports errors the way every command does).
     let said = "";
@@ -245,13 +264,20 @@ async function detach(args: string[], io: CliIo, dbPath: string, json: boolean):
       said = readFileSync(logFile, "utf8").trim();
     } catch {}
     io.err(said === "" ? `arbiter: the detached run did not start (exit ${outcome.code})\n` : `${said}\n`);
+    // Said here: a run that never started leaves no log behind (nor a logs folder made for it).
+    rmSync(logFile, { force: true });
+    if (madeLogs) {
+      try {
+        rmdirSync(logs); // only if empty: another run may have written there meanwhile
+      } catch {}
+    }
     return outcome.code;
   }
   if (child.connected) child.disconnect();
   child.unref();
   const where = relative(process.cwd(), logFile) || logFile;
   io.out(`${json ? JSON.stringify({ runId, status: "running", detached: true, log: logFile }) : runId}\n`);
-  if (!json) io.err(`running in the background (pid ${child.pid}); its output goes to ${where}\n`);
+  if (!json && !quiet) io.err(`running in the background (pid ${child.pid}); its output goes to ${where}\n`);
   return ExitCode.Ok;
 }
 

@@ -1,6 +1,6 @@
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
-import { RUN_STATUSES } from "../../store/store.ts";
+import { effectiveStatus, RUN_STATUSES } from "../../store/store.ts";
 import type { Command } from "../main.ts";
 import { openStore } from "../open-store.ts";
 import { oneOf, parse, positiveInteger } from "../parse.ts";
@@ -38,14 +38,17 @@ export const runsCommand: Command = {
         ErrorCode.InvalidArgument,
         `unknown runs command "${sub ?? ""}"\nUsage: ${usage}`,
       );
+    if (sub === "show" && positionals.length > 1)
+      throw new ArbiterError(
+        ErrorCode.InvalidArgument,
+        `runs show takes one run id (got "${positionals.join(" ")}")\nUsage: ${usage}`,
+      );
+    const status = oneOf("status", values.status, RUN_STATUSES, usage);
+    const limit = positiveInteger("limit", values.limit, 100, usage);
     const store = openStore(values.db, io, "read");
     try {
       if (sub === "list") {
-        const status = oneOf("status", values.status, RUN_STATUSES, usage);
-        const runs = store.listRuns({
-          ...(status === undefined ? {} : { status }),
-          limit: positiveInteger("limit", values.limit, 100, usage),
-        });
+        const runs = store.listRuns({ ...(status === undefined ? {} : { status }), limit });
         if (values.json) io.out(`${JSON.stringify(runs.map(({ request: _r, ...run }) => run))}\n`);
         else if (runs.length === 0) io.out("no runs\n");
         else {
@@ -75,7 +78,11 @@ export const runsCommand: Command = {
           .filter((e) => e.type === "task-end")
           .map((e) => e);
         const steps = store.loadSteps(run.id).map(({ result: _r, ...s }) => s);
-        const approvals = store.listApprovals({ runId: run.id });
+        // As of now: a pending request past its expiry shows as expired (as `approvals list` shows it).
+        const now = Date.now();
+        const approvals = store
+          .listApprovals({ runId: run.id })
+          .map((a) => ({ ...a, status: effectiveStatus(a, now) }));
         const { request, ...rest } = run;
         // Where it resumes from: its profile file and the --model specs it runs on (none: the profile's).
         const { profileFile, models } = request as { profileFile?: string; models?: string[] };
