@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -26,9 +27,25 @@ describe("openEmbeddedVault", () => {
     const path = join(dir, "other.db");
     const first = await openEmbeddedVault({ path, keyFile: join(dir, "k1.key"), env: {} });
     await first.close();
+    writeFileSync(join(dir, "k2.key"), `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
     await assert.rejects(
       openEmbeddedVault({ path, keyFile: join(dir, "k2.key"), env: {} }),
       /does not match the key this vault was created with/,
     );
+  });
+
+  it("never makes a new key for a vault already on disk: it says the key is missing", async () => {
+    const path = join(dir, "lost.db");
+    const keyFile = join(dir, "lost.key");
+    const first = await openEmbeddedVault({ path, keyFile, env: {} });
+    await first.close();
+    rmSync(keyFile);
+    await assert.rejects(
+      openEmbeddedVault({ path, keyFile, env: {} }),
+      (error: Error) =>
+        /the PII vault .*lost\.db exists but its key is not found/.test(error.message) &&
+        /Restore the key it was made with/.test(error.message),
+    );
+    assert.equal(existsSync(keyFile), false, "no new key left behind");
   });
 });

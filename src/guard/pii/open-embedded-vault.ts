@@ -1,4 +1,7 @@
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
+import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { openVault, type Vault } from "./vault.ts";
 import { resolveVaultKey, type VaultKeyOptions } from "./vault-key.ts";
 import { createSqliteVaultStore } from "./vault-store/sqlite/sqlite-vault-store.ts";
@@ -19,7 +22,23 @@ export interface EmbeddedVaultOptions extends VaultKeyOptions {
 export async function openEmbeddedVault(
   options: EmbeddedVaultOptions = {},
 ): Promise<Vault & { keySource: string; keyGenerated: boolean }> {
-  const { key, source, generated } = resolveVaultKey(options);
+  // A vault already on disk was sealed with a key: a new one could not read it (and would be left
+  // behind), so its key must be found, never made.
+  const path = options.path ?? DEFAULT_VAULT_PATH;
+  const existing = options.database === undefined && existsSync(path) && statSync(path).size > 0;
+  let resolved: ReturnType<typeof resolveVaultKey>;
+  try {
+    resolved = resolveVaultKey(existing ? { ...options, generate: false } : options);
+  } catch (error) {
+    if (!existing || !ArbiterError.is(error) || error.code !== ErrorCode.MissingCredentials) throw error;
+    throw new ArbiterError(
+      ErrorCode.MissingCredentials,
+      `the PII vault ${resolve(path)} exists but its key is not found: ${error.message} ` +
+        "Restore the key it was made with (a new key cannot read it), or point ARBITER_VAULT at another vault.",
+      { cause: error, details: error.details },
+    );
+  }
+  const { key, source, generated } = resolved;
   const store = createSqliteVaultStore(
     options.database ? { database: options.database } : { path: options.path ?? DEFAULT_VAULT_PATH },
   );
