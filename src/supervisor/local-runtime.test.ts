@@ -204,6 +204,12 @@ test("denying an in-doubt charge records that it happened (with the result the p
   const second = await open();
   try {
     const pending = pendingOf(await second.resume(second.unfinished()[0]!));
+    // Approving with an edit does not fit a call left in doubt (it runs again as it was): refused, unstored.
+    await assert.rejects(
+      second.decide(pending[0]!.approvalId, { status: "approved", by: "sam", edit: { amount: 20 } }),
+      (e) => ArbiterError.is(e, "invalid-argument") && /runs it again as it was/.test(e.message),
+    );
+    assert.equal(second.store.getApproval(pending[0]!.approvalId)?.status, "pending");
     // Through the runtime (as `arbiter approvals deny` does): tokenised before anything stores it.
     const decided = await second.decide(pending[0]!.approvalId, {
       status: "denied",

@@ -15,6 +15,7 @@ import { type ApprovalDecision, type ApprovalRecord, approvalTopic, type RunReco
 import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
 import { protectDecision } from "./approval.ts";
+import { checkEdit, subjectOf } from "./approval-edit.ts";
 import { companionFiles } from "./companion-files.ts";
 import type { RunResult } from "./deliver.ts";
 import type { Shield } from "./guards.ts";
@@ -242,6 +243,9 @@ export class LocalRuntime {
     decision: Omit<ApprovalDecision, "at"> & { at?: number },
   ): Promise<ApprovalRecord> {
     const pending = this.store.getApproval(approvalId);
+    // An edit that does not fit what is decided is refused before anything is stored (as the CLI does).
+    if (pending !== undefined && decision.edit !== undefined && decision.edit !== null)
+      checkEdit(subjectOf(this.journal, pending), decision.status, decision.edit);
     const words = {
       ...(decision.reason === undefined ? {} : { reason: decision.reason }),
       ...(decision.edit === undefined ? {} : { edit: decision.edit }),

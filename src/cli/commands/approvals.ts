@@ -6,6 +6,7 @@ import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
 import type { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { APPROVAL_STATUSES, type ApprovalRecord, effectiveStatus } from "../../store/store.ts";
 import { protectDecision } from "../../supervisor/approval.ts";
+import { checkEdit, subjectOf } from "../../supervisor/approval-edit.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
 import { openStore } from "../open-store.ts";
@@ -24,12 +25,7 @@ const usage = [
   "  --edit on deny of a call left in doubt: the call's result as found in the real system.",
 ].join("\n");
 
-/** What the approval asks about, from its request in the run's journal (runs before 0.x have none). */
-function subjectOf(store: SqliteStore, a: ApprovalRecord): ApprovalSubject | undefined {
-  for (const { event } of new SqliteJournal(store).read(a.runId))
-    if (event.type === "approval-request" && event.approvalId === a.id) return event.subject;
-  return undefined;
-}
+const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
 
 /** What is decided; while it is pending, with what `--edit` would change. */
 function describeSubject(subject: ApprovalSubject, pending: boolean): string {
@@ -45,60 +41,6 @@ function describeSubject(subject: ApprovalSubject, pending: boolean): string {
       return `a delegation, input ${JSON.stringify(subject.input)}${hint(`approve --edit '"<input>"' replaces it`)}`;
   }
 }
-
-/** Whether an `--edit` fits what is decided; says what would, with exit 2, when it does not. */
-function checkEdit(subject: ApprovalSubject | undefined, decision: "approve" | "deny", edit: unknown): void {
-  if (subject === undefined) return;
-  const refuse: (message: string) => never = (message) => {
-    throw new ArbiterError(ErrorCode.InvalidArgument, `--edit: ${message}`, { details: { field: "edit" } });
-  };
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
-  if (subject.kind === "in-doubt") {
-    if (decision === "approve")
-      refuse(
-        `approving a call left in doubt runs it again as it was; to record what it did instead, deny it with --edit <result>`,
-      );
-    return;
-  }
-  if (decision === "deny")
-    refuse("a denial takes no edit here (only a call left in doubt records its result on deny)");
-  if (subject.kind === "tool-call") {
-    const args = isObject(subject.input) ? subject.input : {};
-    const names = Object.keys(args);
-    if (!isObject(edit) || Object.keys(edit).length === 0)
-      refuse(
-        `give the arguments of ${subject.tool} to change as a JSON object, e.g. {"${names[0] ?? "amount"}": …}`,
-      );
-    for (const [key, value] of Object.entries(edit)) {
-      if (!Object.hasOwn(args, key))
-        refuse(
-          `${subject.tool} was called with ${names.join(", ") || "no arguments"}; "${key}" is not one of them`,
-        );
-      const was = args[key];
-      const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
-      if (was !== null && kind(was) !== kind(value))
-        refuse(
-          `"${key}" of ${subject.tool} is a ${kind(was)} (was ${JSON.stringify(was)}), not a ${kind(value)}`,
-        );
-    }
-    return;
-  }
-  if (subject.kind === "answer") {
-    if (
-      !isObject(edit) ||
-      Object.keys(edit).some((k) => k !== "summary" && k !== "data") ||
-      (edit.summary !== undefined && typeof edit.summary !== "string") ||
-      (edit.data !== undefined && !isObject(edit.data))
-    )
-      refuse(`a corrected answer is {"summary": "<text>", "data": {…}} (either or both)`);
-    return;
-  }
-  if (typeof edit !== "string" || edit.trim() === "")
-    refuse(`the task's new input is a JSON string, e.g. '"cancel my roaming add-on"'`);
-}
-
-const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
 
 function describe(a: ApprovalRecord, subject: ApprovalSubject | undefined, now: number): string {
   return [
@@ -204,7 +146,7 @@ export const approvalsCommand: Command = {
             `approvals show takes one approval id (got "${positionals.join(" ")}")\nUsage: ${usage}`,
           );
         const a = found(store, positionals[0]);
-        const subject = subjectOf(store, a);
+        const subject = subjectOf(new SqliteJournal(store), a);
         io.out(
           values.json
             ? `${JSON.stringify({ ...a, status: effectiveStatus(a, now), ...(subject ? { subject } : {}) })}\n`
@@ -234,7 +176,8 @@ export const approvalsCommand: Command = {
             );
           }
         }
-        if (edit !== undefined) checkEdit(subjectOf(store, a), sub, edit);
+        if (edit !== undefined)
+          checkEdit(subjectOf(new SqliteJournal(store), a), sub === "approve" ? "approved" : "denied", edit);
         // Personal data in the reason or the edit becomes tokens of the run's tenant before anything
         // stores it, as in the run's own request (the run's tools get the values back).
         const words = await protectedWords(store, a.runId, io, {

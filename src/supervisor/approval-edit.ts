@@ -1,0 +1,71 @@
+import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
+import type { ApprovalSubject } from "../journal/events.ts";
+import type { Journal } from "../journal/journal.ts";
+import type { ApprovalRecord } from "../store/store.ts";
+
+/** What the approval asks about, from its request in the run's journal (runs before 0.x have none). */
+export function subjectOf(journal: Pick<Journal, "read">, a: ApprovalRecord): ApprovalSubject | undefined {
+  for (const { event } of journal.read(a.runId))
+    if (event.type === "approval-request" && event.approvalId === a.id) return event.subject;
+  return undefined;
+}
+
+/**
+ * Whether an approver's edit fits what is decided (the CLI's `--edit`, `LocalRuntime.decide`'s `edit`):
+ * an `invalid-argument` error (exit 2) that says what would fit, when it does not. The run still
+ * validates a tool call's edited arguments with the tool's own schema.
+ */
+export function checkEdit(
+  subject: ApprovalSubject | undefined,
+  decision: "approved" | "denied",
+  edit: unknown,
+): void {
+  if (subject === undefined) return;
+  const refuse: (message: string) => never = (message) => {
+    throw new ArbiterError(ErrorCode.InvalidArgument, `--edit: ${message}`, { details: { field: "edit" } });
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (subject.kind === "in-doubt") {
+    if (decision === "approved")
+      refuse(
+        `approving a call left in doubt runs it again as it was; to record what it did instead, deny it with --edit <result>`,
+      );
+    return;
+  }
+  if (decision === "denied")
+    refuse("a denial takes no edit here (only a call left in doubt records its result on deny)");
+  if (subject.kind === "tool-call") {
+    const args = isObject(subject.input) ? subject.input : {};
+    const names = Object.keys(args);
+    if (!isObject(edit) || Object.keys(edit).length === 0)
+      refuse(
+        `give the arguments of ${subject.tool} to change as a JSON object, e.g. {"${names[0] ?? "amount"}": …}`,
+      );
+    for (const [key, value] of Object.entries(edit)) {
+      if (!Object.hasOwn(args, key))
+        refuse(
+          `${subject.tool} was called with ${names.join(", ") || "no arguments"}; "${key}" is not one of them`,
+        );
+      const was = args[key];
+      const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+      if (was !== null && kind(was) !== kind(value))
+        refuse(
+          `"${key}" of ${subject.tool} is a ${kind(was)} (was ${JSON.stringify(was)}), not a ${kind(value)}`,
+        );
+    }
+    return;
+  }
+  if (subject.kind === "answer") {
+    if (
+      !isObject(edit) ||
+      Object.keys(edit).some((k) => k !== "summary" && k !== "data") ||
+      (edit.summary !== undefined && typeof edit.summary !== "string") ||
+      (edit.data !== undefined && !isObject(edit.data))
+    )
+      refuse(`a corrected answer is {"summary": "<text>", "data": {…}} (either or both)`);
+    return;
+  }
+  if (typeof edit !== "string" || edit.trim() === "")
+    refuse(`the task's new input is a JSON string, e.g. '"cancel my roaming add-on"'`);
+}
