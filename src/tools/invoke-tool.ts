@@ -81,9 +81,7 @@ async function factsOf(
   const compute = async () => (await read()) ?? {};
   // A replay executes nothing; a run recorded before facts were has none on record: read them now.
   if (scope.replaying === true && scope.durable.hasResult?.(stepName) !== true) return compute();
-  const sealer = scope.shield?.stepSealer;
-  const options = sealer === undefined ? { idempotent: true } : { idempotent: true, sealer };
-  return (await scope.durable.step(stepName, compute, options)).value;
+  return (await scope.durable.step(stepName, compute, sealed(scope))).value;
 }
 
 /** Step options that seal what the step records when the run has a PII shield. */
