@@ -838,6 +838,9 @@ test("an approver changes a held tool call's arguments with --edit (checked agai
   const shown = run("approvals", "show", id);
   assert.match(shown.stdout, /about {4}tool call issue_credit \{"customerId":"C-1001","amount":80,/);
   assert.deepEqual(JSON.parse(run("approvals", "show", id, "--json").stdout).subject.tool, "issue_credit");
+  // The inbox shows them too, under each request.
+  assert.match(run("approvals", "list").stdout, /\n {4}issue_credit \{"customerId":"C-1001","amount":80,/);
+  assert.equal(JSON.parse(run("approvals", "list", "--json").stdout)[0].subject.input.amount, 80);
   // Edits that do not fit the call are refused before anything is stored.
   for (const [args, said] of [
     [

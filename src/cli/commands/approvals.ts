@@ -128,15 +128,27 @@ export const approvalsCommand: Command = {
           );
         const status = oneOf("status", values.status, APPROVAL_STATUSES, usage) ?? "pending";
         // By status as of now: a pending request past its expiry is listed as expired.
-        const list = store
-          .listApprovals(status === "expired" || status === "pending" ? {} : { status })
+        const stored =
+          status === "expired"
+            ? [...store.listApprovals({ status: "expired" }), ...store.listApprovals({ status: "pending" })]
+            : store.listApprovals({ status });
+        const journal = new SqliteJournal(store);
+        // What each asks about (a held call's tool and arguments), from its run's journal.
+        const list = stored
           .filter((a) => effectiveStatus(a, now) === status)
-          .map((a) => ({ ...a, status: effectiveStatus(a, now) }));
+          .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+          .map((a) => {
+            const subject = subjectOf(journal, a);
+            return { ...a, status: effectiveStatus(a, now), ...(subject ? { subject } : {}) };
+          });
         if (values.json) io.out(`${JSON.stringify(list)}\n`);
         else if (list.length === 0) io.out(`no ${status} approvals\n`);
         else
-          for (const a of list)
+          for (const a of list) {
             io.out(`${a.id}  ${a.status.padEnd(8)} ${a.runId} ${a.taskId} ${a.worker}: ${a.reason}\n`);
+            if (a.subject?.kind === "tool-call" || a.subject?.kind === "in-doubt")
+              io.out(`    ${a.subject.tool} ${JSON.stringify(a.subject.input)}\n`);
+          }
         return 0;
       }
       if (sub === "show") {
