@@ -262,3 +262,9 @@ export interface Store {
 export function effectiveStatus(a: ApprovalRecord, now: number): ApprovalStatus {
   return a.status === "pending" && a.expiresAt !== null && a.expiresAt <= now ? "expired" : a.status;
 }
+
+/** The `--model` specs a run was started with (recorded with its request; none: the profile's models). */
+export function recordedModels(record: RunRecord): string[] {
+  const models = (record.request as { models?: unknown }).models;
+  return Array.isArray(models) ? models.filter((spec): spec is string => typeof spec === "string") : [];
+}

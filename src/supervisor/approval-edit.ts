@@ -1,11 +1,13 @@
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
-import type { ApprovalSubject } from "../journal/events.ts";
-import type { Journal } from "../journal/journal.ts";
+import type { ApprovalSubject, JournalEntry } from "../journal/events.ts";
 import type { ApprovalRecord } from "../store/store.ts";
 
-/** What the approval asks about, from its request in the run's journal (runs before 0.x have none). */
-export function subjectOf(journal: Pick<Journal, "read">, a: ApprovalRecord): ApprovalSubject | undefined {
-  for (const { event } of journal.read(a.runId))
+/**
+ * What the approval asks about, from its request among its run's journal entries (requests journaled
+ * before subjects were have none).
+ */
+export function subjectOf(entries: readonly JournalEntry[], a: ApprovalRecord): ApprovalSubject | undefined {
+  for (const { event } of entries)
     if (event.type === "approval-request" && event.approvalId === a.id) return event.subject;
   return undefined;
 }
@@ -26,6 +28,7 @@ export function checkEdit(
   };
   const isObject = (v: unknown): v is Record<string, unknown> =>
     typeof v === "object" && v !== null && !Array.isArray(v);
+  const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
   if (subject.kind === "in-doubt") {
     if (decision === "approved")
       refuse(
@@ -48,7 +51,6 @@ export function checkEdit(
           `${subject.tool} was called with ${names.join(", ") || "no arguments"}; "${key}" is not one of them`,
         );
       const was = args[key];
-      const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
       if (was !== null && kind(was) !== kind(value))
         refuse(
           `"${key}" of ${subject.tool} is a ${kind(was)} (was ${JSON.stringify(was)}), not a ${kind(value)}`,

@@ -11,7 +11,13 @@ import { createProfileGateway } from "../models/profile-gateway.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { WalCheckpointer } from "../store/sqlite/wal-checkpointer.ts";
-import { type ApprovalDecision, type ApprovalRecord, approvalTopic, type RunRecord } from "../store/store.ts";
+import {
+  type ApprovalDecision,
+  type ApprovalRecord,
+  approvalTopic,
+  effectiveStatus,
+  type RunRecord,
+} from "../store/store.ts";
 import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
 import { protectDecision } from "./approval.ts";
@@ -124,24 +130,26 @@ export class LocalRuntime {
     // A key made for a database that then fails to open (not a database, locked, newer schema) is removed:
     // a failed command leaves nothing behind.
     const keyExisted = existsSync(companions.auditKeyFile);
-    const store = openOrForgetKey(
-      keyExisted ? undefined : companions.auditKeyFile,
-      () =>
-        new SqliteStore({
-          path: options.dbPath,
-          commit: "grouped",
-          onError: (error, lost) => stopLost(lost, error),
-          // Commits survive a crash of this process without an fsync on the event loop; a step that is not
-          // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
-          synchronous: "normal",
-          signer: loadCheckpointSigner({ env, file: companions.auditKeyFile }),
-          // At most ~4 signatures a second (each ~50 µs): a run's end is covered within 250 ms, or at close.
-          checkpointGapMs: 250,
-          // A thread of its own copies the log into the database file (below), not the committing loop; the
-          // connection checkpoints itself only past 40 MiB of log (should that thread be gone).
-          walAutocheckpoint: WAL_SAFETY_NET_PAGES,
-        }),
-    );
+    let store: SqliteStore;
+    try {
+      store = new SqliteStore({
+        path: options.dbPath,
+        commit: "grouped",
+        onError: (error, lost) => stopLost(lost, error),
+        // Commits survive a crash of this process without an fsync on the event loop; a step that is not
+        // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
+        synchronous: "normal",
+        signer: loadCheckpointSigner({ env, file: companions.auditKeyFile }),
+        // At most ~4 signatures a second (each ~50 µs): a run's end is covered within 250 ms, or at close.
+        checkpointGapMs: 250,
+        // A thread of its own copies the log into the database file (below), not the committing loop; the
+        // connection checkpoints itself only past 40 MiB of log (should that thread be gone).
+        walAutocheckpoint: WAL_SAFETY_NET_PAGES,
+      });
+    } catch (error) {
+      if (!keyExisted) rmSync(companions.auditKeyFile, { force: true });
+      throw error;
+    }
     const closers: Array<() => unknown> = [];
     try {
       // A process that died within a checkpoint gap left its last runs' ends unsigned: sign them now.
@@ -245,7 +253,7 @@ export class LocalRuntime {
     const pending = this.store.getApproval(approvalId);
     // An edit that does not fit what is decided is refused before anything is stored (as the CLI does).
     if (pending !== undefined && decision.edit !== undefined && decision.edit !== null)
-      checkEdit(subjectOf(this.journal, pending), decision.status, decision.edit);
+      checkEdit(subjectOf(this.journal.read(pending.runId), pending), decision.status, decision.edit);
     const words = {
       ...(decision.reason === undefined ? {} : { reason: decision.reason }),
       ...(decision.edit === undefined ? {} : { edit: decision.edit }),
@@ -383,7 +391,7 @@ export class LocalRuntime {
       return (
         pending.length === 0 ||
         pending.length < parked ||
-        pending.some((a) => a.expiresAt !== null && a.expiresAt <= now)
+        pending.some((a) => effectiveStatus(a, now) === "expired")
       );
     });
   }
@@ -398,8 +406,7 @@ export class LocalRuntime {
     if ((this.store.getRun(record.id) ?? record).status !== "waiting") return undefined;
     const approvals = this.store.listApprovals({ runId: record.id });
     const pending = approvals.filter((a) => a.status === "pending");
-    if (pending.length === 0 || pending.some((a) => a.expiresAt !== null && a.expiresAt <= now))
-      return undefined;
+    if (pending.length === 0 || pending.some((a) => effectiveStatus(a, now) === "expired")) return undefined;
     const decided = approvals.filter((a) => a.status !== "pending");
     if (decided.length === 0) return pending;
     const taken = new Set<string>();
@@ -494,15 +501,5 @@ export class LocalRuntime {
 
   async close(): Promise<void> {
     for (const close of this.#closers) await close();
-  }
-}
-
-/** Opens the store; should that fail, removes the audit key made for it (when it was made just now). */
-function openOrForgetKey(madeKey: string | undefined, open: () => SqliteStore): SqliteStore {
-  try {
-    return open();
-  } catch (error) {
-    if (madeKey !== undefined) rmSync(madeKey, { force: true });
-    throw error;
   }
 }

@@ -132,13 +132,19 @@ export const approvalsCommand: Command = {
           status === "expired"
             ? [...store.listApprovals({ status: "expired" }), ...store.listApprovals({ status: "pending" })]
             : store.listApprovals({ status });
+        // What each asks about (a held call's tool and arguments), from its run's journal: read once a run.
         const journal = new SqliteJournal(store);
-        // What each asks about (a held call's tool and arguments), from its run's journal.
+        const entries = new Map<string, ReturnType<SqliteJournal["read"]>>();
+        const entriesOf = (runId: string) => {
+          const read = entries.get(runId) ?? journal.read(runId);
+          entries.set(runId, read);
+          return read;
+        };
         const list = stored
           .filter((a) => effectiveStatus(a, now) === status)
           .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
           .map((a) => {
-            const subject = subjectOf(journal, a);
+            const subject = subjectOf(entriesOf(a.runId), a);
             return { ...a, status: effectiveStatus(a, now), ...(subject ? { subject } : {}) };
           });
         if (values.json) io.out(`${JSON.stringify(list)}\n`);
@@ -158,7 +164,7 @@ export const approvalsCommand: Command = {
             `approvals show takes one approval id (got "${positionals.join(" ")}")\nUsage: ${usage}`,
           );
         const a = found(store, positionals[0]);
-        const subject = subjectOf(new SqliteJournal(store), a);
+        const subject = subjectOf(new SqliteJournal(store).read(a.runId), a);
         io.out(
           values.json
             ? `${JSON.stringify({ ...a, status: effectiveStatus(a, now), ...(subject ? { subject } : {}) })}\n`
@@ -189,7 +195,11 @@ export const approvalsCommand: Command = {
           }
         }
         if (edit !== undefined)
-          checkEdit(subjectOf(new SqliteJournal(store), a), sub === "approve" ? "approved" : "denied", edit);
+          checkEdit(
+            subjectOf(new SqliteJournal(store).read(a.runId), a),
+            sub === "approve" ? "approved" : "denied",
+            edit,
+          );
         // Personal data in the reason or the edit becomes tokens of the run's tenant before anything
         // stores it, as in the run's own request (the run's tools get the values back).
         const words = await protectedWords(store, a.runId, io, {

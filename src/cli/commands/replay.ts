@@ -5,7 +5,7 @@ import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
 import { createModelResolver } from "../../models/model-resolver.ts";
 import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
-import type { RunRecord } from "../../store/store.ts";
+import { recordedModels } from "../../store/store.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import { replayRun } from "../../supervisor/replay.ts";
 import type { Command } from "../main.ts";
@@ -103,9 +103,3 @@ export const replayCommand: Command = {
     }
   },
 };
-
-/** The `--model` specs a run was started with (recorded with its request). */
-function recordedModels(record: RunRecord): string[] {
-  const models = (record.request as { models?: unknown }).models;
-  return Array.isArray(models) ? models.filter((spec): spec is string => typeof spec === "string") : [];
-}

@@ -2,7 +2,7 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { parseModelSpec } from "../../models/providers/parse-model-spec.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
-import { type RunRecord, UNFINISHED_RUN_STATUSES } from "../../store/store.ts";
+import { type RunRecord, recordedModels, UNFINISHED_RUN_STATUSES } from "../../store/store.ts";
 import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import { parseFaultSpec } from "../../testing/fault-injection.ts";
 import type { Command } from "../main.ts";
@@ -59,9 +59,8 @@ export const resumeCommand: Command = {
     const given = (values.model as string[] | undefined) ?? [];
     const byProfile = new Map<string, { file: string; models: string[]; runs: RunRecord[] }>();
     for (const run of runs) {
-      const request = run.request as { profileFile?: string; models?: string[] };
-      const file = request.profileFile ?? "";
-      const recorded = Array.isArray(request.models) ? request.models : [];
+      const file = (run.request as { profileFile?: string }).profileFile ?? "";
+      const recorded = recordedModels(run);
       if (given.length > 0 && recorded.length > 0 && recordableSpecs(given).join(" ") !== recorded.join(" "))
         io.err(
           `warning: ${run.id} ran on --model ${recorded.join(" ")}; resuming it on ${given.join(" ")} as asked\n`,

@@ -285,7 +285,7 @@ async function detach(
 function reportStart(journal: Journal, runId: string): void {
   if (typeof process.send !== "function") return;
   const unsubscribe = journal.subscribe((entry) => {
-    if (entry.event.type !== "run-start" && entry.event.type !== "run-resume") return;
+    if (entry.event.type !== "run-start") return;
     unsubscribe();
     process.send!({ type: "started", runId }, () => process.disconnect?.());
   }, runId);

@@ -60,56 +60,46 @@ export const runsCommand: Command = {
         }
         return 0;
       }
-      if (sub === "show") {
-        const id = positionals[0];
-        if (id === undefined)
-          throw new ArbiterError(ErrorCode.InvalidArgument, `a run id is required\nUsage: ${usage}`);
-        const run = store.getRun(id);
-        if (run === undefined) {
-          throw new ArbiterError(
-            ErrorCode.UnknownRun,
-            `no run "${id}"; \`arbiter runs list\` shows the runs`,
-          );
-        }
-        const events = new SqliteJournal(store).read(run.id);
-        const plan = events.map((e) => e.event).find((e) => e.type === "plan-create");
-        const tasks = events
-          .map((e) => e.event)
-          .filter((e) => e.type === "task-end")
-          .map((e) => e);
-        const steps = store.loadSteps(run.id).map(({ result: _r, ...s }) => s);
-        // As of now: a pending request past its expiry shows as expired (as `approvals list` shows it).
-        const now = Date.now();
-        const approvals = store
-          .listApprovals({ runId: run.id })
-          .map((a) => ({ ...a, status: effectiveStatus(a, now) }));
-        const { request, ...rest } = run;
-        // Where it resumes from: its profile file and the --model specs it runs on (none: the profile's).
-        const { profileFile, models } = request as { profileFile?: string; models?: string[] };
-        const record = { ...rest, profileFile: profileFile ?? null, models: models ?? [] };
-        if (values.json) {
-          io.out(
-            `${JSON.stringify({ run: record, plan: plan?.type === "plan-create" ? plan.tasks : [], tasks, steps, approvals, events })}\n`,
-          );
-          return 0;
-        }
+      // sub === "show", with one id (checked above)
+      const id = positionals[0]!;
+      const run = store.getRun(id);
+      if (run === undefined) {
+        throw new ArbiterError(ErrorCode.UnknownRun, `no run "${id}"; \`arbiter runs list\` shows the runs`);
+      }
+      const events = new SqliteJournal(store).read(run.id);
+      const plan = events.map((e) => e.event).find((e) => e.type === "plan-create");
+      const tasks = events
+        .map((e) => e.event)
+        .filter((e) => e.type === "task-end")
+        .map((e) => e);
+      const steps = store.loadSteps(run.id).map(({ result: _r, ...s }) => s);
+      // As of now: a pending request past its expiry shows as expired (as `approvals list` shows it).
+      const now = Date.now();
+      const approvals = store
+        .listApprovals({ runId: run.id })
+        .map((a) => ({ ...a, status: effectiveStatus(a, now) }));
+      const { request, ...rest } = run;
+      // Where it resumes from: its profile file and the --model specs it runs on (none: the profile's).
+      const { profileFile, models } = request as { profileFile?: string; models?: string[] };
+      const record = { ...rest, profileFile: profileFile ?? null, models: models ?? [] };
+      if (values.json) {
         io.out(
-          `run ${run.id}  ${run.status}  tenant ${run.tenant}  profile ${run.profile.name}@${run.profile.version.slice(0, 12)}\n`,
+          `${JSON.stringify({ run: record, plan: plan?.type === "plan-create" ? plan.tasks : [], tasks, steps, approvals, events })}\n`,
         );
-        if (record.models.length > 0) io.out(`models: ${record.models.join(" ")}\n`);
-        io.out(`steps: ${steps.length} (${steps.filter((s) => s.state === "completed").length} completed)\n`);
-        for (const a of approvals) io.out(`approval ${a.id} ${a.status}: ${a.reason}\n`);
-        io.out("events:\n");
-        for (const entry of events) {
-          const line = renderProgress(entry, false);
-          io.out(`${String(entry.seq).padStart(4)} ${line ?? `  ${entry.event.type}`}\n`);
-        }
         return 0;
       }
-      throw new ArbiterError(
-        ErrorCode.InvalidArgument,
-        `unknown runs command "${sub ?? ""}"\nUsage: ${usage}`,
+      io.out(
+        `run ${run.id}  ${run.status}  tenant ${run.tenant}  profile ${run.profile.name}@${run.profile.version.slice(0, 12)}\n`,
       );
+      if (record.models.length > 0) io.out(`models: ${record.models.join(" ")}\n`);
+      io.out(`steps: ${steps.length} (${steps.filter((s) => s.state === "completed").length} completed)\n`);
+      for (const a of approvals) io.out(`approval ${a.id} ${a.status}: ${a.reason}\n`);
+      io.out("events:\n");
+      for (const entry of events) {
+        const line = renderProgress(entry, false);
+        io.out(`${String(entry.seq).padStart(4)} ${line ?? `  ${entry.event.type}`}\n`);
+      }
+      return 0;
     } finally {
       store.close();
     }

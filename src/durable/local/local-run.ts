@@ -132,12 +132,8 @@ export class LocalDurableRun implements DurableRun {
   }
 
   hasResult(name: string): boolean {
-    const state = this.#state;
-    const request = state.requests.get(name) ?? 0;
-    const executions = state.history.get(name) ?? [];
-    // As `#step` picks the record: this request's execution, or the last one once past them.
-    const recorded = request < executions.length ? executions[request] : executions.at(-1);
-    return recorded?.state === "completed";
+    const executions = this.#state.history.get(name) ?? [];
+    return recordAt(executions, this.#state.requests.get(name) ?? 0)?.state === "completed";
   }
 
   async #step<T>(name: string, fn: () => Promise<T>, options: StepOptions): Promise<StepOutcome<T>> {
@@ -147,7 +143,7 @@ export class LocalDurableRun implements DurableRun {
     state.requests.set(name, request + 1);
     const executions = state.history.get(name) ?? [];
     const inHistory = request < executions.length;
-    const recorded = inHistory ? executions[request] : executions.at(-1);
+    const recorded = recordAt(executions, request);
     if (inHistory && recorded !== undefined) state.consume(name, recorded.attempt, this.#env.laneOf);
 
     if (recorded?.state === "completed") {
@@ -410,4 +406,9 @@ export class LocalDurableRun implements DurableRun {
       );
     }
   }
+}
+
+/** The record the `request`-th `step(name)` meets: that execution, or the last one once past them. */
+function recordAt<T>(executions: readonly T[], request: number): T | undefined {
+  return request < executions.length ? executions[request] : executions.at(-1);
 }

@@ -5,6 +5,7 @@ import {
   type ApprovalStatus,
   approvalSignalOf,
   approvalTopic,
+  effectiveStatus,
   type NewApproval,
   type NewRun,
   type NewStep,
@@ -212,7 +213,7 @@ export class MemoryStore implements Store {
   decideApproval(id: string, decision: ApprovalDecision): ApprovalRecord {
     let approval = this.#approvals.get(id);
     if (approval === undefined) throw unknownApproval(id);
-    if (approval.status === "pending" && approval.expiresAt !== null && approval.expiresAt <= decision.at) {
+    if (approval.status === "pending" && effectiveStatus(approval, decision.at) === "expired") {
       approval = this.#expire(approval, decision.at);
     }
     if (approval.status !== "pending") throw notPending(approval);

@@ -10,6 +10,7 @@ import {
   type ApprovalStatus,
   approvalSignalOf,
   approvalTopic,
+  effectiveStatus,
   type NewApproval,
   type NewRun,
   type NewStep,
@@ -555,7 +556,7 @@ export class SqliteStore implements Store {
         const row = this.#stmt("getApproval").get(id) as Row | undefined;
         if (row === undefined) throw unknownApproval(id);
         const current = toApproval(row);
-        if (current.status === "pending" && current.expiresAt !== null && current.expiresAt <= decision.at) {
+        if (current.status === "pending" && effectiveStatus(current, decision.at) === "expired") {
           // Record the expiry (committed), then refuse the late decision.
           return { refused: this.#expire(id, decision.at) ?? current };
         }
