@@ -345,6 +345,79 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
     }
   });
 
+  it("takes the write lock only as it writes: another process writes while a group is open, and the chain stays whole", async () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    const signer = loadCheckpointSigner({ file: join(dir, `key-${n++}.pem`) });
+    const store = new SqliteStore({ path, commit: "grouped", signer });
+    // A busy timeout of 0: a write that found the lock taken would fail at once instead of waiting.
+    const other = new SqliteStore({ path, signer, busyTimeoutMs: 0 });
+    const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
+    try {
+      store.createRun({ id: "mine", ...run, createdAt: 1, status: "running" });
+      store.appendEvent(warning("mine", "m1"));
+      store.startStep({ runId: "mine", name: "s", attempt: 1, idempotent: true, startedAt: 1 });
+      // The group is open with writes buffered: another connection appends, creates and decides meanwhile.
+      other.appendEvent(warning("theirs", "t1"));
+      other.createRun({ id: "theirs", ...run, createdAt: 2 });
+      other.checkpoint();
+      store.appendEvent(warning("mine", "m2"));
+      await store.commit();
+      // A run's status and release made in a later turn are buffered too, and read back from the group.
+      store.setRunStatus("mine", "completed", 9);
+      store.releaseRun("mine", "nobody");
+      assert.equal(store.getRun("mine")?.status, "completed");
+      other.appendEvent(warning("theirs", "t2"));
+      assert.equal(other.getRun("mine")?.status, "running", "not written before the group commits");
+      assert.throws(() => store.setRunStatus("nowhere", "failed", 9), /unknown run|no run/i);
+      await store.commit();
+      assert.equal(other.getRun("mine")?.status, "completed");
+      assert.deepEqual(
+        store.readEvents("mine").map((e) => (e.event as { message: string }).message),
+        ["m1", "m2"],
+      );
+      const report = verifyAudit(store.database);
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+      assert.equal(report.entries, 4);
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
+  it("loses only the run another process recorded under the same id while the group was open", async () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    const errors: Array<{ error: unknown; runs: readonly string[] }> = [];
+    const store = new SqliteStore({
+      path,
+      commit: "grouped",
+      onError: (error, runs) => errors.push({ error, runs }),
+    });
+    const other = new SqliteStore({ path, busyTimeoutMs: 0 });
+    const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
+    try {
+      store.createRun({ id: "both", ...run, createdAt: 1 });
+      store.appendEvent(warning("both", "mine"));
+      store.createRun({ id: "only-mine", ...run, createdAt: 1 });
+      store.appendEvent(warning("only-mine", "kept"));
+      other.createRun({ id: "both", ...run, createdAt: 2 });
+      other.appendEvent(warning("both", "theirs"));
+      await store.commit();
+      assert.equal(errors.length, 1);
+      assert.deepEqual(errors[0]!.runs, ["both"]);
+      assert.match(String(errors[0]!.error), /already exists/);
+      assert.throws(() => store.appendEvent(warning("both", "refused")), /never recorded/);
+      assert.deepEqual(
+        other.readEvents("both").map((e) => (e.event as { message: string }).message),
+        ["theirs"],
+      );
+      assert.equal(store.readEvents("only-mine").length, 1);
+      assert.equal(verifyAudit(store.database).ok, true);
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
   it("keeps the audit chain whole when another connection appends and checkpoints between its groups", async () => {
     const path = join(dir, `grouped-${n++}.db`);
     const signer = loadCheckpointSigner({ file: join(dir, `key-${n++}.pem`) });

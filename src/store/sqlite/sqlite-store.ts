@@ -39,10 +39,13 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
    * step writes as one row of the step log, both when the group commits or before a read of the run.
    * A run created in a group is one insert as the group is written (its claim, status changes, lease and
    * release until then are applied in memory; `getRun` reads it there, listings write it first).
-   * Other writes (signals, approvals) commit at once.
-   * The write lock is then held until the end of the turn: no other connection *in this process*
-   * may write to the same file (its synchronous busy wait would block the turn that releases it) —
-   * e.g. open the cost ledger and PII vault on another file, or use `each`.
+   * A status change or release of a run already written is buffered the same way. Other writes
+   * (signals, approvals) commit at once.
+   * The group takes the write lock only when it must write: as it commits, or earlier for a write
+   * that cannot wait (a claim, a lease renewal, a savepoint unit, a read of what it buffered); other
+   * processes write in between. From then until the end of the turn no other connection *in this
+   * process* may write to the same file (its synchronous busy wait would block the turn that releases
+   * it) — e.g. open the cost ledger and PII vault on another file, or use `each`.
    */
   commit?: "each" | "grouped";
   /*
@@ -116,8 +119,15 @@ interface StepLogRecord {
   d: number | null;
 }
 
-/** One open commit group: a transaction holding the write lock until the end of the event-loop turn. */
+/**
+ * One open commit group: the writes of one turn of the event loop, buffered in memory. It takes the write
+ * lock (`BEGIN IMMEDIATE`) only when something must be written — as it commits at the end of the turn, or
+ * earlier for a write that cannot wait (a claim, a savepoint unit, a read of buffered rows) — and holds it
+ * until it commits: other processes on the file write in between.
+ */
 interface CommitGroup {
+  /** Whether it holds the write lock (its transaction is open). */
+  locked: boolean;
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
   /** Each run's entries appended in this group, written (one row per run) when it commits or before a read. */
   batches: Map<string, PendingBatch>;
@@ -128,11 +138,19 @@ interface CommitGroup {
    * values, when the group is written — not inserted, claimed, updated and released row by row.
    */
   runs: Map<string, PendingRun>;
+  /**
+   * Changes to runs already in the database (a status, a release), applied as the group is written: a
+   * run's end takes no write lock in the middle of a turn.
+   */
+  updates: Map<string, RunUpdate>;
   /** Runs created in this group (written or not): not on disk until it commits. */
   created: Set<string>;
   /** Runs with writes in this group: lost with it if it fails. */
   touched: Set<string>;
-  /** The audit chain's head and last checkpoint while the group holds the write lock (nobody else appends). */
+  /**
+   * The audit chain's head and last checkpoint, from the last commit of this connection until another
+   * connection is seen to have committed (then read again, under the write lock, before a link is written).
+   */
   chain?: { gseq: number; hash: string; checkpoint: { size: number; at: number } | undefined };
   /** A checkpoint fell due in this group: one is signed over its last entry when it commits. */
   signDue?: boolean;
@@ -140,6 +158,13 @@ interface CommitGroup {
   writes: number;
   /** Writers sharing the connection that buffer too (the cost ledger): flushed before the commit. */
   flushers?: Set<() => void>;
+}
+
+/** What the open group will change in a run's row (see `CommitGroup.updates`). */
+interface RunUpdate {
+  status?: { status: StoredRunStatus; at: number };
+  /** Released by this owner (if it still holds it as the group is written). */
+  releasedBy?: string;
 }
 
 /** A run created in the open commit group, not yet in the database (see `CommitGroup.runs`). */
@@ -163,7 +188,7 @@ const sql = {
     VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
   // Grouped mode: a run created in a group is inserted as the group is written, as it is by then.
   insertRunRow: `INSERT INTO runs (id, tenant, profile_name, profile_version, status, owner, lease_until, created_at, updated_at, request, v)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   // Whether the run exists, and where its journal goes on (NULL: it has no entries yet).
   runAndNextSeq: `SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1) AS run,
     (SELECT seq + n FROM journal WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1) AS next`,
@@ -243,6 +268,11 @@ export class SqliteStore implements Store {
   /** Grouped mode: steps this connection logged as started and not yet ended, by run (same validity). */
   readonly #logged = new Map<string, Set<string>>();
   #dataVersion: number | undefined;
+  /**
+   * Runs this connection created or claimed and has not released: no other connection appends to them
+   * (the lease), so their tails in memory stay valid when another connection commits.
+   */
+  readonly #held = new Set<string>();
   /** Grouped mode: the chain's head and last checkpoint as the last group committed them (same validity). */
   #chain: CommitGroup["chain"];
   /** Whether the steps table (schema 4 and before) holds rows; read once. */
@@ -282,6 +312,7 @@ export class SqliteStore implements Store {
         // A new run with no journal yet (the usual case): its first append needs no query.
         if (found.next === null && !this.#hot.has(run.id) && !group.batches.has(run.id))
           this.#remember(run.id, { nextSeq: 1, keys: new Map() });
+        this.#hold(run.id);
         const request = JSON.stringify(run.request ?? null);
         const record = newRunRecord(run, JSON.parse(request));
         group.runs.set(run.id, { record, request });
@@ -312,7 +343,9 @@ export class SqliteStore implements Store {
       const pending = this.#group?.runs.get(id);
       if (pending !== undefined) return pending.record;
       const row = this.#stmt("getRun").get(id) as Row | undefined;
-      return row === undefined ? undefined : toRun(row);
+      if (row === undefined) return undefined;
+      const update = this.#group?.updates.get(id);
+      return update === undefined ? toRun(row) : updated(toRun(row), update);
     });
   }
 
@@ -335,6 +368,14 @@ export class SqliteStore implements Store {
       const pending = this.#group?.runs.get(id);
       if (pending !== undefined) {
         pending.record = { ...pending.record, status, updatedAt: at };
+        return;
+      }
+      const group = this.#group;
+      if (group !== undefined) {
+        // Written with the group. A run this connection holds is known to exist; another is looked up.
+        if (!this.#held.has(id) && !group.updates.has(id) && this.#stmt("getRun").get(id) === undefined)
+          throw unknownRun(id);
+        updateOf(group, id).status = { status, at };
         return;
       }
       // No RETURNING: SQLite's UPDATE … RETURNING costs ~30 µs more (an ephemeral table) on the run's end.
@@ -369,8 +410,14 @@ export class SqliteStore implements Store {
         pending.record = { ...held, owner, leaseUntil: until };
         return true;
       }
+      this.#flushRuns(); // its buffered status or release decides the claim
+      this.#lock();
       if (this.#stmt("claimRun").run(owner, until, id, owner, now).changes === 1) {
         this.#lost.delete(id); // taken up again from its record
+        // Another process may have appended to it since it was last here: its tail is read again.
+        this.#hot.delete(id);
+        this.#logged.delete(id);
+        this.#hold(id);
         return true;
       }
       if (this.#stmt("getRun").get(id) === undefined) throw unknownRun(id);
@@ -386,19 +433,24 @@ export class SqliteStore implements Store {
         pending.record = { ...pending.record, leaseUntil: until };
         return true;
       }
+      this.#flushRuns();
+      this.#lock();
       return this.#stmt("renewLease").run(until, id, owner).changes === 1;
     });
   }
 
   releaseRun(id: string, owner: string): void {
     this.#guard("releasing a run", "run", () => {
+      this.#held.delete(id);
       const pending = this.#group?.runs.get(id);
       if (pending !== undefined) {
         if (pending.record.owner === owner)
           pending.record = { ...pending.record, owner: null, leaseUntil: null };
         return;
       }
-      this.#stmt("releaseRun").run(id, owner);
+      const group = this.#group;
+      if (group !== undefined) updateOf(group, id).releasedBy = owner;
+      else this.#stmt("releaseRun").run(id, owner);
     });
   }
 
@@ -654,7 +706,10 @@ export class SqliteStore implements Store {
     }
     run.nextSeq = seq + 1;
     if (key !== undefined) run.keys.set(key, seq);
-    if (event.type === "run-end") this.#hot.delete(runId); // read again should anything follow it
+    if (event.type === "run-end") {
+      this.#hot.delete(runId); // read again should anything follow it
+      this.#held.delete(runId);
+    }
     return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
   }
 
@@ -681,7 +736,13 @@ export class SqliteStore implements Store {
     const group = this.#group;
     if (group === undefined) return;
     const flushers = group.flushers;
-    if (group.runs.size === 0 && group.batches.size === 0 && group.steps.size === 0 && flushers === undefined)
+    if (
+      group.runs.size === 0 &&
+      group.updates.size === 0 &&
+      group.batches.size === 0 &&
+      group.steps.size === 0 &&
+      flushers === undefined
+    )
       return;
     this.#writing(group, () => {
       this.#writeRuns(group);
@@ -703,13 +764,14 @@ export class SqliteStore implements Store {
   /** Inserts the runs created in the open group (before a read of the runs table). */
   #flushRuns(): void {
     const group = this.#group;
-    if (group !== undefined && group.runs.size > 0) this.#writing(group, () => this.#writeRuns(group));
+    if (group !== undefined && (group.runs.size > 0 || group.updates.size > 0))
+      this.#writing(group, () => this.#writeRuns(group));
   }
 
   #writeRuns(group: CommitGroup): void {
     for (const [id, { record, request }] of group.runs) {
       group.runs.delete(id);
-      this.#stmt("insertRunRow").run(
+      const inserted = this.#stmt("insertRunRow").run(
         id,
         record.tenant,
         record.profile.name,
@@ -722,7 +784,32 @@ export class SqliteStore implements Store {
         request,
         v,
       );
+      if (inserted.changes === 0) this.#loseTakenRun(group, id);
     }
+    for (const [id, update] of group.updates) {
+      group.updates.delete(id);
+      if (update.status !== undefined)
+        this.#stmt("setRunStatus").run(update.status.status, update.status.at, id);
+      if (update.releasedBy !== undefined) this.#stmt("releaseRun").run(id, update.releasedBy);
+    }
+  }
+
+  /**
+   * Another process recorded a run with the same id since `createRun` checked (the group takes the write
+   * lock only as it writes): this run's writes are dropped and it is refused from now on; the group's
+   * other runs commit.
+   */
+  #loseTakenRun(group: CommitGroup, id: string): void {
+    group.batches.delete(id);
+    group.steps.delete(id);
+    group.created.delete(id);
+    group.touched.delete(id);
+    this.#hot.delete(id);
+    this.#logged.delete(id);
+    this.#held.delete(id);
+    const error = runExists(id);
+    this.#lost.set(id, lostWrites(id, true, error));
+    this.#onError(error, [id]);
   }
 
   #flushSteps(runId: string): void {
@@ -732,6 +819,7 @@ export class SqliteStore implements Store {
 
   #writing(group: CommitGroup, write: () => void): void {
     try {
+      this.#lock();
       write();
     } catch (cause) {
       // Half a group must not commit: the whole group is lost, and said so.
@@ -1046,6 +1134,7 @@ export class SqliteStore implements Store {
     const [begin, commit, rollback] = this.#group
       ? ["SAVEPOINT unit", "RELEASE unit", "ROLLBACK TO unit; RELEASE unit"]
       : ["BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"];
+    this.#lock();
     this.#db.exec(begin);
     this.#unitDepth++;
     try {
@@ -1085,6 +1174,7 @@ export class SqliteStore implements Store {
           this.#commitGroup();
         if (this.#group === undefined) this.#openGroup();
       }
+      if (write === "now") this.#lock(); // a write that commits at once commits the open group with it
       const result = fn();
       if (write === "now" && this.#group !== undefined && this.#unitDepth === 0) this.#commitGroup();
       return result;
@@ -1094,26 +1184,53 @@ export class SqliteStore implements Store {
   }
 
   #openGroup(): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    // Another connection committed since this one's last group: the runs' tails in memory may be stale.
-    const { data_version: version } = this.#stmt("dataVersion").get() as { data_version: number };
-    if (version !== this.#dataVersion) {
-      this.#hot.clear();
-      this.#logged.clear();
-      this.#chain = undefined;
-      this.#dataVersion = version;
-    }
+    this.#refresh();
     this.#group = {
+      locked: false,
       waiters: [],
       batches: new Map(),
       steps: new Map(),
       runs: new Map(),
+      updates: new Map(),
       created: new Set(),
       touched: new Set(),
       writes: 0,
     };
     if (this.#chain !== undefined) this.#group.chain = this.#chain;
     setImmediate(() => this.#commitGroup());
+  }
+
+  /**
+   * The open group takes the write lock (once): before any write to the database. Another connection
+   * may have committed since the group opened: what this one keeps in memory is checked again under it.
+   */
+  #lock(): void {
+    const group = this.#group;
+    if (group === undefined || group.locked) return;
+    this.#db.exec("BEGIN IMMEDIATE");
+    group.locked = true;
+    this.#refresh();
+  }
+
+  /**
+   * When another connection committed since this one last looked (`PRAGMA data_version`), the chain's
+   * head in memory is stale, and so are the tails of runs this connection does not hold (another process
+   * may have appended to them: a run waiting for a person is taken up wherever the decision is seen).
+   */
+  #refresh(): void {
+    const { data_version: version } = this.#stmt("dataVersion").get() as { data_version: number };
+    if (version === this.#dataVersion) return;
+    this.#dataVersion = version;
+    this.#chain = undefined;
+    if (this.#group !== undefined) this.#group.chain = undefined;
+    for (const runId of this.#hot.keys()) if (!this.#held.has(runId)) this.#hot.delete(runId);
+    for (const runId of this.#logged.keys()) if (!this.#held.has(runId)) this.#logged.delete(runId);
+  }
+
+  /** A run this connection created or claimed: see `#held` (bounded: the oldest are forgotten first). */
+  #hold(runId: string): void {
+    if (this.#held.size >= HOT_RUNS) this.#held.delete(this.#held.keys().next().value!);
+    this.#held.add(runId);
   }
 
   #commitGroup(): void {
@@ -1125,6 +1242,11 @@ export class SqliteStore implements Store {
       return; // the group failed and was reported
     }
     this.#group = undefined;
+    if (!group.locked) {
+      // Nothing was written (a group opened for a write that found nothing to do): nothing to commit.
+      for (const waiter of group.waiters) waiter.resolve();
+      return;
+    }
     try {
       if (group.signDue && this.#signer !== undefined) {
         const head = group.chain ?? this.#chainHead();
@@ -1253,6 +1375,26 @@ function logRecord(name: string, attempt: number, write: PendingStep): StepLogRe
     i: step.idempotent ? 1 : 0,
     t: step.startedAt,
     ...ended,
+  };
+}
+
+function updateOf(group: CommitGroup, runId: string): RunUpdate {
+  let update = group.updates.get(runId);
+  if (update === undefined) {
+    update = {};
+    group.updates.set(runId, update);
+  }
+  return update;
+}
+
+/** A run's record as the open group's buffered changes leave it. */
+function updated(run: RunRecord, update: RunUpdate): RunRecord {
+  const { status, releasedBy } = update;
+  const released = releasedBy !== undefined && run.owner === releasedBy;
+  return {
+    ...run,
+    ...(status !== undefined ? { status: status.status, updatedAt: status.at } : {}),
+    ...(released ? { owner: null, leaseUntil: null } : {}),
   };
 }
 
