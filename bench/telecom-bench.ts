@@ -13,6 +13,7 @@ import { createSupervisor } from "../src/supervisor/supervisor.ts";
 import { createFaults } from "../src/testing/fault-injection.ts";
 import { ScriptedModel, type ScriptRule } from "../src/testing/scripted-model.ts";
 import { measureResumeLatency, type ResumeLatency } from "./resume-latency.ts";
+import { measureTwoRuntimes } from "./two-runtimes.ts";
 
 export const BENCH_MESSAGE =
   "I was overcharged on my last bill, my internet has been really slow for days, and I'd like to upgrade to a faster plan.";
@@ -45,7 +46,11 @@ export interface BenchReport {
    * and fsync barriers before unsafe effects, hash-chained audit journal with signed checkpoints, step
    * records, PII vault, cost ledger), with LLM workers on zero-latency scripted models and with code handlers.
    */
-  durable: { llm: Figures; handlers: Figures };
+  /**
+   * … and `twoRuntimes`: runs per second with one runtime per core — two `LocalRuntime`s on threads of
+   * their own, on one database (as two processes of a deployment), 50 runs at a time on each.
+   */
+  durable: { llm: Figures; handlers: Figures; twoRuntimes: { llmC100: number; handlersC100: number } };
   /** A telecom run killed with SIGKILL, then `arbiter resume` in a new process. */
   resume: ResumeLatency;
   /** Journal on, one tool or model call in five failing (seeded), LLM workers and code handlers. */
@@ -387,6 +392,23 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     log("durable: the embedded runtime (SQLite journal, audit chain, steps, vault, ledger)");
     const durableLlm = await durableFigures(profile, dir, "llm", quick, scriptedResolver(0));
     const durableHandlers = await durableFigures(profile, dir, "handlers", quick);
+    log("durable: two runtimes (one per core) on one database");
+    const two = async (name: string, llm: boolean) => {
+      const measured = await measureTwoRuntimes({
+        dir: mkdtempSync(join(dir, `${name}-`)),
+        vaultKey: randomBytes(32).toString("hex"),
+        llm,
+        runs: quick ? 500 : 3000,
+        concurrency: 50,
+        warmup: quick ? 50 : 300,
+      });
+      if (measured.failed > 0) throw new Error(`two runtimes: ${measured.failed} runs did not complete`);
+      return measured.runsPerSec;
+    };
+    const twoRuntimes = {
+      llmC100: await two("two-llm", true),
+      handlersC100: await two("two-handlers", false),
+    };
     log("throughput at concurrency 1, 100, 1000");
     const c1 = await throughput(llm, 1, quick ? 200 : 2000);
     const c100 = await throughput(llm, 100, quick ? 1000 : 10_000);
@@ -421,7 +443,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         overheadP99Ms: round(percentile(latHandlers.overhead, 99)),
         runsPerSecC100: Math.round(h100),
       },
-      durable: { llm: durableLlm, handlers: durableHandlers },
+      durable: { llm: durableLlm, handlers: durableHandlers, twoRuntimes },
       resume,
       faults,
       runs: n,
@@ -446,6 +468,7 @@ export function formatBench(r: BenchReport): string {
     "Journal on — the embedded runtime as the CLI runs it (SQLite WAL journal with audit chain, steps, PII vault, cost ledger):",
     `  LLM workers    overhead p50 ${r.durable.llm.overheadP50Ms} ms   p99 ${r.durable.llm.overheadP99Ms} ms   c100 ${r.durable.llm.runsPerSecC100}/s   (wall p50 ${r.durable.llm.wallP50Ms} ms)   (target p50 ≤ 0.5, p99 ≤ 5, c100 ≥ 4750)`,
     `  code handlers  overhead p50 ${r.durable.handlers.overheadP50Ms} ms   p99 ${r.durable.handlers.overheadP99Ms} ms   c100 ${r.durable.handlers.runsPerSecC100}/s   (wall p50 ${r.durable.handlers.wallP50Ms} ms)`,
+    `  one runtime per core (two threads, one database, 50 runs at a time each): LLM workers c100 ${r.durable.twoRuntimes.llmC100}/s   code handlers c100 ${r.durable.twoRuntimes.handlersC100}/s   (target c100 ≥ 4750)`,
     `Resume after kill -9 (new \`arbiter resume\` process, ${r.resume.iterations} runs):`,
     `  run taken up after p50 ${r.resume.toResumeP50Ms} ms   max ${r.resume.toResumeMaxMs} ms   (target ≤ 1000)   completed after p50 ${r.resume.toCompletedP50Ms} ms`,
     "Fault tolerance, journal on, one tool or model call in five failing (seeded; `--inject fail=0.2`):",

@@ -1,0 +1,120 @@
+// Throughput with one embedded runtime per core: two `LocalRuntime`s, each on a thread of its own, on
+// one database (the journal, audit chain, steps, ledger, PII vault and the example's tables shared),
+// as two processes of one deployment would be. Each drives half the concurrency; the figure is all runs
+// over the wall time from the start signal to the last run's end.
+import { join } from "node:path";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+
+interface Job {
+  dir: string;
+  vaultKey: string;
+  llm: boolean;
+  runs: number;
+  concurrency: number;
+  warmup: number;
+}
+
+type FromWorker = { ready: true } | { done: true; ms: number; failed: number } | { error: string };
+
+export interface TwoRuntimes {
+  runsPerSec: number;
+  /** Runs that did not complete (should be 0). */
+  failed: number;
+}
+
+/** Runs `runs` runs on each of two runtimes (threads), `concurrency` at a time on each. */
+export async function measureTwoRuntimes(options: {
+  dir: string;
+  vaultKey: string;
+  llm: boolean;
+  runs: number;
+  concurrency: number;
+  warmup: number;
+}): Promise<TwoRuntimes> {
+  const workers: Worker[] = [];
+  const start = () => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: options });
+    const queue: FromWorker[] = [];
+    let wake: (() => void) | undefined;
+    worker.on("message", (m: FromWorker) => {
+      queue.push(m);
+      wake?.();
+    });
+    worker.on("error", (e) => {
+      queue.push({ error: String(e) });
+      wake?.();
+    });
+    workers.push(worker);
+    return async (key: "ready" | "done") => {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      const m = queue.shift()!;
+      if ("error" in m) throw new Error(`runtime ${workers.indexOf(worker)}: ${m.error}`);
+      if (!(key in m)) throw new Error(`expected ${key}, got ${JSON.stringify(m)}`);
+      return m;
+    };
+  };
+  try {
+    // The first runtime makes the database (schema, audit key, PII vault), then the second opens it.
+    const first = start();
+    await first("ready");
+    const second = start();
+    await second("ready");
+    const started = performance.now();
+    for (const worker of workers) worker.postMessage("go");
+    const done = await Promise.all([first("done"), second("done")]);
+    const ms = performance.now() - started;
+    const failed = done.reduce((n, m) => n + ("failed" in m ? m.failed : 0), 0);
+    return { runsPerSec: Math.round((2 * options.runs) / (ms / 1000)), failed };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+async function work(job: Job): Promise<void> {
+  const port = parentPort!;
+  const { BENCH_MESSAGE, durableEnv, telecomRules } = await import("./telecom-bench.ts");
+  const { loadProfile } = await import("../src/profile/load-profile.ts");
+  const { LocalRuntime } = await import("../src/supervisor/local-runtime.ts");
+  const { ScriptedModel } = await import("../src/testing/scripted-model.ts");
+  const env = { ...durableEnv(job.dir, "two"), ARBITER_VAULT_KEY: job.vaultKey };
+  const profile = await loadProfile(new URL("../examples/telecom/profile.yaml", import.meta.url).pathname, {
+    env,
+  });
+  const model = new ScriptedModel({ modelId: "bench", rules: telecomRules(), latencyMs: 0, record: false });
+  const resolved = { name: "bench", model };
+  const models = { forWorker: () => resolved, planner: () => undefined, synthesizer: () => undefined };
+  const runtime = await LocalRuntime.open({
+    profile,
+    dbPath: join(job.dir, "two.db"),
+    env,
+    ...(job.llm ? { models } : {}),
+  });
+  let failed = 0;
+  const drive = async (total: number) => {
+    let started = 0;
+    const lane = async () => {
+      while (started < total) {
+        started++;
+        const outcome = await runtime.run({ message: BENCH_MESSAGE });
+        if (outcome.status !== "completed") failed++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(job.concurrency, total) }, lane));
+  };
+  try {
+    await drive(job.warmup);
+    failed = 0;
+    port.postMessage({ ready: true });
+    await new Promise<void>((resolve) => port.once("message", () => resolve()));
+    const t = performance.now();
+    await drive(job.runs);
+    port.postMessage({ done: true, ms: performance.now() - t, failed });
+  } finally {
+    await runtime.close();
+    await profile.close();
+  }
+}
+
+if (!isMainThread) {
+  work(workerData as Job).catch((error) => parentPort!.postMessage({ error: String(error?.stack ?? error) }));
+}
