@@ -1,4 +1,5 @@
 import { abortableDelay } from "../durable/abortable-delay.ts";
+import { linkSignals } from "../durable/linked-signal.ts";
 import { PausableTimeout } from "../durable/pausable-timeout.ts";
 import { ArbiterError, describeError, ErrorCode, findArbiterError } from "../errors/arbiter-error.ts";
 import type { Plan, PlanTask } from "../routing/plan.ts";
@@ -302,7 +303,8 @@ async function runWithRetries(
     made = attempt;
     ctx.emit({ type: "task-start", taskId: task.id, worker: workerName, attempt, mode: implementation.kind });
     const attemptTimer = new PausableTimeout(spec.timeout);
-    const signal = AbortSignal.any([ctx.signal, attemptTimer.signal]);
+    const linked = linkSignals([ctx.signal, attemptTimer.signal]);
+    const signal = linked.signal;
     const scope: ToolCallScope = {
       runId: ctx.runId,
       tenant: ctx.request.tenant,
@@ -355,6 +357,7 @@ async function runWithRetries(
       failure = error;
     }
     attemptTimer.clear();
+    linked.dispose();
     // Stops that end the task whatever the worker did, with no retry and no fallback worker: a policy
     // (deny, or needs approval without durable approvals), a budget (partial answer or escalation), or
     // a side effect left in doubt by a crash that is not safe to repeat (a person must find out).

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { importLegacyLedger } from "../budget/sqlite/legacy-ledger.ts";
 import { createSqliteLedger } from "../budget/sqlite/sqlite-ledger.ts";
+import { linkSignals } from "../durable/linked-signal.ts";
 import { LocalDurableEngine } from "../durable/local/local-durable.ts";
 import type { ArbiterError } from "../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../guard/embedded-shield.ts";
@@ -435,7 +436,8 @@ export class LocalRuntime {
     const stop = new AbortController();
     let runId = knownRunId ?? "";
     let suspended = false;
-    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const linked = options.signal ? linkSignals([options.signal, stop.signal]) : undefined;
+    const signal = linked?.signal ?? stop.signal;
     if (knownRunId !== undefined) {
       this.#active.add(knownRunId);
       this.#stops.set(knownRunId, stop);
@@ -475,6 +477,7 @@ export class LocalRuntime {
       await this.store.commit();
       return waiting;
     } finally {
+      linked?.dispose();
       this.#active.delete(runId);
       this.#stops.delete(runId);
       this.engine.release(runId);

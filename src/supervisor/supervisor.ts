@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { MemoryLedger } from "../budget/memory/memory-ledger.ts";
 import type { DurableEngine } from "../durable/durable.ts";
+import { linkSignals } from "../durable/linked-signal.ts";
 import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
 import { PausableTimeout } from "../durable/pausable-timeout.ts";
 import { WorkerPools } from "../durable/pools.ts";
@@ -174,9 +175,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     resumed: boolean,
   ): Promise<RunResult> {
     const runTimer = new PausableTimeout(profile.document.limits.runTimeout);
-    const signal = runOptions.signal
-      ? AbortSignal.any([runOptions.signal, runTimer.signal])
-      : runTimer.signal;
+    const linked = runOptions.signal ? linkSignals([runOptions.signal, runTimer.signal]) : undefined;
+    const signal = linked?.signal ?? runTimer.signal;
     const shield = deps.shield?.open(admitted.tenant);
     let request = admitted;
     if (resumed && shield) {
@@ -266,6 +266,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       throw error;
     } finally {
       runTimer.clear();
+      linked?.dispose();
       if (result !== undefined) store?.setRunStatus(runId, result.status, clock());
       durable.release(runId);
     }

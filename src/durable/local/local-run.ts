@@ -11,6 +11,7 @@ import {
   type StepSealer,
   type WaitOptions,
 } from "../durable.ts";
+import { linkSignals } from "../linked-signal.ts";
 import { decodeStepValue, describeStepError, encodeStepValue, replayedError } from "./step-codec.ts";
 
 /** Marks a sealed result in the step log (an encoded result is JSON, which never starts with "~"). */
@@ -192,8 +193,13 @@ export class LocalDurableRun implements DurableRun {
     ) as number;
     const remaining = until - this.#env.clock();
     if (remaining <= 0) return;
-    const signal = options.signal ? AbortSignal.any([options.signal, this.#env.closed]) : this.#env.closed;
-    await abortableDelay(remaining, signal);
+    // (The engine's close signal lives as long as the engine: the link is undone when the sleep ends.)
+    const linked = options.signal ? linkSignals([options.signal, this.#env.closed]) : undefined;
+    try {
+      await abortableDelay(remaining, linked?.signal ?? this.#env.closed);
+    } finally {
+      linked?.dispose();
+    }
   }
 
   async waitForSignal<T = unknown>(topic: string, options: WaitOptions = {}): Promise<SignalResult<T>> {
@@ -212,21 +218,26 @@ export class LocalDurableRun implements DurableRun {
         : (this.#instant(`${name}:deadline`, () => env.clock() + timeoutMs) as number);
     if (recorded === undefined) this.#start(name, 0, true); // visible as waiting
     const consumer = `${this.runId}/${name}`;
-    const signal = options.signal ? AbortSignal.any([options.signal, env.closed]) : env.closed;
+    const linked = options.signal ? linkSignals([options.signal, env.closed]) : undefined;
+    const signal = linked?.signal ?? env.closed;
     let result: SignalResult<T>;
-    for (;;) {
-      this.#checkLease();
-      const taken = env.store.takeSignal(topic, consumer, env.clock());
-      if (taken !== undefined) {
-        result = { status: "received", payload: taken.payload as T, at: taken.createdAt };
-        break;
+    try {
+      for (;;) {
+        this.#checkLease();
+        const taken = env.store.takeSignal(topic, consumer, env.clock());
+        if (taken !== undefined) {
+          result = { status: "received", payload: taken.payload as T, at: taken.createdAt };
+          break;
+        }
+        const left = deadline - env.clock();
+        if (left <= 0) {
+          result = { status: "timeout" };
+          break;
+        }
+        await env.waitForWake(topic, left, signal);
       }
-      const left = deadline - env.clock();
-      if (left <= 0) {
-        result = { status: "timeout" };
-        break;
-      }
-      await env.waitForWake(topic, left, signal);
+    } finally {
+      linked?.dispose();
     }
     const record = sealedResult(this.runId, name, encodeStepValue(result), result, options.sealer);
     this.#finish(name, 0, { state: "completed", result: record, endedAt: env.clock() });
