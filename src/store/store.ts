@@ -47,6 +47,11 @@ export interface NewRun {
   request: unknown;
   createdAt: number;
   status?: StoredRunStatus;
+  /**
+   * The caller has just made this id up (a new random id): a store may skip looking it up. Should it be
+   * taken after all, the run is refused as its writes are committed (`runExists`) — never merged.
+   */
+  fresh?: boolean;
 }
 
 /** A run's record as created: nobody holds it yet; `request` as the store keeps it (a copy). */

@@ -187,9 +187,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     // A resumed run's duration counts from when it was first recorded, not from this process's start.
     const record = resumed ? store?.getRun(runId) : undefined;
     // A new run's id was just made up (by us or the caller): nothing is recorded under it to load.
-    const run = durable.open(runId, {
-      fresh: !resumed && (runOptions.runId === undefined || runOptions.freshRunId === true),
-    });
+    const fresh = !resumed && (runOptions.runId === undefined || runOptions.freshRunId === true);
+    const run = durable.open(runId, { fresh });
     const ctx = new RunContext(deps, run, request, signal, shield, record?.createdAt);
     ctx.onSuspend = runOptions.onSuspend;
     ctx.runTimer = runTimer;
@@ -222,6 +221,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           },
           createdAt: clock(),
           status: "running",
+          fresh,
         });
         runOptions.onRecorded?.(runId);
         // On record before anything it does outside (the steps also wait before a side effect).

@@ -411,6 +411,13 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
         ["theirs"],
       );
       assert.equal(store.readEvents("only-mine").length, 1);
+      // An id said to be fresh is not looked up: one already recorded is refused as the group commits.
+      store.createRun({ id: "only-mine", ...run, createdAt: 3, fresh: true });
+      store.appendEvent(warning("only-mine", "not merged"));
+      await store.commit();
+      assert.equal(errors.length, 2);
+      assert.deepEqual(errors[1]!.runs, ["only-mine"]);
+      assert.equal(other.readEvents("only-mine").length, 1, "the recorded run is left as it was");
       assert.equal(verifyAudit(store.database).ok, true);
     } finally {
       other.close();

@@ -304,10 +304,14 @@ export class SqliteStore implements Store {
   createRun(run: NewRun): RunRecord {
     if (this.#grouped) {
       return this.#guard("creating a run", "run", () => {
-        // The group holds the write lock: nobody else can insert this id before the group is written.
+        // Looked up now; another process recording the same id before the group is written loses this
+        // run then (see #loseTakenRun). An id the caller just made up is not looked up.
         const group = this.#group!;
         if (group.runs.has(run.id)) throw runExists(run.id);
-        const found = this.#stmt("runAndNextSeq").get(run.id) as { run: number; next: number | null };
+        const found =
+          run.fresh === true
+            ? { run: 0, next: null }
+            : (this.#stmt("runAndNextSeq").get(run.id) as { run: number; next: number | null });
         if (found.run === 1) throw runExists(run.id);
         // A new run with no journal yet (the usual case): its first append needs no query.
         if (found.next === null && !this.#hot.has(run.id) && !group.batches.has(run.id))
@@ -706,10 +710,7 @@ export class SqliteStore implements Store {
     }
     run.nextSeq = seq + 1;
     if (key !== undefined) run.keys.set(key, seq);
-    if (event.type === "run-end") {
-      this.#hot.delete(runId); // read again should anything follow it
-      this.#held.delete(runId);
-    }
+    if (event.type === "run-end") this.#hot.delete(runId); // read again should anything follow it
     return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: true };
   }
 
