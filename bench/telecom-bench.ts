@@ -403,6 +403,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         warmup: quick ? 50 : 300,
       });
       if (measured.failed > 0) throw new Error(`two runtimes: ${measured.failed} runs did not complete`);
+      if (!measured.auditOk) throw new Error("two runtimes: the audit chain they wrote does not verify");
       return measured.runsPerSec;
     };
     const twoRuntimes = {

@@ -2,7 +2,9 @@
 // one database (the journal, audit chain, steps, ledger, PII vault and the example's tables shared),
 // as two processes of one deployment would be. Each drives half the concurrency; the figure is all runs
 // over the wall time from the start signal to the last run's end.
+import { once } from "node:events";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 
 interface Job {
@@ -20,6 +22,9 @@ export interface TwoRuntimes {
   runsPerSec: number;
   /** Runs that did not complete (should be 0). */
   failed: number;
+  /** The audit chain both wrote verified whole, and how many entries it holds. */
+  auditOk: boolean;
+  auditEntries: number;
 }
 
 /** Runs `runs` runs on each of two runtimes (threads), `concurrency` at a time on each. */
@@ -32,6 +37,7 @@ export async function measureTwoRuntimes(options: {
   warmup: number;
 }): Promise<TwoRuntimes> {
   const workers: Worker[] = [];
+  const exits: Promise<unknown>[] = [];
   const start = () => {
     const worker = new Worker(new URL(import.meta.url), { workerData: options });
     const queue: FromWorker[] = [];
@@ -45,6 +51,7 @@ export async function measureTwoRuntimes(options: {
       wake?.();
     });
     workers.push(worker);
+    exits.push(once(worker, "exit"));
     return async (key: "ready" | "done") => {
       while (queue.length === 0) await new Promise<void>((r) => (wake = r));
       const m = queue.shift()!;
@@ -64,7 +71,22 @@ export async function measureTwoRuntimes(options: {
     const done = await Promise.all([first("done"), second("done")]);
     const ms = performance.now() - started;
     const failed = done.reduce((n, m) => n + ("failed" in m ? m.failed : 0), 0);
-    return { runsPerSec: Math.round((2 * options.runs) / (ms / 1000)), failed };
+    // Each closes its runtime (last commit, last checkpoint) and ends; then the database is read.
+    await Promise.all(exits);
+    // Both appended to one hash chain, taking the write lock in turn: it must verify whole.
+    const { verifyAudit } = await import("../src/journal/audit/verify-audit.ts");
+    const db = new DatabaseSync(join(options.dir, "two.db"), { readOnly: true });
+    try {
+      const audit = verifyAudit(db);
+      return {
+        runsPerSec: Math.round((2 * options.runs) / (ms / 1000)),
+        failed,
+        auditOk: audit.ok,
+        auditEntries: audit.entries,
+      };
+    } finally {
+      db.close();
+    }
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
