@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
-import { linkSignals } from "./linked-signal.ts";
+import { linkAbort, linkSignals } from "./linked-signal.ts";
+import { PausableTimeout } from "./pausable-timeout.ts";
 
 describe("linkSignals", () => {
   it("aborts with the reason of whichever parent aborts first", () => {
@@ -58,5 +59,22 @@ describe("linkSignals", () => {
       globalThis.process.off("warning", onWarning);
     }
     assert.deepEqual(warnings, []);
+  });
+
+  it("links a controller of one's own (linkAbort): a timeout's signal that also aborts with the run", async () => {
+    const run = new AbortController();
+    const attempt = new PausableTimeout(60_000, run.signal);
+    const other = new PausableTimeout(60_000, run.signal);
+    other.clear();
+    run.abort(new Error("run stopped"));
+    assert.equal((attempt.signal.reason as Error).message, "run stopped");
+    assert.equal(other.signal.aborted, false, "a cleared timeout is detached from the run");
+    attempt.clear();
+    const quick = new PausableTimeout(5, new AbortController().signal);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal((quick.signal.reason as DOMException).name, "TimeoutError");
+    const own = new AbortController();
+    linkAbort(own, [AbortSignal.abort("already")]);
+    assert.equal(own.signal.reason, "already");
   });
 });

@@ -24,10 +24,18 @@ const nothing = (): void => {};
 
 export function linkSignals(parents: readonly AbortSignal[]): LinkedSignal {
   const controller = new AbortController();
+  return { signal: controller.signal, dispose: linkAbort(controller, parents) };
+}
+
+/**
+ * Aborts `controller` when any of `parents` does (at once if one already has); returns the `dispose`
+ * that detaches it. For a controller that has reasons of its own to abort (a timeout): no third signal.
+ */
+export function linkAbort(controller: AbortController, parents: readonly AbortSignal[]): () => void {
   for (const parent of parents) {
     if (parent.aborted) {
       controller.abort(parent.reason);
-      return { signal: controller.signal, dispose: nothing };
+      return nothing;
     }
   }
   for (const parent of parents) {
@@ -48,10 +56,7 @@ export function linkSignals(parents: readonly AbortSignal[]): LinkedSignal {
     }
     children.add(controller);
   }
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      for (const parent of parents) linked.get(parent)?.delete(controller);
-    },
+  return () => {
+    for (const parent of parents) linked.get(parent)?.delete(controller);
   };
 }

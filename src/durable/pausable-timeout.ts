@@ -1,6 +1,9 @@
+import { linkAbort } from "./linked-signal.ts";
+
 /**
  * A timeout that can be paused — while a branch waits for a person, its clock stops (an approval may
- * take hours; the task and run timeouts measure work, not waiting).
+ * take hours; the task and run timeouts measure work, not waiting). Its signal also aborts with
+ * `parent` (the run's, for a task attempt), until `clear()`: one signal for both, not a third.
  */
 export class PausableTimeout {
   readonly #controller = new AbortController();
@@ -9,10 +12,12 @@ export class PausableTimeout {
   #since = 0;
   #timer: NodeJS.Timeout | undefined;
   #pauses = 0;
+  readonly #unlink: () => void;
 
-  constructor(ms: number) {
+  constructor(ms: number, parent?: AbortSignal) {
     this.#ms = ms;
     this.#left = ms;
+    this.#unlink = parent === undefined ? () => {} : linkAbort(this.#controller, [parent]);
     this.#start();
   }
 
@@ -34,9 +39,11 @@ export class PausableTimeout {
     this.#start();
   }
 
+  /** Stops the clock for good and detaches the signal from its parent. */
   clear(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#unlink();
   }
 
   #start(): void {

@@ -1,5 +1,4 @@
 import { abortableDelay } from "../durable/abortable-delay.ts";
-import { linkSignals } from "../durable/linked-signal.ts";
 import { PausableTimeout } from "../durable/pausable-timeout.ts";
 import { ArbiterError, describeError, ErrorCode, findArbiterError } from "../errors/arbiter-error.ts";
 import type { Plan, PlanTask } from "../routing/plan.ts";
@@ -302,9 +301,9 @@ async function runWithRetries(
     }
     made = attempt;
     ctx.emit({ type: "task-start", taskId: task.id, worker: workerName, attempt, mode: implementation.kind });
-    const attemptTimer = new PausableTimeout(spec.timeout);
-    const linked = linkSignals([ctx.signal, attemptTimer.signal]);
-    const signal = linked.signal;
+    // Aborts on the attempt's timeout or with the run.
+    const attemptTimer = new PausableTimeout(spec.timeout, ctx.signal);
+    const signal = attemptTimer.signal;
     const scope: ToolCallScope = {
       runId: ctx.runId,
       tenant: ctx.request.tenant,
@@ -357,7 +356,6 @@ async function runWithRetries(
       failure = error;
     }
     attemptTimer.clear();
-    linked.dispose();
     // Stops that end the task whatever the worker did, with no retry and no fallback worker: a policy
     // (deny, or needs approval without durable approvals), a budget (partial answer or escalation), or
     // a side effect left in doubt by a crash that is not safe to repeat (a person must find out).

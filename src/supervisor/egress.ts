@@ -17,6 +17,8 @@ export interface PolicyStops {
 // What each prompt message holds in clear, by message: a tool loop sends its earlier messages again on
 // every step (the same objects), so each is scanned once.
 const scannedMessages = new WeakMap<object, readonly string[]>();
+/** What most messages hold in clear: one shared empty list, not one per message of every run in flight. */
+const NONE: readonly string[] = Object.freeze([]);
 
 /** The data classes in clear anywhere in a prompt, sorted. */
 function dataClassesInPrompt(
@@ -28,6 +30,7 @@ function dataClassesInPrompt(
     let found = scannedMessages.get(message);
     if (found === undefined) {
       found = dataClassesOf(detector.detect(JSON.stringify(message.content)));
+      if (found.length === 0) found = NONE;
       scannedMessages.set(message, found);
     }
     for (const c of found) classes.add(c);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { importLegacyLedger } from "../budget/sqlite/legacy-ledger.ts";
 import { createSqliteLedger } from "../budget/sqlite/sqlite-ledger.ts";
-import { linkSignals } from "../durable/linked-signal.ts";
+import { linkAbort } from "../durable/linked-signal.ts";
 import { LocalDurableEngine } from "../durable/local/local-durable.ts";
 import type { ArbiterError } from "../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../guard/embedded-shield.ts";
@@ -436,8 +436,9 @@ export class LocalRuntime {
     const stop = new AbortController();
     let runId = knownRunId ?? "";
     let suspended = false;
-    const linked = options.signal ? linkSignals([options.signal, stop.signal]) : undefined;
-    const signal = linked?.signal ?? stop.signal;
+    // Stopped by this runtime (close, a lost commit, a suspension) or with the caller's signal.
+    const unlink = options.signal ? linkAbort(stop, [options.signal]) : undefined;
+    const signal = stop.signal;
     if (knownRunId !== undefined) {
       this.#active.add(knownRunId);
       this.#stops.set(knownRunId, stop);
@@ -477,7 +478,7 @@ export class LocalRuntime {
       await this.store.commit();
       return waiting;
     } finally {
-      linked?.dispose();
+      unlink?.();
       this.#active.delete(runId);
       this.#stops.delete(runId);
       this.engine.release(runId);

@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import { MemoryLedger } from "../budget/memory/memory-ledger.ts";
 import type { DurableEngine } from "../durable/durable.ts";
-import { linkSignals } from "../durable/linked-signal.ts";
 import { MemoryDurableEngine } from "../durable/memory/memory-durable.ts";
 import { PausableTimeout } from "../durable/pausable-timeout.ts";
 import { WorkerPools } from "../durable/pools.ts";
@@ -174,9 +173,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     runOptions: RunOptions,
     resumed: boolean,
   ): Promise<RunResult> {
-    const runTimer = new PausableTimeout(profile.document.limits.runTimeout);
-    const linked = runOptions.signal ? linkSignals([runOptions.signal, runTimer.signal]) : undefined;
-    const signal = linked?.signal ?? runTimer.signal;
+    // Aborts on the run's timeout or with the caller's signal.
+    const runTimer = new PausableTimeout(profile.document.limits.runTimeout, runOptions.signal);
+    const signal = runTimer.signal;
     const shield = deps.shield?.open(admitted.tenant);
     let request = admitted;
     if (resumed && shield) {
@@ -266,7 +265,6 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       throw error;
     } finally {
       runTimer.clear();
-      linked?.dispose();
       if (result !== undefined) store?.setRunStatus(runId, result.status, clock());
       durable.release(runId);
     }
