@@ -7,10 +7,13 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 
-interface Job {
+export interface TwoRuntimesJob {
+  /** Folder of the shared database (and the example's, the audit key, the PII vault). */
   dir: string;
   vaultKey: string;
+  /** LLM workers on zero-latency scripted models, or the example's code handlers. */
   llm: boolean;
+  /** Runs measured on each runtime, after `warmup` runs. */
   runs: number;
   concurrency: number;
   warmup: number;
@@ -28,14 +31,7 @@ export interface TwoRuntimes {
 }
 
 /** Runs `runs` runs on each of two runtimes (threads), `concurrency` at a time on each. */
-export async function measureTwoRuntimes(options: {
-  dir: string;
-  vaultKey: string;
-  llm: boolean;
-  runs: number;
-  concurrency: number;
-  warmup: number;
-}): Promise<TwoRuntimes> {
+export async function measureTwoRuntimes(options: TwoRuntimesJob): Promise<TwoRuntimes> {
   const workers: Worker[] = [];
   const exits: Promise<unknown>[] = [];
   const start = () => {
@@ -92,7 +88,7 @@ export async function measureTwoRuntimes(options: {
   }
 }
 
-async function work(job: Job): Promise<void> {
+async function work(job: TwoRuntimesJob): Promise<void> {
   const port = parentPort!;
   const { BENCH_MESSAGE, durableEnv, telecomRules } = await import("./telecom-bench.ts");
   const { loadProfile } = await import("../src/profile/load-profile.ts");
@@ -138,5 +134,7 @@ async function work(job: Job): Promise<void> {
 }
 
 if (!isMainThread) {
-  work(workerData as Job).catch((error) => parentPort!.postMessage({ error: String(error?.stack ?? error) }));
+  work(workerData as TwoRuntimesJob).catch((error) =>
+    parentPort!.postMessage({ error: String(error?.stack ?? error) }),
+  );
 }
