@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { type DurableRun, InDoubtError, type StepOutcome, type StepSealer } from "../durable/durable.ts";
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
 import type { ApprovalSubject, RunEventInput } from "../journal/events.ts";
@@ -162,7 +162,8 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
   let input = parsed.data;
   // What the journal and the policy request may hold of the arguments: tokens, never values.
   let recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
-  const argsHash = createHash("sha256").update(canonicalJson(input)).digest("hex").slice(0, 16);
+  // One-shot: the same digest, without a Hash object per call.
+  const argsHash = hash("sha256", canonicalJson(input)).slice(0, 16);
   const base = `${scope.taskId}/${name}/${argsHash}`;
   const occurrence = scope.occurrences.get(base) ?? 0;
   scope.occurrences.set(base, occurrence + 1);
