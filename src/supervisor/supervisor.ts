@@ -173,9 +173,6 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     runOptions: RunOptions,
     resumed: boolean,
   ): Promise<RunResult> {
-    // Aborts on the run's timeout or with the caller's signal.
-    const runTimer = new PausableTimeout(profile.document.limits.runTimeout, runOptions.signal);
-    const signal = runTimer.signal;
     const shield = deps.shield?.open(admitted.tenant);
     let request = admitted;
     if (resumed && shield) {
@@ -188,21 +185,24 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     // A new run's id was just made up (by us or the caller): nothing is recorded under it to load.
     const fresh = !resumed && (runOptions.runId === undefined || runOptions.freshRunId === true);
     const run = durable.open(runId, { fresh });
-    const ctx = new RunContext(deps, run, request, signal, shield, record?.createdAt);
+    // Aborts on the run's timeout or with the caller's signal; cleared (and detached from that signal)
+    // in the `finally` below, however the run ends.
+    const runTimer = new PausableTimeout(profile.document.limits.runTimeout, runOptions.signal);
+    const ctx = new RunContext(deps, run, request, runTimer.signal, shield, record?.createdAt);
     ctx.onSuspend = runOptions.onSuspend;
     ctx.runTimer = runTimer;
-    if (resumed) {
-      ctx.emit({
-        type: "run-resume",
-        by: runOptions.resumedBy ?? `${hostname()}:${process.pid}`,
-        from: record?.status ?? "unknown",
-        profileVersion: profile.version,
-      });
-    }
-    runOptions.onStart?.(runId);
     let started = false;
     let result: RunResult | undefined;
     try {
+      if (resumed) {
+        ctx.emit({
+          type: "run-resume",
+          by: runOptions.resumedBy ?? `${hostname()}:${process.pid}`,
+          from: record?.status ?? "unknown",
+          profileVersion: profile.version,
+        });
+      }
+      runOptions.onStart?.(runId);
       const guarded = await guardInput(ctx, admitted.message);
       const message = guarded.message;
       if (!resumed) {

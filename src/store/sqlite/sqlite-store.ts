@@ -813,6 +813,7 @@ export class SqliteStore implements Store {
     this.#logged.delete(id);
     this.#held.delete(id);
     const error = runExists(id);
+    if (this.#lost.size >= LOST_RUNS) this.#lost.delete(this.#lost.keys().next().value!);
     this.#lost.set(id, lostWrites(id, true, error));
     this.#onError(error, [id]);
   }
