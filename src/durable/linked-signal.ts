@@ -8,8 +8,8 @@
  * Each parent gets one `abort` listener however many signals link to it (no max-listeners warning on a
  * signal many runs share); a linked signal is itself a parent like any other.
  * @example
- * const linked = linkSignals([run.signal, attemptTimer.signal]);
- * try { await work(linked.signal); } finally { linked.dispose(); }
+ * const linked = linkSignals([options.signal, engine.closed]);
+ * try { await abortableDelay(ms, linked.signal); } finally { linked.dispose(); }
  */
 export interface LinkedSignal {
   readonly signal: AbortSignal;

@@ -1,6 +1,6 @@
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
-import { effectiveStatus, RUN_STATUSES } from "../../store/store.ts";
+import { effectiveStatus, RUN_STATUSES, recordedModels } from "../../store/store.ts";
 import type { Command } from "../main.ts";
 import { openStore } from "../open-store.ts";
 import { oneOf, parse, positiveInteger } from "../parse.ts";
@@ -80,8 +80,8 @@ export const runsCommand: Command = {
         .map((a) => ({ ...a, status: effectiveStatus(a, now) }));
       const { request, ...rest } = run;
       // Where it resumes from: its profile file and the --model specs it runs on (none: the profile's).
-      const { profileFile, models } = request as { profileFile?: string; models?: string[] };
-      const record = { ...rest, profileFile: profileFile ?? null, models: models ?? [] };
+      const { profileFile } = request as { profileFile?: string };
+      const record = { ...rest, profileFile: profileFile ?? null, models: recordedModels(run) };
       if (values.json) {
         io.out(
           `${JSON.stringify({ run: record, plan: plan?.type === "plan-create" ? plan.tasks : [], tasks, steps, approvals, events })}\n`,
