@@ -492,6 +492,7 @@ function bookingSetup() {
     sql,
     calls: () => calls,
     booked,
+    dbPath,
   };
 }
 
@@ -520,6 +521,31 @@ test("a run whose creation cannot be committed (a full disk) stops before its fi
     assert.equal((again as { status: string }).status, "completed");
     assert.equal(booked.size, 1);
   } finally {
+    await runtime.close();
+  }
+});
+
+test("a run started while another process holds the database's write lock past the busy timeout waits for it, then completes: nothing lost", async () => {
+  const { open, calls, booked, dbPath } = bookingSetup();
+  const runtime = await open();
+  const { DatabaseSync } = await import("node:sqlite");
+  const other = new DatabaseSync(dbPath, { timeout: 0 });
+  try {
+    await runtime.run({ message: "hello there" }).catch(() => undefined);
+    other.exec("BEGIN IMMEDIATE"); // e.g. a long write of another process: longer than the 5 s busy timeout
+    let runId = "";
+    const running = runtime.run({ message: "send a technician" }, { onStart: (id) => (runId = id) });
+    await new Promise((r) => setTimeout(r, 5_600));
+    assert.equal(calls(), 0, "the booking waits for the run's record");
+    other.exec("COMMIT");
+    const outcome = await running;
+    assert.equal((outcome as { status: string }).status, "completed");
+    assert.equal(booked.size, 1);
+    assert.equal(runtime.store.getRun(runId)?.status, "completed");
+    assert.ok(runtime.journal.read(runId).some((e) => e.event.type === "run-end"));
+  } finally {
+    if (other.isTransaction) other.exec("ROLLBACK");
+    other.close();
     await runtime.close();
   }
 });

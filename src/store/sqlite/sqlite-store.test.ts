@@ -425,6 +425,102 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
     }
   });
 
+  it("keeps a group's writes while another process holds the write lock, without blocking the event loop, and commits them once it is free", async () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    const errors: unknown[] = [];
+    const store = new SqliteStore({
+      path,
+      commit: "grouped",
+      busyTimeoutMs: 20,
+      onError: (error) => errors.push(error),
+    });
+    const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
+    store.createRun({ id: "r0", ...run, createdAt: 1 });
+    await store.commit(); // the schema and a first run are on disk
+    const other = new DatabaseSync(path, { timeout: 0 });
+    try {
+      other.exec("BEGIN IMMEDIATE"); // e.g. a long transaction of another process
+      store.createRun({ id: "r1", ...run, createdAt: 2, status: "running" });
+      store.appendEvent(warning("r1", "m1"));
+      store.startStep({ runId: "r1", name: "s", attempt: 1, idempotent: false, startedAt: 2 });
+      let committed = false;
+      const waiting = store.commit().then(() => {
+        committed = true;
+      });
+      // Meanwhile the event loop runs (timers fire on time) and the run goes on writing into the group.
+      const ticks: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const started = performance.now();
+        await new Promise((r) => setTimeout(r, 20));
+        ticks.push(performance.now() - started);
+      }
+      assert.ok(
+        Math.max(...ticks) < 150,
+        `timers were held up: ${ticks.map((t) => t.toFixed(0)).join(", ")} ms`,
+      );
+      store.appendEvent(warning("r1", "m2"));
+      store.finishStep("r1", "s", 1, { state: "completed", result: "1", endedAt: 3 });
+      assert.equal(committed, false, "nothing commits while the lock is held");
+      assert.equal(store.getRun("r1")?.status, "running", "the buffered run is read from the group");
+      assert.throws(
+        () => store.readEvents("r1"),
+        /locked by another process/,
+        "a read of unwritten rows says why",
+      );
+      assert.deepEqual(errors, [], "nothing was given up");
+      other.exec("COMMIT");
+      await waiting;
+      assert.deepEqual(
+        store.readEvents("r1").map((e) => (e.event as { message: string }).message),
+        ["m1", "m2"],
+      );
+      assert.deepEqual(
+        store.loadSteps("r1").map((step) => step.state),
+        ["completed"],
+      );
+      const seen = other.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number };
+      assert.equal(seen.n, 2, "another connection sees both runs");
+      assert.equal(verifyAudit(store.database).ok, true);
+      assert.deepEqual(errors, []);
+    } finally {
+      if (other.isTransaction) other.exec("ROLLBACK");
+      other.close();
+      store.close();
+    }
+  });
+
+  it("gives a group up (stopping its runs and saying why) once the lock has been held past its patience", async () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    const errors: Array<{ error: unknown; runs: readonly string[] }> = [];
+    const store = new SqliteStore({
+      path,
+      commit: "grouped",
+      busyTimeoutMs: 10,
+      lockPatienceMs: 150,
+      onError: (error, runs) => errors.push({ error, runs }),
+    });
+    const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
+    store.createRun({ id: "r0", ...run, createdAt: 1 });
+    await store.commit();
+    const other = new DatabaseSync(path, { timeout: 0 });
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      store.appendEvent(warning("r0", "lost"));
+      const started = performance.now();
+      await assert.rejects(store.commit(), /locked by another process/);
+      assert.ok(performance.now() - started >= 140, "it waited its patience first");
+      assert.equal(errors.length, 1);
+      assert.deepEqual(errors[0]!.runs, ["r0"]);
+      other.exec("ROLLBACK");
+      assert.throws(() => store.appendEvent(warning("r0", "refused")), /lost its last writes/);
+      assert.equal(store.readEvents("r0").length, 0, "what the database held is as it was");
+    } finally {
+      if (other.isTransaction) other.exec("ROLLBACK");
+      other.close();
+      store.close();
+    }
+  });
+
   it("keeps the audit chain whole when another connection appends and checkpoints between its groups", async () => {
     const path = join(dir, `grouped-${n++}.db`);
     const signer = loadCheckpointSigner({ file: join(dir, `key-${n++}.pem`) });

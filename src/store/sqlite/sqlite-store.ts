@@ -73,6 +73,13 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
    * further writes (until a new `claimRun` resumes one from its record) and their driver should stop them.
    */
   onError?: (error: ArbiterError, runs: readonly string[]) => void;
+  /**
+   * How long a grouped commit keeps its writes while another process holds the write lock (default
+   * 60 s). Its first try waits the busy timeout like any write; after that it tries again every 50 ms
+   * without blocking the event loop, and its runs go on (a step that is not safe to repeat waits for the
+   * commit). Only past this is the group given up, its runs stopped and told (`onError`).
+   */
+  lockPatienceMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -90,6 +97,9 @@ interface PendingBatch {
 }
 /** Runs remembered as having lost writes to a failed commit (their further writes are refused). */
 const LOST_RUNS = 10_000;
+
+/** How often a commit group that found the write lock taken tries again (without blocking the loop). */
+const LOCK_RETRY_MS = 50;
 
 /** A commit group commits at the end of its turn of the event loop, or after this many writes. */
 const GROUP_WRITES = 20_000;
@@ -160,6 +170,9 @@ interface CommitGroup {
   writes: number;
   /** Writers sharing the connection that buffer too (the cost ledger): flushed before the commit. */
   flushers?: Set<() => void>;
+  /** Since when its commit has found the write lock held by another process, and its next try. */
+  busySince?: number;
+  retry?: NodeJS.Timeout;
 }
 
 /** What the open group will change in a run's row (see `CommitGroup.updates`). */
@@ -252,6 +265,8 @@ export class SqliteStore implements Store {
   readonly #checkpointIntervalMs: number;
   readonly #checkpointGapMs: number;
   #checkpointTimer: NodeJS.Timeout | undefined;
+  readonly #busyTimeoutMs: number;
+  readonly #lockPatienceMs: number;
   readonly #ownsDatabase: boolean;
   readonly #onError: (error: ArbiterError, runs: readonly string[]) => void;
   /** Runs whose writes a failed commit group lost, with why: their further writes are refused. */
@@ -291,6 +306,8 @@ export class SqliteStore implements Store {
     this.#checkpointEvery = options.checkpointEvery ?? 256;
     this.#checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
     this.#checkpointGapMs = options.checkpointGapMs ?? 0;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    this.#lockPatienceMs = options.lockPatienceMs ?? 60_000;
     if (this.#grouped && options.database !== undefined) {
       // An open commit group would swallow (or collide with) the other stores' transactions.
       throw new ArbiterError(
@@ -739,16 +756,8 @@ export class SqliteStore implements Store {
   /** Writes everything the open group buffered into its transaction. */
   #flush(): void {
     const group = this.#group;
-    if (group === undefined) return;
+    if (group === undefined || !hasWrites(group)) return;
     const flushers = group.flushers;
-    if (
-      group.runs.size === 0 &&
-      group.updates.size === 0 &&
-      group.batches.size === 0 &&
-      group.steps.size === 0 &&
-      flushers === undefined
-    )
-      return;
     this.#writing(group, () => {
       this.#writeRuns(group);
       for (const runId of [...group.batches.keys()]) this.#writeBatch(group, runId);
@@ -824,8 +833,9 @@ export class SqliteStore implements Store {
   }
 
   #writing(group: CommitGroup, write: () => void): void {
+    // The lock not taken, nothing of the group is written: the caller is told, the group keeps waiting.
+    if (!group.locked) this.#lock();
     try {
-      this.#lock();
       write();
     } catch (cause) {
       // Half a group must not commit: the whole group is lost, and said so.
@@ -1203,7 +1213,7 @@ export class SqliteStore implements Store {
       writes: 0,
     };
     if (this.#chain !== undefined) this.#group.chain = this.#chain;
-    setImmediate(() => this.#commitGroup());
+    setImmediate(() => this.#commitGroup(true));
   }
 
   /**
@@ -1216,6 +1226,8 @@ export class SqliteStore implements Store {
     this.#db.exec("BEGIN IMMEDIATE");
     group.locked = true;
     group.refreshed = true;
+    // A group waiting for the lock (its end of turn passed) commits in the next turn, not at its next try.
+    if (group.busySince !== undefined) setImmediate(() => this.#group === group && this.#commitGroup(true));
     this.#refresh();
   }
 
@@ -1252,9 +1264,16 @@ export class SqliteStore implements Store {
     this.#held.add(runId);
   }
 
-  #commitGroup(): void {
+  /**
+   * Commits the open group. `patient` (the group's own end of turn, and its retries): when another
+   * process holds the write lock past the busy timeout, the group keeps its writes and tries again
+   * later (see `lockPatienceMs`) instead of being given up at once.
+   */
+  #commitGroup(patient = false): void {
     const group = this.#group;
     if (group === undefined) return;
+    if (!group.locked && hasWrites(group) && !this.#lockOrWait(group, patient)) return;
+    if (group.retry !== undefined) clearTimeout(group.retry);
     try {
       this.#flush();
     } catch {
@@ -1280,13 +1299,48 @@ export class SqliteStore implements Store {
     for (const waiter of group.waiters) waiter.resolve();
   }
 
+  /**
+   * Takes the write lock for the group's commit. Held by another process (past the busy timeout on the
+   * first try, at once on later ones, so the event loop is not blocked while it waits): a patient group
+   * tries again in a moment, until `lockPatienceMs` has passed since the first refusal; then, or for any
+   * other failure, the group is given up.
+   */
+  #lockOrWait(group: CommitGroup, patient: boolean): boolean {
+    // A retry does not wait (the loop goes on meanwhile); a last try (closing, a full group) waits.
+    const quick = patient && group.busySince !== undefined;
+    try {
+      if (quick) this.#db.exec("PRAGMA busy_timeout = 0");
+      try {
+        this.#lock();
+      } finally {
+        if (quick) this.#db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
+      }
+      return true;
+    } catch (cause) {
+      const now = this.#clock();
+      group.busySince ??= now;
+      if (!patient || !isBusy(cause) || now - group.busySince >= this.#lockPatienceMs) {
+        this.#failGroup(group, cause);
+        return false;
+      }
+      if (group.retry === undefined) {
+        group.retry = setTimeout(() => {
+          group.retry = undefined;
+          if (this.#group === group) this.#commitGroup(true);
+        }, LOCK_RETRY_MS);
+      }
+      return false;
+    }
+  }
+
   /** Rolls a commit group back: its writes are lost, its waiters and `onError` are told. */
   #failGroup(group: CommitGroup, cause: unknown): void {
+    if (group.retry !== undefined) clearTimeout(group.retry);
     if (this.#group === group) this.#group = undefined;
     this.#hot.clear(); // the buffered seqs and keys never made it
     this.#logged.clear();
     this.#chain = undefined;
-    if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+    if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
     const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
     const runs = [...group.touched];
     for (const runId of runs) {
@@ -1297,6 +1351,23 @@ export class SqliteStore implements Store {
     for (const waiter of group.waiters) waiter.reject(error);
     this.#onError(error, runs);
   }
+}
+
+/** Whether the group has anything to write (a group may open for a write that found nothing to do). */
+function hasWrites(group: CommitGroup): boolean {
+  return (
+    group.runs.size > 0 ||
+    group.updates.size > 0 ||
+    group.batches.size > 0 ||
+    group.steps.size > 0 ||
+    group.flushers !== undefined
+  );
+}
+
+/** SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
 }
 
 /** Why a run's further writes are refused after a commit group with some of them failed. */
