@@ -137,6 +137,8 @@ export class LocalRuntime {
         path: options.dbPath,
         commit: "grouped",
         onError: (error, lost) => stopLost(lost, error),
+        // Another process holding the write lock past the busy timeout: the writes wait (and say so).
+        ...(options.onNote ? { onNote: options.onNote } : {}),
         // Commits survive a crash of this process without an fsync on the event loop; a step that is not
         // safe to repeat waits for an fsync of the log (off the main thread) before its side effect.
         synchronous: "normal",

@@ -428,11 +428,13 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
   it("keeps a group's writes while another process holds the write lock, without blocking the event loop, and commits them once it is free", async () => {
     const path = join(dir, `grouped-${n++}.db`);
     const errors: unknown[] = [];
+    const notes: string[] = [];
     const store = new SqliteStore({
       path,
       commit: "grouped",
       busyTimeoutMs: 20,
       onError: (error) => errors.push(error),
+      onNote: (note) => notes.push(note),
     });
     const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
     store.createRun({ id: "r0", ...run, createdAt: 1 });
@@ -468,8 +470,12 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
         "a read of unwritten rows says why",
       );
       assert.deepEqual(errors, [], "nothing was given up");
+      assert.equal(notes.length, 1, "said once");
+      assert.match(notes[0]!, /is locked by another process: the writes of 1 run wait .* up to 60 s/);
       other.exec("COMMIT");
       await waiting;
+      assert.equal(notes.length, 2);
+      assert.match(notes[1]!, /can be written again: the writes that waited \d+\.\d s are committed/);
       assert.deepEqual(
         store.readEvents("r1").map((e) => (e.event as { message: string }).message),
         ["m1", "m2"],

@@ -80,6 +80,8 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
    * commit). Only past this is the group given up, its runs stopped and told (`onError`).
    */
   lockPatienceMs?: number;
+  /** Told when a group starts waiting for the write lock, and when it commits after waiting. */
+  onNote?: (message: string) => void;
 }
 
 type Row = Record<string, unknown>;
@@ -267,6 +269,7 @@ export class SqliteStore implements Store {
   #checkpointTimer: NodeJS.Timeout | undefined;
   readonly #busyTimeoutMs: number;
   readonly #lockPatienceMs: number;
+  readonly #onNote: (message: string) => void;
   readonly #ownsDatabase: boolean;
   readonly #onError: (error: ArbiterError, runs: readonly string[]) => void;
   /** Runs whose writes a failed commit group lost, with why: their further writes are refused. */
@@ -308,6 +311,7 @@ export class SqliteStore implements Store {
     this.#checkpointGapMs = options.checkpointGapMs ?? 0;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
     this.#lockPatienceMs = options.lockPatienceMs ?? 60_000;
+    this.#onNote = options.onNote ?? (() => {});
     if (this.#grouped && options.database !== undefined) {
       // An open commit group would swallow (or collide with) the other stores' transactions.
       throw new ArbiterError(
@@ -1296,6 +1300,10 @@ export class SqliteStore implements Store {
       return;
     }
     this.#chain = group.chain;
+    if (group.busySince !== undefined) {
+      const waited = ((this.#clock() - group.busySince) / 1000).toFixed(1);
+      this.#onNote(`${this.path} can be written again: the writes that waited ${waited} s are committed`);
+    }
     for (const waiter of group.waiters) waiter.resolve();
   }
 
@@ -1318,10 +1326,20 @@ export class SqliteStore implements Store {
       return true;
     } catch (cause) {
       const now = this.#clock();
-      group.busySince ??= now;
+      const first = group.busySince === undefined;
+      // The first try waited the busy timeout already.
+      group.busySince ??= now - this.#busyTimeoutMs;
       if (!patient || !isBusy(cause) || now - group.busySince >= this.#lockPatienceMs) {
         this.#failGroup(group, cause);
         return false;
+      }
+      if (first) {
+        const runs = group.touched.size;
+        this.#onNote(
+          `${this.path} is locked by another process: the writes of ${runs} run${runs === 1 ? "" : "s"} wait in ` +
+            `memory and are tried again every ${LOCK_RETRY_MS} ms, for up to ${Math.round(this.#lockPatienceMs / 1000)} s ` +
+            "(a step that is not safe to repeat waits for them)",
+        );
       }
       if (group.retry === undefined) {
         group.retry = setTimeout(() => {
