@@ -176,6 +176,10 @@ test("audit, resume, replay and runs show refuse what they cannot do before doin
     [["audit", "export", "--checkpoints", join(dir, "missing", "c.jsonl")], /--checkpoints .*does not exist/],
     [["resume", "--model", "nope:x"], /Unknown model provider "nope"/],
     [["resume", "--inject", "fail=2"], /fail "2" must be a number from 0 to 1/],
+    [
+      ["resume", "--concurrency", "0"],
+      /--concurrency "0": use a whole number of at least 1\nUsage: arbiter resume/,
+    ],
     [["replay"], /a run id is required\nUsage: arbiter replay/],
     [["runs", "show"], /a run id is required\nUsage: arbiter runs/],
   ] as const) {
@@ -650,6 +654,40 @@ test("a run killed mid-way resumes on the --model it was started with, from any 
     answeredBy.every((p: string | undefined) => p === "scripted"),
     JSON.stringify(answeredBy),
   );
+});
+
+test("arbiter resume takes up many unfinished runs a few at a time (--concurrency) and finishes every one", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-resume-many-"));
+  const { env, run } = cliIn(dir);
+  const crashed = spawnSync(process.execPath, [join(root, "test/fixtures/crash-many.ts"), dir, "6"], {
+    encoding: "utf8",
+  });
+  assert.equal(crashed.signal, "SIGKILL", crashed.stderr);
+  assert.equal(JSON.parse(run("runs", "list", "--json").stdout).length, 6);
+  const resumed = run("resume", "--concurrency", "2", "--json");
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const statuses = JSON.parse(resumed.stdout).runs.map((r: { status: string }) => r.status);
+  assert.deepEqual(statuses, Array(6).fill("completed"));
+  // In the journal's order, never more than two runs were between their run-resume and their run-end.
+  const db = new DatabaseSync(env.ARBITER_DB, { readOnly: true });
+  const marks = db
+    .prepare("SELECT run_id, type FROM journal_entries WHERE type IN ('run-resume', 'run-end') ORDER BY gseq")
+    .all() as Array<{ run_id: string; type: string }>;
+  db.close();
+  let open = 0;
+  let most = 0;
+  for (const mark of marks) {
+    open += mark.type === "run-resume" ? 1 : -1;
+    most = Math.max(most, open);
+  }
+  assert.equal(marks.length, 12);
+  assert.equal(most, 2);
+  const effects = new DatabaseSync(env.TELECOM_DB, { readOnly: true });
+  const counted = effects
+    .prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT idempotency_key) AS keys FROM telecom_effects")
+    .get() as { n: number; keys: number };
+  effects.close();
+  assert.equal(counted.n, counted.keys, "no side effect happened twice");
 });
 
 test("Ctrl-C stops arbiter run where it is, says how to continue, and arbiter resume finishes it", async () => {

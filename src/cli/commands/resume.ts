@@ -9,11 +9,14 @@ import type { Command } from "../main.ts";
 import { openCliRuntime, recordableSpecs } from "../open-runtime.ts";
 import { openStore } from "../open-store.ts";
 import { ExitCode } from "../output.ts";
-import { parse } from "../parse.ts";
+import { parse, positiveInteger } from "../parse.ts";
 import { StopOnSignals } from "../stop-on-signals.ts";
 
 const usage =
-  "arbiter resume [--run <id>] [--json] [--db path] [--model provider:model]... [--inject latency=100ms,fail=0.2,seed=7]";
+  "arbiter resume [--run <id>] [--concurrency N] [--json] [--db path] [--model provider:model]... [--inject latency=100ms,fail=0.2,seed=7]";
+
+/** Runs taken up at once by default: each holds its lease, its heartbeat and its state in memory. */
+const DEFAULT_CONCURRENCY = 64;
 
 /**
  * `arbiter resume`: continues every unfinished run (or one) from its last completed step, and returns
@@ -26,6 +29,7 @@ export const resumeCommand: Command = {
       args,
       {
         run: { type: "string" },
+        concurrency: { type: "string" },
         json: { type: "boolean" },
         db: { type: "string" },
         model: { type: "string", multiple: true },
@@ -34,6 +38,7 @@ export const resumeCommand: Command = {
       usage,
     );
     // Checked before anything starts, whether or not a run is there to resume on them.
+    const concurrency = positiveInteger("concurrency", values.concurrency, DEFAULT_CONCURRENCY, usage);
     for (const spec of (values.model as string[] | undefined) ?? []) parseModelSpec(spec);
     if (typeof values.inject === "string") parseFaultSpec(values.inject);
     const dbPath = resolveDbPath(values.db as string | undefined, io.env);
@@ -96,48 +101,57 @@ export const resumeCommand: Command = {
           continue;
         }
         try {
-          await Promise.all(
-            group.map(async (record) => {
-              if (record.profile.version !== profile.version) {
-                io.err(
-                  `warning: ${record.id} ran on profile version ${record.profile.version.slice(0, 12)}; ${file} is now ${profile.version.slice(0, 12)}\n`,
+          const resumeOne = async (record: RunRecord): Promise<void> => {
+            if (stop.by !== undefined) {
+              results.push({ runId: record.id, status: "stopped", detail: `not started: ${stop.by}` });
+              return;
+            }
+            if (record.profile.version !== profile.version) {
+              io.err(
+                `warning: ${record.id} ran on profile version ${record.profile.version.slice(0, 12)}; ${file} is now ${profile.version.slice(0, 12)}\n`,
+              );
+            }
+            // Waiting for people who have not answered yet: a resume would only park it again.
+            const blocked = runtime.blockedOnPeople(record);
+            if (blocked !== undefined) {
+              results.push({
+                runId: record.id,
+                status: "waiting",
+                detail: blocked.map((a) => a.id).join(", "),
+              });
+              return;
+            }
+            try {
+              const outcome: RunOutcome | undefined = await runtime.resume(record, { signal: stop.signal });
+              if (outcome === undefined) {
+                // Another process has it: still going there (skipped), or finished meanwhile (as it ended).
+                const now = runtime.store.getRun(record.id)?.status ?? record.status;
+                results.push(
+                  UNFINISHED_RUN_STATUSES.includes(now)
+                    ? { runId: record.id, status: "skipped", detail: "another process holds it" }
+                    : { runId: record.id, status: now, detail: "another process finished it meanwhile" },
                 );
-              }
-              // Waiting for people who have not answered yet: a resume would only park it again.
-              const blocked = runtime.blockedOnPeople(record);
-              if (blocked !== undefined) {
+              } else if ("answer" in outcome)
+                results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
+              else
                 results.push({
                   runId: record.id,
                   status: "waiting",
-                  detail: blocked.map((a) => a.id).join(", "),
+                  detail: outcome.pending.map((p) => p.approvalId).join(", "),
                 });
-                return;
-              }
-              try {
-                const outcome: RunOutcome | undefined = await runtime.resume(record, { signal: stop.signal });
-                if (outcome === undefined) {
-                  // Another process has it: still going there (skipped), or finished meanwhile (as it ended).
-                  const now = runtime.store.getRun(record.id)?.status ?? record.status;
-                  results.push(
-                    UNFINISHED_RUN_STATUSES.includes(now)
-                      ? { runId: record.id, status: "skipped", detail: "another process holds it" }
-                      : { runId: record.id, status: now, detail: "another process finished it meanwhile" },
-                  );
-                } else if ("answer" in outcome)
-                  results.push({ runId: record.id, status: outcome.status, detail: outcome.answer });
-                else
-                  results.push({
-                    runId: record.id,
-                    status: "waiting",
-                    detail: outcome.pending.map((p) => p.approvalId).join(", "),
-                  });
-              } catch (error) {
-                if (stop.by !== undefined)
-                  results.push({ runId: record.id, status: "stopped", detail: `unfinished: ${stop.by}` });
-                else results.push({ runId: record.id, status: "error", detail: (error as Error).message });
-              }
-            }),
-          );
+            } catch (error) {
+              if (stop.by !== undefined)
+                results.push({ runId: record.id, status: "stopped", detail: `unfinished: ${stop.by}` });
+              else results.push({ runId: record.id, status: "error", detail: (error as Error).message });
+            }
+          };
+          // At most `concurrency` runs at once, oldest first: thousands of unfinished runs (after a crash
+          // under load) are taken up in turn, not all in memory together.
+          let next = 0;
+          const lane = async () => {
+            while (next < group.length) await resumeOne(group[next++]!);
+          };
+          await Promise.all(Array.from({ length: Math.min(concurrency, group.length) }, lane));
         } finally {
           await runtime.close();
           await profile.close();
