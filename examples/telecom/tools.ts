@@ -15,7 +15,7 @@ function statements(db: DatabaseSync) {
   return {
     // Two point lookups, not a join: SQLite's join of these two costs ~4 µs more than both lookups.
     customer: db.prepare(
-      "SELECT id, name, area, contract_ends, etf_cents, plan_id FROM customers WHERE id = ?",
+      "SELECT id, name, area, contract_ends, etf_cents, plan_id, credit_cents FROM customers WHERE id = ?",
     ),
     latestBill: db.prepare(
       "SELECT bill_id, period FROM charges WHERE customer_id = ? ORDER BY period DESC LIMIT 1",
@@ -23,7 +23,6 @@ function statements(db: DatabaseSync) {
     charges: db.prepare(
       "SELECT id, description, amount_cents, flag FROM charges WHERE customer_id = ? AND bill_id = ? ORDER BY id",
     ),
-    credits: db.prepare("SELECT credit_cents AS total FROM customers WHERE id = ?"),
     addCredit: db.prepare("UPDATE customers SET credit_cents = credit_cents + ? WHERE id = ?"),
     markCredited: db.prepare("INSERT INTO credited_charges (charge_id, credit_id) VALUES (?, ?)"),
     insertCredit: db.prepare(
@@ -61,11 +60,15 @@ interface CustomerRow {
   contract_ends: string;
   etf_cents: number;
   plan_id: string;
+  /** Credits issued to the account so far. */
+  credit_cents: number;
   plan_name: string;
   monthly_cents: number;
   down_mbps: number;
   tier: number;
 }
+
+type AccountRow = Omit<CustomerRow, "plan_name" | "monthly_cents" | "down_mbps" | "tier">;
 
 interface PlanRow {
   id: string;
@@ -86,10 +89,16 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
     if (prepared?.db !== db) prepared = { db, q: statements(db) };
     return prepared;
   };
+  /** The customer's own row, its plan not looked up: for a call that needs the customer to exist, or its area. */
+  const account = (id: string): AccountRow => {
+    const row = use().q.customer.get(id) as AccountRow | undefined;
+    if (!row) throw new ArbiterError(ErrorCode.ToolFailed, `no customer with id ${id}`);
+    return row;
+  };
+  /** The customer with their plan. */
   const customer = (id: string): CustomerRow => {
     const { q } = use();
-    const row = q.customer.get(id) as Omit<CustomerRow, "plan_name" | "monthly_cents" | "down_mbps" | "tier">;
-    if (!row) throw new ArbiterError(ErrorCode.ToolFailed, `no customer with id ${id}`);
+    const row = account(id);
     const plan = q.plan.get(row.plan_id) as PlanRow | undefined;
     if (!plan)
       throw new ArbiterError(ErrorCode.ToolFailed, `customer ${id} is on an unknown plan ${row.plan_id}`);
@@ -151,7 +160,7 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       idempotent: true,
       execute: async ({ customerId: id }) =>
         read((q) => {
-          customer(id);
+          const { credit_cents: credited } = account(id);
           const bill = q.latestBill.get(id) as { bill_id: string; period: string } | undefined;
           if (!bill) return { billId: null, charges: [], total: 0 };
           const rows = q.charges.all(id, bill.bill_id) as Array<{
@@ -160,7 +169,6 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
             amount_cents: number;
             flag: string | null;
           }>;
-          const credited = (q.credits.get(id) as { total: number }).total;
           const creditedBy = new Map<string, string>();
           for (const row of q.creditedCharges.all(id, bill.bill_id) as Array<{
             charge_id: string;
@@ -199,7 +207,7 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       execute: async (args, ctx) => {
         const cents = Math.round(args.amount * 100);
         return effect("issue_credit", args, ctx, (at) => {
-          customer(args.customerId);
+          account(args.customerId);
           const { q } = use();
           const info = q.insertCredit.run(
             args.customerId,
@@ -227,7 +235,7 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       },
       execute: async ({ customerId: id }) => {
         const row = read((q) => {
-          customer(id);
+          account(id);
           return q.lineTest.get(id) as
             | { status: string; down_mbps: number; packet_loss_pct: number; diagnosis: string }
             | undefined;
@@ -248,7 +256,7 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       idempotent: true,
       execute: async ({ customerId: id }) => {
         const [c, row] = read((q) => {
-          const found = customer(id);
+          const found = account(id);
           return [
             found,
             q.outage.get(found.area) as { description: string; eta: string } | undefined,
@@ -268,7 +276,7 @@ export function createTelecomTools(getDb: () => DatabaseSync, now: () => Date = 
       execute: async (args, ctx) => {
         const window = nextWindow(now());
         return effect("dispatch_technician", args, ctx, (at) => {
-          customer(args.customerId);
+          account(args.customerId);
           const info = use().q.insertTicket.run(args.customerId, args.reason, window, at);
           return { ticketId: `T-${info.lastInsertRowid}`, window };
         });
