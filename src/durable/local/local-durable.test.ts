@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, describe, it } from "node:test";
 import { ArbiterError } from "../../errors/arbiter-error.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { type ApprovalSignal, approvalTopic } from "../../store/store.ts";
 import { DeterminismError, InDoubtError } from "../durable.ts";
-import { LocalDurableEngine, type LocalDurableOptions } from "./local-durable.ts";
+import { LocalDurableEngine, type LocalDurableOptions, sameHostOwnerAlive } from "./local-durable.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "arbiter-durable-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -527,6 +528,42 @@ describe("LocalDurableEngine leases", () => {
     const next = db.engine({ owner: "host:2:next", isOwnerAlive: (owner) => owner !== "host:1:dead" });
     assert.equal(next.claim("r1"), true);
     assert.equal(next.store.getRun("r1")?.owner, "host:2:next");
+  });
+
+  it("counts a holder on this host as dead once its process is gone or a zombie (killed, not yet reaped)", async (t) => {
+    assert.equal(sameHostOwnerAlive(`${hostname()}:${process.pid}:me`), true);
+    assert.equal(
+      sameHostOwnerAlive(`elsewhere:${process.pid}:x`),
+      true,
+      "another host's process is assumed alive",
+    );
+    if (process.platform !== "linux") {
+      t.skip("zombies are read from /proc");
+      return;
+    }
+    // `sh` starts a child, kills it, and becomes `sleep` (which never reaps it): the child stays a zombie.
+    const { spawn } = await import("node:child_process");
+    const parent = spawn("sh", ["-c", "sleep 30 & echo $!; kill -9 $!; exec sleep 5"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const [line] = (await once(parent.stdout, "data")) as [Buffer];
+      const zombie = Number(line.toString().trim());
+      let state = "";
+      for (let i = 0; i < 100 && state !== "Z"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const stat = readFileSync(`/proc/${zombie}/stat`, "latin1");
+        state = stat.charAt(stat.lastIndexOf(")") + 2);
+      }
+      assert.equal(state, "Z", "the killed child waits to be reaped");
+      assert.doesNotThrow(() => process.kill(zombie, 0), "a signal still reaches a zombie's pid");
+      assert.equal(sameHostOwnerAlive(`${hostname()}:${zombie}:gone`), false);
+    } finally {
+      const exited = once(parent, "exit");
+      parent.kill("SIGKILL");
+      await exited;
+    }
+    assert.equal(sameHostOwnerAlive(`${hostname()}:${parent.pid}:gone`), false, "a pid that is gone");
   });
 
   it("stops a process whose lease was taken over", async () => {

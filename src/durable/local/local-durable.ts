@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import type { Store } from "../../store/store.ts";
@@ -275,14 +276,31 @@ export class LocalDurableEngine implements DurableEngine {
   }
 }
 
-/** Owner ids are `<host>:<pid>:<nonce>`; on this host, a holder whose pid is gone is dead. Elsewhere, assume alive. */
+/**
+ * Owner ids are `<host>:<pid>:<nonce>`; on this host, a holder whose pid is gone is dead. Elsewhere,
+ * assume alive. A process killed with `kill -9` stays a zombie until its parent reaps it (a container
+ * whose first process never does keeps it for good): on Linux, a zombie is dead too.
+ */
 export function sameHostOwnerAlive(owner: string): boolean {
   const [host, pid] = owner.split(":");
   if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid)) return true;
   try {
     process.kill(Number(pid), 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+  return !isZombie(Number(pid));
+}
+
+/** Whether `/proc` says the process has exited and waits to be reaped (state Z or X); false elsewhere. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return false; // no /proc (not Linux), or gone in between (then the next look finds it dead)
+  }
+  // "pid (command) state …": the command may hold spaces and parentheses, so read after the last ")".
+  const state = stat.charAt(stat.lastIndexOf(")") + 2);
+  return state === "Z" || state === "X";
 }
