@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -137,4 +137,55 @@ test("arbiter serve refuses bad input with exit 2 and says what to fix", () => {
   const missing = cli("serve", "nope.yaml");
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /nope\.yaml: cannot read the profile/);
+});
+
+test("arbiter serve logs a resumed run's answer as the journal keeps it: the requester's email stays a token", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-serve-pii-"));
+  const env = { ...process.env, ARBITER_DB: join(dir, "arbiter.db"), TELECOM_DB: join(dir, "telecom.db") };
+  // The scripted synthesis writes the token the shield gave the requester's email.
+  const script = join(dir, "agents.yaml");
+  writeFileSync(
+    script,
+    readFileSync(join(root, "examples/telecom/scripted-agents.yaml"), "utf8").replace(
+      'and moved you to Fiber 300."',
+      'and moved you to Fiber 300. A receipt goes to <EMAIL_1>."',
+    ),
+  );
+  const message = "I was overcharged on my last bill; send the receipt to jane.doe@example.com";
+  const model = `scripted:${script}`;
+  const killed = spawn(
+    process.execPath,
+    [bin, "run", profile, message, "--quiet", "--model", model, "--inject", "latency=300ms"],
+    { cwd: dir, env, stdio: "ignore" },
+  );
+  for (
+    let i = 0;
+    i < 500 &&
+    !(
+      existsSync(env.ARBITER_DB) &&
+      count(env.ARBITER_DB, "SELECT COUNT(*) AS n FROM journal_entries WHERE type = 'model-call-end'") > 0
+    );
+    i++
+  )
+    await sleep(20);
+  killed.kill("SIGKILL");
+  await new Promise((r) => killed.once("close", r));
+
+  const serve = spawn(process.execPath, [bin, "serve", profile, "--model", model, "--interval", "50ms"], {
+    cwd: dir,
+    env,
+  });
+  let log = "";
+  serve.stderr.on("data", (chunk) => {
+    log += chunk;
+  });
+  const exited = new Promise((r) => serve.once("close", r));
+  try {
+    for (let i = 0; i < 750 && !/run_\w+ {2}completed {2}/.test(log); i++) await sleep(20);
+  } finally {
+    serve.kill("SIGTERM");
+    await exited;
+  }
+  assert.match(log, /run_\w+ {2}completed {2}Thanks for your patience!.*A receipt goes to <EMAIL_1>\./);
+  assert.doesNotMatch(log, /jane\.doe@example\.com/);
 });

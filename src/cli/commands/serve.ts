@@ -1,4 +1,5 @@
 import { ArbiterError, describeError, ErrorCode } from "../../errors/arbiter-error.ts";
+import type { JournalEntry } from "../../journal/events.ts";
 import { parseDuration } from "../../profile/duration.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
@@ -107,9 +108,12 @@ export const serveCommand: Command = {
           }
           const o = outcome as RunOutcome;
           if ("answer" in o) {
+            // A server's log is not the requester: the answer as the journal keeps it, personal data as
+            // tokens (the requester's own, e.g. an email, is revealed only to whoever ran the request).
+            const [first, ...more] = journaledAnswer(runtime.journal.read(runId)).split("\n");
             say(
               { event: "finished", runId, status: o.status },
-              `${runId}  ${o.status}  ${o.answer.split("\n")[0] ?? ""}`,
+              [`${runId}  ${o.status}  ${first ?? ""}`, ...more.map((line) => `    ${line}`)].join("\n"),
             );
           } else {
             say(
@@ -137,3 +141,12 @@ export const serveCommand: Command = {
     }
   },
 };
+
+/** The answer of the run's last `run-end` entry (what the journal keeps: tokens, never values). */
+function journaledAnswer(entries: readonly JournalEntry[]): string {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const event = entries[i]!.event;
+    if (event.type === "run-end") return (event as { answer?: string }).answer ?? "";
+  }
+  return "";
+}
