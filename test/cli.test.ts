@@ -664,7 +664,8 @@ test("arbiter resume takes up many unfinished runs a few at a time (--concurrenc
   });
   assert.equal(crashed.signal, "SIGKILL", crashed.stderr);
   assert.equal(JSON.parse(run("runs", "list", "--json").stdout).length, 6);
-  const resumed = run("resume", "--concurrency", "2", "--json");
+  // Slowed down, so each run spans many commits and the journal's order shows which ran together.
+  const resumed = run("resume", "--concurrency", "2", "--json", "--inject", "latency=50ms");
   assert.equal(resumed.status, 0, resumed.stderr);
   const statuses = JSON.parse(resumed.stdout).runs.map((r: { status: string }) => r.status);
   assert.deepEqual(statuses, Array(6).fill("completed"));

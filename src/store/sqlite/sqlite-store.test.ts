@@ -460,8 +460,12 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
         Math.max(...ticks) < 150,
         `timers were held up: ${ticks.map((t) => t.toFixed(0)).join(", ")} ms`,
       );
-      store.appendEvent(warning("r1", "m2"));
+      store.appendEvent(warning("r1", "m2"), "k2");
       store.finishStep("r1", "s", 1, { state: "completed", result: "1", endedAt: 3 });
+      // A replayed append (its key taken in this group) is answered from memory: no lock needed.
+      const again = store.appendEvent(warning("r1", "m2, replayed"), "k2");
+      assert.equal(again.appended, false);
+      assert.deepEqual(again.entry.event, warning("r1", "m2"));
       assert.equal(committed, false, "nothing commits while the lock is held");
       assert.equal(store.getRun("r1")?.status, "running", "the buffered run is read from the group");
       assert.throws(

@@ -507,7 +507,7 @@ export class SqliteStore implements Store {
       const key = stepKey(name, attempt);
       this.#refreshUnheld(runId);
       if (this.#logged.get(runId)?.has(key) !== true) {
-        this.#flushSteps(runId);
+        this.#flushSteps(runId, true);
         if (!this.#foldSteps(runId).some((s) => s.name === name && s.attempt === attempt))
           throw new Error(`step "${name}" attempt ${attempt} of run "${runId}" never started`);
       }
@@ -709,7 +709,12 @@ export class SqliteStore implements Store {
     if (key !== undefined) {
       const seq = run.keys.get(key);
       if (seq !== undefined) {
-        this.#flushRun(runId);
+        // Appended in this group: it is in memory (no write, no lock). Else it is in a row written before.
+        const pending = group.batches.get(runId);
+        if (pending !== undefined && seq >= pending.seq) {
+          const event = JSON.parse(pending.texts[seq - pending.seq]!) as RunEvent;
+          return { entry: { seq, v: EVENT_SCHEMA_VERSION, event }, appended: false };
+        }
         const row = this.#stmt("rowAt").get(runId, seq) as Row;
         return { entry: entriesOf(row).find((e) => e.seq === seq)!, appended: false };
       }
@@ -743,7 +748,7 @@ export class SqliteStore implements Store {
     this.#refreshUnheld(runId);
     const known = this.#hot.get(runId);
     if (known !== undefined) return known;
-    this.#flushRun(runId); // it may have entries waiting (it left the cache after its run-end)
+    this.#flushRun(runId, true); // it may have entries waiting (it left the cache after its run-end)
     const seq = this.#nextSeq(runId);
     const keys = new Map<string, number>();
     for (const row of this.#stmt("keysOf").iterate(runId) as Iterable<{ key: string; seq: number }>)
@@ -773,10 +778,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Writes the run's buffered entries (before a read of them), leaving other runs' to the commit. */
-  #flushRun(runId: string): void {
+  /**
+   * Writes the run's buffered entries (before a read of them), leaving other runs' to the commit.
+   * `appending`: for an append of the run's, which cannot simply fail (see `#writing`).
+   */
+  #flushRun(runId: string, appending = false): void {
     const group = this.#group;
-    if (group?.batches.has(runId)) this.#writing(group, () => this.#writeBatch(group, runId));
+    if (group?.batches.has(runId)) this.#writing(group, () => this.#writeBatch(group, runId), appending);
   }
 
   /** Inserts the runs created in the open group (before a read of the runs table). */
@@ -831,14 +839,26 @@ export class SqliteStore implements Store {
     this.#onError(error, [id]);
   }
 
-  #flushSteps(runId: string): void {
+  #flushSteps(runId: string, appending = false): void {
     const group = this.#group;
-    if (group?.steps.has(runId)) this.#writing(group, () => this.#writeSteps(group, runId));
+    if (group?.steps.has(runId)) this.#writing(group, () => this.#writeSteps(group, runId), appending);
   }
 
-  #writing(group: CommitGroup, write: () => void): void {
-    // The lock not taken, nothing of the group is written: the caller is told, the group keeps waiting.
-    if (!group.locked) this.#lock();
+  /**
+   * Writes part of the open group into its transaction, taking the write lock first. Should another
+   * process hold it past the busy timeout, nothing of the group is written yet: a read is told (the
+   * group keeps waiting to commit); a run's own append or step end, which its run cannot go on without,
+   * loses the group as a failed commit does (its runs stop, resumable) rather than fail the run itself.
+   */
+  #writing(group: CommitGroup, write: () => void, appending = false): void {
+    if (!group.locked) {
+      try {
+        this.#lock();
+      } catch (cause) {
+        if (appending) this.#failGroup(group, cause);
+        throw cause;
+      }
+    }
     try {
       write();
     } catch (cause) {
