@@ -531,6 +531,51 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
     }
   });
 
+  it("drops the writes of a run another process took over while this one was stalled, and commits the rest of the group", async () => {
+    const path = join(dir, `grouped-${n++}.db`);
+    const errors: Array<{ error: unknown; runs: readonly string[] }> = [];
+    const store = new SqliteStore({
+      path,
+      commit: "grouped",
+      onError: (error, runs) => errors.push({ error, runs }),
+    });
+    const other = new SqliteStore({ path, commit: "grouped" });
+    const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
+    try {
+      store.createRun({ id: "r", ...run, createdAt: 1, status: "running" });
+      assert.equal(store.claimRun("r", "host:1:a", 1_000, 1), true);
+      store.appendEvent(warning("r", "mine"));
+      await store.commit();
+      // This process stalls past its lease; another one takes the run over, finishes and releases it.
+      assert.equal(other.claimRun("r", "host:2:b", 20_000, 2_000), true);
+      other.appendEvent(warning("r", "theirs"));
+      other.setRunStatus("r", "completed", 2_001);
+      other.releaseRun("r", "host:2:b");
+      await other.commit();
+      // The stalled one wakes up and goes on writing, for that run and another.
+      store.appendEvent(warning("r", "stale"));
+      store.createRun({ id: "r2", ...run, createdAt: 3, status: "running" });
+      store.appendEvent(warning("r2", "kept"));
+      await store.commit();
+      assert.equal(errors.length, 1);
+      assert.deepEqual(errors[0]!.runs, ["r"]);
+      assert.match(
+        String(errors[0]!.error),
+        /run "r" was taken over by another process .*its last writes here were dropped/,
+      );
+      assert.throws(() => store.appendEvent(warning("r", "refused")), /taken over/);
+      assert.deepEqual(
+        other.readEvents("r").map((e) => (e.event as { message: string }).message),
+        ["mine", "theirs"],
+      );
+      assert.equal(other.readEvents("r2").length, 1, "the group's other run committed");
+      assert.equal(verifyAudit(store.database).ok, true);
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
   it("keeps the audit chain whole when another connection appends and checkpoints between its groups", async () => {
     const path = join(dir, `grouped-${n++}.db`);
     const signer = loadCheckpointSigner({ file: join(dir, `key-${n++}.pem`) });

@@ -210,6 +210,9 @@ const sql = {
   runAndNextSeq: `SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1) AS run,
     (SELECT seq + n FROM journal WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1) AS next`,
   getRun: "SELECT * FROM runs WHERE id = ?",
+  // Who holds each run now, and the seq its next journal entry takes.
+  holdersOf: `SELECT r.id, r.owner, (SELECT MAX(j.seq + j.n) FROM journal j WHERE j.run_id = r.id) AS next
+    FROM runs r WHERE r.id IN (SELECT value FROM json_each(?))`,
   setRunStatus: "UPDATE runs SET status = ?, updated_at = ? WHERE id = ?",
   listUnfinished: `SELECT * FROM runs WHERE ${unfinished} ORDER BY created_at, id`,
   listUnfinishedFor: `SELECT * FROM runs WHERE ${unfinished}
@@ -289,10 +292,19 @@ export class SqliteStore implements Store {
   readonly #logged = new Map<string, Set<string>>();
   #dataVersion: number | undefined;
   /**
-   * Runs this connection created or claimed and has not released: no other connection appends to them
-   * (the lease), so their tails in memory stay valid when another connection commits.
+   * Runs this connection created or claimed and has not released, with the owner it claimed each for: no
+   * other connection appends to them (the lease), so their tails in memory stay valid when another
+   * connection commits — unless the lease lapsed and another process took the run over (see
+   * `#dropTakenOver`).
    */
   readonly #held = new Set<string>();
+  /**
+   * The owner this connection last claimed each run for (kept after a release: a run that lost its lease
+   * may still write here before it notices). Bounded like `#held`.
+   */
+  readonly #claims = new Map<string, string>();
+  /** Another connection committed since the open group last checked who holds its runs. */
+  #foreignCommits = false;
   /** Grouped mode: the chain's head and last checkpoint as the last group committed them (same validity). */
   #chain: CommitGroup["chain"];
   /** Whether the steps table (schema 4 and before) holds rows; read once. */
@@ -435,6 +447,7 @@ export class SqliteStore implements Store {
         )
           return false;
         pending.record = { ...held, owner, leaseUntil: until };
+        this.#claimed(id, owner);
         return true;
       }
       this.#flushRuns(); // its buffered status or release decides the claim
@@ -445,6 +458,7 @@ export class SqliteStore implements Store {
         this.#hot.delete(id);
         this.#logged.delete(id);
         this.#hold(id);
+        this.#claimed(id, owner);
         return true;
       }
       if (this.#stmt("getRun").get(id) === undefined) throw unknownRun(id);
@@ -1276,6 +1290,7 @@ export class SqliteStore implements Store {
     const { data_version: version } = this.#stmt("dataVersion").get() as { data_version: number };
     if (version === this.#dataVersion) return;
     this.#dataVersion = version;
+    this.#foreignCommits = true;
     this.#chain = undefined;
     if (this.#group !== undefined) this.#group.chain = undefined;
     for (const runId of this.#hot.keys()) if (!this.#held.has(runId)) this.#hot.delete(runId);
@@ -1288,6 +1303,58 @@ export class SqliteStore implements Store {
     this.#held.add(runId);
   }
 
+  #claimed(runId: string, owner: string): void {
+    this.#claims.delete(runId); // the newest last
+    if (this.#claims.size >= HOT_RUNS) this.#claims.delete(this.#claims.keys().next().value!);
+    this.#claims.set(runId, owner);
+  }
+
+  /**
+   * Under the write lock, once another connection has committed since the last look: a run this one
+   * holds may have been taken over meanwhile (its lease lapsed while this process was stopped, stalled
+   * or cut off, and another process claimed it). Its writes buffered here would collide with the new
+   * holder's; they are dropped and the run is refused here from now on (it goes on there), while the
+   * group's other runs commit.
+   */
+  #dropTakenOver(group: CommitGroup): void {
+    this.#foreignCommits = false;
+    const ours = new Map<string, string>();
+    for (const runs of [group.batches, group.steps, group.updates]) {
+      for (const id of runs.keys()) {
+        const owner = this.#claims.get(id);
+        if (owner !== undefined && !group.runs.has(id)) ours.set(id, owner);
+      }
+    }
+    if (ours.size === 0) return;
+    const rows = this.#stmt("holdersOf").all(JSON.stringify([...ours.keys()])) as Array<{
+      id: string;
+      owner: string | null;
+      next: number | null;
+    }>;
+    for (const { id, owner, next } of rows) {
+      // Held by another process now, or appended to by one (which may have finished and released it).
+      const batch = group.batches.get(id);
+      const appended = batch !== undefined && (next ?? 1) !== batch.seq;
+      if (!appended && (owner === null || owner === ours.get(id))) continue;
+      group.batches.delete(id);
+      group.steps.delete(id);
+      group.updates.delete(id);
+      group.touched.delete(id);
+      this.#hot.delete(id);
+      this.#logged.delete(id);
+      this.#held.delete(id);
+      const error = new ArbiterError(
+        ErrorCode.LeaseLost,
+        `run "${id}" was taken over by another process${owner === null ? "" : ` (${owner})`} while this one did not renew its lease ` +
+          "(stopped, stalled or cut off for longer than the lease): its last writes here were dropped, and the run goes on there.",
+        { details: { runId: id, owner } },
+      );
+      if (this.#lost.size >= LOST_RUNS) this.#lost.delete(this.#lost.keys().next().value!);
+      this.#lost.set(id, error);
+      this.#onError(error, [id]);
+    }
+  }
+
   /**
    * Commits the open group. `patient` (the group's own end of turn, and its retries): when another
    * process holds the write lock past the busy timeout, the group keeps its writes and tries again
@@ -1298,6 +1365,14 @@ export class SqliteStore implements Store {
     if (group === undefined) return;
     if (!group.locked && hasWrites(group) && !this.#lockOrWait(group, patient)) return;
     if (group.retry !== undefined) clearTimeout(group.retry);
+    if (group.locked && this.#foreignCommits) {
+      try {
+        this.#dropTakenOver(group);
+      } catch (cause) {
+        this.#failGroup(group, cause);
+        return;
+      }
+    }
     try {
       this.#flush();
     } catch {
