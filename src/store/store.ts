@@ -256,6 +256,12 @@ export interface Store {
    * effect, so a run whose writes are lost (a full disk) never leaves effects nobody can trace or resume.
    */
   runRecorded?(runId: string): Promise<void> | undefined;
+  /**
+   * Why the run's writes are refused here, if they are: a commit lost some of them, or another process
+   * took the run over (its writes here were dropped). Engines look before a side effect, after waiting
+   * for the commit: a commit that dropped the run's writes still resolves for the others in it.
+   */
+  lostReason?(runId: string): Error | undefined;
 
   close(): void;
 }

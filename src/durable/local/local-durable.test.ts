@@ -566,6 +566,53 @@ describe("LocalDurableEngine leases", () => {
     assert.equal(sameHostOwnerAlive(`${hostname()}:${parent.pid}:gone`), false, "a pid that is gone");
   });
 
+  it("makes no side effect for a run another process took over while this one stalled", async () => {
+    const path = join(dir, `durable-${files++}.db`);
+    const mine = new SqliteStore({ path, commit: "grouped", synchronous: "normal" });
+    const theirs = new SqliteStore({ path, commit: "grouped", synchronous: "normal" });
+    const stalled = new LocalDurableEngine({
+      store: mine,
+      owner: "host:1:a",
+      leaseMs: 60_000,
+      clock: () => 1_000,
+      isOwnerAlive: () => true,
+    });
+    try {
+      mine.createRun({
+        id: "r",
+        tenant: "t",
+        profile: { name: "p", version: "1" },
+        request: {},
+        createdAt: 1,
+        status: "running",
+      });
+      assert.equal(stalled.claim("r"), true);
+      const run = stalled.open("r");
+      await run.step("tool:t1/look/h#0", async () => 1, { idempotent: true });
+      await mine.commit();
+      // Its lease lapses (by the other process's clock) and the other process takes the run over.
+      assert.equal(theirs.claimRun("r", "host:2:b", 200_000, 100_000), true);
+      await theirs.commit();
+      // The stalled one goes on (its own clock says the lease holds): the charge's start commits, but
+      // without the run's writes, which are dropped; the charge is not made.
+      const charge = counter();
+      await assert.rejects(
+        run.step("tool:t1/charge/h#0", charge.fn({ receipt: "r-1" })),
+        (e) => ArbiterError.is(e, "lease-lost") && /taken over by another process/.test(e.message),
+      );
+      assert.equal(charge.calls, 0);
+      assert.deepEqual(
+        theirs.loadSteps("r").map((s) => s.name),
+        ["tool:t1/look/h#0"],
+        "the dropped start is not on record",
+      );
+    } finally {
+      stalled.close();
+      mine.close();
+      theirs.close();
+    }
+  });
+
   it("stops a process whose lease was taken over", async () => {
     let t = 1_000;
     const events: string[] = [];

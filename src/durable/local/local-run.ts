@@ -275,6 +275,9 @@ export class LocalDurableRun implements DurableRun {
     if (before !== undefined) {
       try {
         await before;
+        // The commit went through, but it may have dropped this run's writes (taken over elsewhere).
+        const lost = this.#env.store.lostReason?.(this.runId);
+        if (lost !== undefined) throw lost;
       } catch (error) {
         this.#state.history.get(name)?.splice(attempt); // the start was never recorded
         throw error;
