@@ -558,6 +558,12 @@ describe("LocalDurableEngine leases", () => {
       assert.equal(state, "Z", "the killed child waits to be reaped");
       assert.doesNotThrow(() => process.kill(zombie, 0), "a signal still reaches a zombie's pid");
       assert.equal(sameHostOwnerAlive(`${hostname()}:${zombie}:gone`), false);
+      // The namespace a default owner carries: the same one is checked, another one (a container under
+      // the same host name, whose pids are its own) is assumed alive.
+      const namespace = db.engine().owner.split(":")[3];
+      assert.match(namespace ?? "", /^\d+$/);
+      assert.equal(sameHostOwnerAlive(`${hostname()}:${zombie}:gone:${namespace}`), false);
+      assert.equal(sameHostOwnerAlive(`${hostname()}:${zombie}:gone:1`), true);
     } finally {
       const exited = once(parent, "exit");
       parent.kill("SIGKILL");

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import type { Store } from "../../store/store.ts";
@@ -78,7 +78,7 @@ export class LocalDurableEngine implements DurableEngine {
 
   constructor(options: LocalDurableOptions) {
     this.store = options.store;
-    this.owner = options.owner ?? `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
+    this.owner = options.owner ?? defaultOwner();
     this.#clock = options.clock ?? Date.now;
     this.#leaseMs = options.leaseMs ?? 15_000;
     this.#pollMs = options.pollIntervalMs ?? 100;
@@ -277,13 +277,38 @@ export class LocalDurableEngine implements DurableEngine {
 }
 
 /**
- * Owner ids are `<host>:<pid>:<nonce>`; on this host, a holder whose pid is gone is dead. Elsewhere,
- * assume alive. A process killed with `kill -9` stays a zombie until its parent reaps it (a container
- * whose first process never does keeps it for good): on Linux, a zombie is dead too.
+ * This process as a run's owner: `<host>:<pid>:<nonce>`, and on Linux `:<pid namespace>` (containers
+ * that share a host name and the database file number their processes each from 1).
+ */
+function defaultOwner(): string {
+  const namespace = pidNamespace();
+  return `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}${namespace === undefined ? "" : `:${namespace}`}`;
+}
+
+/** The PID namespace of this process (`/proc/self/ns/pid`, e.g. 4026531836), where there is one. */
+let ownNamespace: string | null | undefined;
+function pidNamespace(): string | undefined {
+  if (ownNamespace === undefined) {
+    try {
+      ownNamespace = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? null;
+    } catch {
+      ownNamespace = null;
+    }
+  }
+  return ownNamespace ?? undefined;
+}
+
+/**
+ * Owner ids are `<host>:<pid>:<nonce>[:<pid namespace>]`; on this host and in this PID namespace, a
+ * holder whose pid is gone is dead. Elsewhere (another host, or another container under the same host
+ * name), assume alive: its lease says when it is not. A process killed with `kill -9` stays a zombie
+ * until its parent reaps it (a container whose first process never does keeps it for good): on Linux,
+ * a zombie is dead too.
  */
 export function sameHostOwnerAlive(owner: string): boolean {
-  const [host, pid] = owner.split(":");
+  const [host, pid, , namespace] = owner.split(":");
   if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid)) return true;
+  if (namespace !== undefined && namespace !== pidNamespace()) return true;
   try {
     process.kill(Number(pid), 0);
   } catch (error) {
