@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { storeError } from "../../../../store/sqlite/sqlite-error.ts";
 import type { VaultEntry, VaultRecord, VaultStore } from "../../vault-store.ts";
 
 export interface SqliteVaultStoreOptions {
@@ -8,6 +9,8 @@ export interface SqliteVaultStoreOptions {
   path?: string;
   /** An open database to share with other stores; the caller then owns closing it. */
   database?: DatabaseSync;
+  /** How long a write waits for another process's write lock before failing (default 5 s). */
+  busyTimeoutMs?: number;
 }
 
 const SCHEMA = `
@@ -47,16 +50,29 @@ const toRecord = (row: unknown): VaultRecord | undefined => {
  */
 export function createSqliteVaultStore(options: SqliteVaultStoreOptions = {}): VaultStore {
   const owned = options.database === undefined;
+  const path = options.database ? "the PII vault's database" : (options.path ?? ":memory:");
+  /**
+   * A SQLite failure (a file locked by another process past the busy timeout, damaged, full) as a
+   * `store-error` naming the vault's file and what to do, not a bare "database is locked".
+   */
+  const guard = <T>(action: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      throw storeError(error, path, action);
+    }
+  };
   let db: DatabaseSync;
   if (options.database) {
     db = options.database;
   } else {
-    const path = options.path ?? ":memory:";
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;");
+    db = guard("opening the PII vault failed", () => new DatabaseSync(path));
   }
-  db.exec(SCHEMA);
+  guard("opening the PII vault failed", () => {
+    if (owned) db.exec(`PRAGMA journal_mode = WAL; PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5_000};`);
+    db.exec(SCHEMA);
+  });
 
   const columns = "tenant, type, number, digest, sealed";
   const findByDigest = db.prepare(`SELECT ${columns} FROM pii_vault WHERE tenant = ? AND digest = ?`);
@@ -75,21 +91,28 @@ export function createSqliteVaultStore(options: SqliteVaultStoreOptions = {}): V
 
   return {
     async findByDigest(tenant, digest) {
-      return toRecord(findByDigest.get(tenant, digest));
+      return guard("reading the PII vault failed", () => toRecord(findByDigest.get(tenant, digest)));
     },
     async get(tenant, type, number) {
-      return toRecord(getByToken.get(tenant, type, number));
+      return guard("reading the PII vault failed", () => toRecord(getByToken.get(tenant, type, number)));
     },
     async put(entry: VaultEntry) {
-      insert.run(entry.tenant, entry.type, entry.digest, entry.sealed);
-      return toRecord(findByDigest.get(entry.tenant, entry.digest))!;
+      return guard("writing to the PII vault failed", () => {
+        insert.run(entry.tenant, entry.type, entry.digest, entry.sealed);
+        return toRecord(findByDigest.get(entry.tenant, entry.digest))!;
+      });
     },
     async getMeta(name) {
-      return (getMeta.get(name) as { value: string } | undefined)?.value;
+      return guard(
+        "reading the PII vault failed",
+        () => (getMeta.get(name) as { value: string } | undefined)?.value,
+      );
     },
     async initMeta(name, value) {
-      initMeta.run(name, value);
-      return (getMeta.get(name) as { value: string }).value;
+      return guard("writing to the PII vault failed", () => {
+        initMeta.run(name, value);
+        return (getMeta.get(name) as { value: string }).value;
+      });
     },
     async close() {
       if (owned && db.isOpen) db.close();
