@@ -15,6 +15,12 @@ function primaryCode(error: unknown): number | undefined {
   return typeof code === "number" ? code & 0xff : undefined;
 }
 
+/** SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock the failed statement needed. */
+export function isBusy(error: unknown): boolean {
+  const code = primaryCode(error);
+  return code === BUSY || code === LOCKED;
+}
+
 /**
  * Turns a `node:sqlite` failure into a `store-error` that names the database file and says what to
  * do. Errors that are already `ArbiterError`s (and constraint failures we raise on purpose) pass through.

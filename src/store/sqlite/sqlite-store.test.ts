@@ -8,7 +8,7 @@ import { ArbiterError } from "../../errors/arbiter-error.ts";
 import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
 import { verifyAudit } from "../../journal/audit/verify-audit.ts";
 import { runStoreContract } from "../store-contract.ts";
-import { SqliteStore } from "./sqlite-store.ts";
+import { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "arbiter-store-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -384,7 +384,11 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
     }
   });
 
-  it("loses only the run another process recorded under the same id while the group was open", async () => {
+  /**
+   * A grouped store that keeps what it tells `onError`, and another connection to its file (a stand-in for
+   * another process) opened with `otherOptions`.
+   */
+  const withAnother = (otherOptions: Partial<SqliteStoreOptions>) => {
     const path = join(dir, `grouped-${n++}.db`);
     const errors: Array<{ error: unknown; runs: readonly string[] }> = [];
     const store = new SqliteStore({
@@ -392,7 +396,11 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       commit: "grouped",
       onError: (error, runs) => errors.push({ error, runs }),
     });
-    const other = new SqliteStore({ path, busyTimeoutMs: 0 });
+    return { store, other: new SqliteStore({ path, ...otherOptions }), errors };
+  };
+
+  it("loses only the run another process recorded under the same id while the group was open", async () => {
+    const { store, other, errors } = withAnother({ busyTimeoutMs: 0 });
     const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
     try {
       store.createRun({ id: "both", ...run, createdAt: 1 });
@@ -425,24 +433,38 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
     }
   });
 
-  it("keeps a group's writes while another process holds the write lock, without blocking the event loop, and commits them once it is free", async () => {
+  /**
+   * A grouped store with a run ("r0") on disk, and another connection that then holds the write lock (as a
+   * long transaction of another process would).
+   */
+  const lockedByAnother = async (options: { busyTimeoutMs: number; lockPatienceMs?: number }) => {
     const path = join(dir, `grouped-${n++}.db`);
-    const errors: unknown[] = [];
+    const errors: Array<{ error: unknown; runs: readonly string[] }> = [];
     const notes: string[] = [];
     const store = new SqliteStore({
       path,
       commit: "grouped",
-      busyTimeoutMs: 20,
-      onError: (error) => errors.push(error),
+      ...options,
+      onError: (error, runs) => errors.push({ error, runs }),
       onNote: (note) => notes.push(note),
     });
-    const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
-    store.createRun({ id: "r0", ...run, createdAt: 1 });
-    await store.commit(); // the schema and a first run are on disk
+    store.createRun({ id: "r0", ...lockRun, createdAt: 1 });
+    await store.commit();
     const other = new DatabaseSync(path, { timeout: 0 });
+    other.exec("BEGIN IMMEDIATE");
+    const close = () => {
+      if (other.isTransaction) other.exec("ROLLBACK");
+      other.close();
+      store.close();
+    };
+    return { store, other, errors, notes, close };
+  };
+  const lockRun = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
+
+  it("keeps a group's writes while another process holds the write lock, without blocking the event loop, and commits them once it is free", async () => {
+    const { store, other, errors, notes, close } = await lockedByAnother({ busyTimeoutMs: 20 });
     try {
-      other.exec("BEGIN IMMEDIATE"); // e.g. a long transaction of another process
-      store.createRun({ id: "r1", ...run, createdAt: 2, status: "running" });
+      store.createRun({ id: "r1", ...lockRun, createdAt: 2, status: "running" });
       store.appendEvent(warning("r1", "m1"));
       store.startStep({ runId: "r1", name: "s", attempt: 1, idempotent: false, startedAt: 2 });
       let committed = false;
@@ -493,28 +515,13 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       assert.equal(verifyAudit(store.database).ok, true);
       assert.deepEqual(errors, []);
     } finally {
-      if (other.isTransaction) other.exec("ROLLBACK");
-      other.close();
-      store.close();
+      close();
     }
   });
 
   it("gives a group up (stopping its runs and saying why) once the lock has been held past its patience", async () => {
-    const path = join(dir, `grouped-${n++}.db`);
-    const errors: Array<{ error: unknown; runs: readonly string[] }> = [];
-    const store = new SqliteStore({
-      path,
-      commit: "grouped",
-      busyTimeoutMs: 10,
-      lockPatienceMs: 150,
-      onError: (error, runs) => errors.push({ error, runs }),
-    });
-    const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
-    store.createRun({ id: "r0", ...run, createdAt: 1 });
-    await store.commit();
-    const other = new DatabaseSync(path, { timeout: 0 });
+    const { store, other, errors, close } = await lockedByAnother({ busyTimeoutMs: 10, lockPatienceMs: 150 });
     try {
-      other.exec("BEGIN IMMEDIATE");
       store.appendEvent(warning("r0", "lost"));
       const started = performance.now();
       await assert.rejects(store.commit(), /locked by another process/);
@@ -525,21 +532,12 @@ describe("grouped appends (numbered and keyed in memory, written as the group co
       assert.throws(() => store.appendEvent(warning("r0", "refused")), /lost its last writes/);
       assert.equal(store.readEvents("r0").length, 0, "what the database held is as it was");
     } finally {
-      if (other.isTransaction) other.exec("ROLLBACK");
-      other.close();
-      store.close();
+      close();
     }
   });
 
   it("drops the writes of a run another process took over while this one was stalled, and commits the rest of the group", async () => {
-    const path = join(dir, `grouped-${n++}.db`);
-    const errors: Array<{ error: unknown; runs: readonly string[] }> = [];
-    const store = new SqliteStore({
-      path,
-      commit: "grouped",
-      onError: (error, runs) => errors.push({ error, runs }),
-    });
-    const other = new SqliteStore({ path, commit: "grouped" });
+    const { store, other, errors } = withAnother({ commit: "grouped" });
     const run = { tenant: "t", profile: { name: "p", version: "1" }, request: { message: "hi" } };
     try {
       store.createRun({ id: "r", ...run, createdAt: 1, status: "running" });

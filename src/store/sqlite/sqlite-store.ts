@@ -27,7 +27,7 @@ import {
 } from "../store.ts";
 import { approvalExists, notPending, runExists, unknownApproval, unknownRun } from "../store-errors.ts";
 import { type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
-import { storeError } from "./sqlite-error.ts";
+import { isBusy, storeError } from "./sqlite-error.ts";
 
 export interface SqliteStoreOptions extends OpenDatabaseOptions {
   /**
@@ -292,10 +292,9 @@ export class SqliteStore implements Store {
   readonly #logged = new Map<string, Set<string>>();
   #dataVersion: number | undefined;
   /**
-   * Runs this connection created or claimed and has not released, with the owner it claimed each for: no
-   * other connection appends to them (the lease), so their tails in memory stay valid when another
-   * connection commits — unless the lease lapsed and another process took the run over (see
-   * `#dropTakenOver`).
+   * Runs this connection created or claimed and has not released: no other connection appends to them
+   * (the lease), so their tails in memory stay valid when another connection commits — unless the lease
+   * lapsed and another process took the run over (see `#dropTakenOver`).
    */
   readonly #held = new Set<string>();
   /**
@@ -840,17 +839,31 @@ export class SqliteStore implements Store {
    * other runs commit.
    */
   #loseTakenRun(group: CommitGroup, id: string): void {
+    const error = runExists(id);
+    this.#dropRun(group, id, lostWrites(id, true, error));
+    this.#onError(error, [id]);
+  }
+
+  /**
+   * One run's writes leave the open group (the others commit), what this connection remembers of the run
+   * is forgotten, and its further writes here are refused with `why`.
+   */
+  #dropRun(group: CommitGroup, id: string, why: ArbiterError): void {
     group.batches.delete(id);
     group.steps.delete(id);
+    group.updates.delete(id);
     group.created.delete(id);
     group.touched.delete(id);
     this.#hot.delete(id);
     this.#logged.delete(id);
     this.#held.delete(id);
-    const error = runExists(id);
+    this.#refuse(id, why);
+  }
+
+  /** Refuses the run's further writes with `why` (bounded: the oldest entries belong to runs long stopped). */
+  #refuse(id: string, why: ArbiterError): void {
     if (this.#lost.size >= LOST_RUNS) this.#lost.delete(this.#lost.keys().next().value!);
-    this.#lost.set(id, lostWrites(id, true, error));
-    this.#onError(error, [id]);
+    this.#lost.set(id, why);
   }
 
   #flushSteps(runId: string, appending = false): void {
@@ -1336,21 +1349,13 @@ export class SqliteStore implements Store {
       const batch = group.batches.get(id);
       const appended = batch !== undefined && (next ?? 1) !== batch.seq;
       if (!appended && (owner === null || owner === ours.get(id))) continue;
-      group.batches.delete(id);
-      group.steps.delete(id);
-      group.updates.delete(id);
-      group.touched.delete(id);
-      this.#hot.delete(id);
-      this.#logged.delete(id);
-      this.#held.delete(id);
       const error = new ArbiterError(
         ErrorCode.LeaseLost,
         `run "${id}" was taken over by another process${owner === null ? "" : ` (${owner})`} while this one did not renew its lease ` +
           "(stopped, stalled or cut off for longer than the lease): its last writes here were dropped, and the run goes on there.",
         { details: { runId: id, owner } },
       );
-      if (this.#lost.size >= LOST_RUNS) this.#lost.delete(this.#lost.keys().next().value!);
-      this.#lost.set(id, error);
+      this.#dropRun(group, id, error);
       this.#onError(error, [id]);
     }
   }
@@ -1456,11 +1461,7 @@ export class SqliteStore implements Store {
     if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
     const error = storeError(cause, this.path, "committing grouped writes failed (they were lost)");
     const runs = [...group.touched];
-    for (const runId of runs) {
-      // Bounded (a disk full for hours under load): the oldest entries belong to runs long stopped.
-      if (this.#lost.size >= LOST_RUNS) this.#lost.delete(this.#lost.keys().next().value!);
-      this.#lost.set(runId, lostWrites(runId, group.created.has(runId), error));
-    }
+    for (const runId of runs) this.#refuse(runId, lostWrites(runId, group.created.has(runId), error));
     for (const waiter of group.waiters) waiter.reject(error);
     this.#onError(error, runs);
   }
@@ -1475,12 +1476,6 @@ function hasWrites(group: CommitGroup): boolean {
     group.steps.size > 0 ||
     group.flushers !== undefined
   );
-}
-
-/** SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock. */
-function isBusy(error: unknown): boolean {
-  const code = (error as { errcode?: unknown } | null)?.errcode;
-  return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
 }
 
 /** Why a run's further writes are refused after a commit group with some of them failed. */
