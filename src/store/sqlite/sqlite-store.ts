@@ -75,9 +75,10 @@ export interface SqliteStoreOptions extends OpenDatabaseOptions {
   onError?: (error: ArbiterError, runs: readonly string[]) => void;
   /**
    * How long a grouped commit keeps its writes while another process holds the write lock (default
-   * 60 s). Its first try waits the busy timeout like any write; after that it tries again every 50 ms
-   * without blocking the event loop, and its runs go on (a step that is not safe to repeat waits for the
-   * commit). Only past this is the group given up, its runs stopped and told (`onError`).
+   * 60 s). It never waits inside SQLite (whose busy wait sleeps 1, 2, 5… ms with the event loop blocked):
+   * it tries again in the next turn, then less and less often (at most every 50 ms), and its runs go on
+   * meanwhile (a step that is not safe to repeat waits for the commit). A wait past the busy timeout is
+   * said (`onNote`); only past this is the group given up, its runs stopped and told (`onError`).
    */
   lockPatienceMs?: number;
   /** Told when a group starts waiting for the write lock, and when it commits after waiting. */
@@ -100,7 +101,12 @@ interface PendingBatch {
 /** Runs remembered as having lost writes to a failed commit (their further writes are refused). */
 const LOST_RUNS = 10_000;
 
-/** How often a commit group that found the write lock taken tries again (without blocking the loop). */
+/**
+ * When a commit group that found the write lock taken tries again (without blocking the loop): at once
+ * (next turn) at first, as another process's commit takes well under a millisecond to a few; then less
+ * and less often, at most every LOCK_RETRY_MS.
+ */
+const LOCK_BACKOFF_MS = [0, 0, 0, 1, 1, 2, 2, 5, 5, 10, 10, 20, 20];
 const LOCK_RETRY_MS = 50;
 
 /** A commit group commits at the end of its turn of the event loop, or after this many writes. */
@@ -172,9 +178,13 @@ interface CommitGroup {
   writes: number;
   /** Writers sharing the connection that buffer too (the cost ledger): flushed before the commit. */
   flushers?: Set<() => void>;
-  /** Since when its commit has found the write lock held by another process, and its next try. */
+  /** Since when its commit has found the write lock held by another process, its tries, and its next one. */
   busySince?: number;
-  retry?: NodeJS.Timeout;
+  tries?: number;
+  /** Cancels the scheduled next try. */
+  retry?: () => void;
+  /** The wait outlasted the busy timeout and was said (`onNote`): its end is said too. */
+  noted?: boolean;
 }
 
 /** What the open group will change in a run's row (see `CommitGroup.updates`). */
@@ -1369,7 +1379,7 @@ export class SqliteStore implements Store {
     const group = this.#group;
     if (group === undefined) return;
     if (!group.locked && hasWrites(group) && !this.#lockOrWait(group, patient)) return;
-    if (group.retry !== undefined) clearTimeout(group.retry);
+    clearRetry(group);
     if (group.locked && this.#foreignCommits) {
       try {
         this.#dropTakenOver(group);
@@ -1400,40 +1410,39 @@ export class SqliteStore implements Store {
       return;
     }
     this.#chain = group.chain;
-    if (group.busySince !== undefined) {
-      const waited = ((this.#clock() - group.busySince) / 1000).toFixed(1);
+    if (group.noted) {
+      const waited = ((this.#clock() - group.busySince!) / 1000).toFixed(1);
       this.#onNote(`${this.path} can be written again: the writes that waited ${waited} s are committed`);
     }
     for (const waiter of group.waiters) waiter.resolve();
   }
 
   /**
-   * Takes the write lock for the group's commit. Held by another process (past the busy timeout on the
-   * first try, at once on later ones, so the event loop is not blocked while it waits): a patient group
-   * tries again in a moment, until `lockPatienceMs` has passed since the first refusal; then, or for any
-   * other failure, the group is given up.
+   * Takes the write lock for the group's commit. A patient commit (the group's end of turn, its retries)
+   * never waits inside SQLite: held by another process, the group tries again in a moment while the
+   * event loop goes on, until `lockPatienceMs` has passed since the first refusal; then, or for any
+   * other failure, the group is given up. A last try (closing, a full group) waits the busy timeout.
    */
   #lockOrWait(group: CommitGroup, patient: boolean): boolean {
-    // A retry does not wait (the loop goes on meanwhile); a last try (closing, a full group) waits.
-    const quick = patient && group.busySince !== undefined;
     try {
-      if (quick) this.#db.exec("PRAGMA busy_timeout = 0");
+      if (patient) this.#db.exec("PRAGMA busy_timeout = 0");
       try {
         this.#lock();
       } finally {
-        if (quick) this.#db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
+        if (patient) this.#db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
       }
       return true;
     } catch (cause) {
       const now = this.#clock();
-      const first = group.busySince === undefined;
-      // The first try waited the busy timeout already.
-      group.busySince ??= now - this.#busyTimeoutMs;
-      if (!patient || !isBusy(cause) || now - group.busySince >= this.#lockPatienceMs) {
+      group.busySince ??= now;
+      const waited = now - group.busySince;
+      if (!patient || !isBusy(cause) || waited >= this.#lockPatienceMs) {
         this.#failGroup(group, cause);
         return false;
       }
-      if (first) {
+      if (!group.noted && waited >= this.#busyTimeoutMs) {
+        // Longer than any write would wait: a long transaction of another process, not a commit.
+        group.noted = true;
         const runs = group.touched.size;
         this.#onNote(
           `${this.path} is locked by another process: the writes of ${runs} run${runs === 1 ? "" : "s"} wait in ` +
@@ -1442,10 +1451,20 @@ export class SqliteStore implements Store {
         );
       }
       if (group.retry === undefined) {
-        group.retry = setTimeout(() => {
+        const tries = group.tries ?? 0;
+        group.tries = tries + 1;
+        const retry = () => {
           group.retry = undefined;
           if (this.#group === group) this.#commitGroup(true);
-        }, LOCK_RETRY_MS);
+        };
+        const delay = LOCK_BACKOFF_MS[tries] ?? LOCK_RETRY_MS;
+        if (delay === 0) {
+          const next = setImmediate(retry);
+          group.retry = () => clearImmediate(next);
+        } else {
+          const next = setTimeout(retry, delay);
+          group.retry = () => clearTimeout(next);
+        }
       }
       return false;
     }
@@ -1453,7 +1472,7 @@ export class SqliteStore implements Store {
 
   /** Rolls a commit group back: its writes are lost, its waiters and `onError` are told. */
   #failGroup(group: CommitGroup, cause: unknown): void {
-    if (group.retry !== undefined) clearTimeout(group.retry);
+    clearRetry(group);
     if (this.#group === group) this.#group = undefined;
     this.#hot.clear(); // the buffered seqs and keys never made it
     this.#logged.clear();
@@ -1465,6 +1484,11 @@ export class SqliteStore implements Store {
     for (const waiter of group.waiters) waiter.reject(error);
     this.#onError(error, runs);
   }
+}
+
+function clearRetry(group: CommitGroup): void {
+  group.retry?.();
+  group.retry = undefined;
 }
 
 /** Whether the group has anything to write (a group may open for a write that found nothing to do). */
