@@ -76,6 +76,40 @@ test("arbiter run --json delegates the three intents in parallel and answers all
   assert.ok(effects.every((e) => String(e.idempotency_key).startsWith(`${out.runId}:`)));
 });
 
+test("runs started at once in a new folder wait for each other's set-up of the databases: none fails on a lock", async () => {
+  // Found from the CLI: of twelve runs started together, one failed with "pii-vault.db is locked" (the
+  // vault, the demo database and an own-file ledger set their busy timeout only after the journal mode).
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-cli-"));
+  const messages = [
+    THREE_INTENTS,
+    "my wifi keeps dropping, write to me at jane@example.com",
+    "I was charged twice",
+  ];
+  const outcomes = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => {
+      const child = spawn(process.execPath, [bin, "run", profile, messages[i % messages.length]!, "--json"], {
+        cwd: dir,
+        env: { ...process.env, TELECOM_DB: join(dir, "telecom.db") },
+      });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (err += d));
+      return new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+        child.on("close", (code) => resolve({ code, out, err })),
+      );
+    }),
+  );
+  for (const { code, out, err } of outcomes) {
+    assert.equal(code, 0, err);
+    assert.equal(JSON.parse(out).status, "completed");
+  }
+  const db = new DatabaseSync(join(dir, ".arbiter/arbiter.db"), { readOnly: true });
+  const runs = db.prepare("SELECT COUNT(*) AS n FROM runs WHERE status = 'completed'").get() as { n: number };
+  db.close();
+  assert.equal(runs.n, 6);
+});
+
 test("arbiter run prints live progress on stderr and the answer on stdout", () => {
   const r = arbiter(["run", profile, "my wifi keeps dropping"]);
   assert.equal(r.status, 0, r.stderr);

@@ -70,8 +70,10 @@ export type DemoDb = DatabaseSync;
 export function openDemoDb(path: string): DatabaseSync {
   const file = resolve(path);
   mkdirSync(dirname(file), { recursive: true });
-  const db = new DatabaseSync(file);
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+  // The busy timeout from the start: runs started at once on a new demo database wait for each other's
+  // journal-mode change, schema and seed instead of failing with "database is locked".
+  const db = new DatabaseSync(file, { timeout: 5000 });
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
   db.exec(SCHEMA);
   const seeded = db.prepare("SELECT COUNT(*) AS n FROM plans").get() as { n: number };
   if (seeded.n === 0) {

@@ -130,9 +130,10 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
   } else {
     const path = options.path ?? ":memory:";
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    db = new DatabaseSync(path);
+    // The busy timeout from the start, so processes opening a new ledger at once wait for each other.
+    db = new DatabaseSync(path, { timeout: 5000 });
     // WAL + synchronous NORMAL: a commit survives a crash of the process, and costs no fsync.
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
   }
   migrate(db);
 

@@ -67,10 +67,15 @@ export function createSqliteVaultStore(options: SqliteVaultStoreOptions = {}): V
     db = options.database;
   } else {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    db = guard("opening the PII vault failed", () => new DatabaseSync(path));
+    // The busy timeout from the start: processes opening a new vault at once wait for each other's
+    // journal-mode change and schema instead of failing with "database is locked".
+    db = guard(
+      "opening the PII vault failed",
+      () => new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5_000 }),
+    );
   }
   guard("opening the PII vault failed", () => {
-    if (owned) db.exec(`PRAGMA journal_mode = WAL; PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5_000};`);
+    if (owned) db.exec("PRAGMA journal_mode = WAL");
     db.exec(SCHEMA);
   });
 
