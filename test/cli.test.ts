@@ -621,6 +621,32 @@ test("arbiter audit verify passes on a clean database and names the first bad en
   assert.match(tampered.stdout, /audit FAILED at chain entry 1:\n {2}edited: journal entr(y|ies) run_\w+#1/);
 });
 
+test("arbiter audit on a damaged database file: verify fails saying where it stopped, export refuses with exit 2", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-cli-"));
+  const { env, run } = cliIn(dir);
+  assert.equal(run("run", profile, THREE_INTENTS, "--quiet").status, 0);
+  // A disk fault garbles a page of the journal (one of its overflow pages: a run's entries are one row).
+  const db = new DatabaseSync(env.ARBITER_DB);
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const page = db
+    .prepare("SELECT pageno FROM dbstat WHERE name = 'journal' AND pagetype = 'overflow' LIMIT 1")
+    .get() as { pageno: number };
+  db.close();
+  const file = readFileSync(env.ARBITER_DB);
+  file.fill(0x41, (page.pageno - 1) * 4096, page.pageno * 4096); // its link to the next page too
+  writeFileSync(env.ARBITER_DB, file);
+  const verify = run("audit", "verify");
+  assert.equal(verify.status, 1, verify.stderr);
+  assert.match(
+    verify.stdout,
+    /audit FAILED at chain entry \d+:\n(.*\n)* {2}unreadable: the journal cannot be read from chain entry \d+ on: database disk image is malformed/,
+  );
+  assert.match(verify.stdout, /is damaged: `sqlite3 .* "PRAGMA integrity_check"` says where/);
+  const exported = run("audit", "export", "--out", join(dir, "audit.jsonl"));
+  assert.equal(exported.status, 2, exported.stderr);
+  assert.match(exported.stderr, /failed: .* is damaged \(database disk image is malformed\)/);
+});
+
 test("a run killed mid-way resumes on the --model it was started with, from any folder", async () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-resume-model-"));
   const { env, run } = cliIn(dir);

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { loadCheckpointSigner } from "../../journal/audit/checkpoint-key.ts";
 import { verifyAudit } from "../../journal/audit/verify-audit.ts";
+import { storeError } from "../../store/sqlite/sqlite-error.ts";
 import { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
@@ -79,6 +80,12 @@ export const auditCommand: Command = {
           io.out(`audit FAILED at chain entry ${report.firstBadGseq ?? "?"}:\n`);
           for (const p of report.problems.slice(0, 20)) io.out(`  ${p.kind}: ${p.message}\n`);
           if (report.problems.length > 20) io.out(`  … and ${report.problems.length - 20} more\n`);
+          if (report.problems.some((p) => p.kind === "unreadable")) {
+            io.out(
+              `  ${path} is damaged: \`sqlite3 ${path} "PRAGMA integrity_check"\` says where. Keep the file as it is ` +
+                "(it is the evidence); `sqlite3 <file> .recover` copies what is readable into a new one.\n",
+            );
+          }
         }
         return report.ok ? 0 : 1;
       } finally {
@@ -162,6 +169,9 @@ export const auditCommand: Command = {
         if (typeof values.out === "string")
           io.err(`exported ${entries} entries (${lines.length} chain links) to ${values.out}\n`);
         return 0;
+      } catch (error) {
+        // A damaged page met while reading: said with the file and what to do, nothing written.
+        throw storeError(error, path, "exporting the journal failed");
       } finally {
         store.close();
       }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -295,5 +295,35 @@ test("an audit signing key file it cannot read, or that is no key, says which an
       ArbiterError.is(e, "invalid-argument") &&
       e.message.includes(`cannot create the audit signing key ${cannotCreate} (`) &&
       e.message.includes("ARBITER_AUDIT_KEY_FILE"),
+  );
+});
+
+test("a damaged page of the journal is reported where the chain stops being readable, not thrown", () => {
+  const db = journalWith(400, 50);
+  const leaves = db
+    .prepare("SELECT pageno FROM dbstat WHERE name = 'journal' AND pagetype = 'leaf' ORDER BY path")
+    .all() as Array<{ pageno: number }>;
+  assert.ok(leaves.length >= 6, `expected the journal on several pages, got ${leaves.length}`);
+  const path = db.location()!;
+  db.close();
+  // A disk fault (or a hand edit) garbles one page in the middle.
+  const damaged = new DatabaseSync(path);
+  const pageSize = (damaged.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
+  damaged.close();
+  const file = readFileSync(path);
+  file.fill(0x41, (leaves[3]!.pageno - 1) * pageSize, leaves[3]!.pageno * pageSize);
+  writeFileSync(path, file);
+  const report = verifyAudit(new DatabaseSync(path, { readOnly: true }));
+  assert.equal(report.ok, false);
+  const unreadable = report.problems.filter((p) => p.kind === "unreadable");
+  assert.ok(unreadable.length >= 1, JSON.stringify(report.problems));
+  const where = unreadable.find((p) => p.gseq !== undefined)!;
+  assert.ok(where.gseq! > 1 && where.gseq! <= 400, `stops inside the chain, at ${where.gseq}`);
+  assert.equal(report.entries, where.gseq! - 1, "the entries before the damage were checked");
+  assert.equal(report.firstBadGseq, where.gseq);
+  assert.match(where.message, /cannot be read from chain entry \d+ on: .*malformed/);
+  assert.ok(
+    !report.problems.some((p) => p.kind === "truncated" || p.kind === "reordered"),
+    `checkpoints past the damage are not called a truncation: ${JSON.stringify(report.problems)}`,
   );
 });

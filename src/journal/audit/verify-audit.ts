@@ -8,7 +8,9 @@ export type AuditProblemKind =
   | "reordered"
   | "unchained"
   | "truncated"
-  | "bad-checkpoint";
+  | "bad-checkpoint"
+  /** The file's pages could not be read (damaged): the chain is checked up to there. */
+  | "unreadable";
 
 export interface AuditProblem {
   kind: AuditProblemKind;
@@ -86,113 +88,154 @@ function linkHash(row: LinkRow, n: number): string | undefined {
 export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}): AuditReport {
   const started = performance.now();
   const problems: AuditProblem[] = [];
+  /**
+   * Reads one table in order; a page SQLite cannot read (a damaged file: a disk fault, a copy taken
+   * mid-write, bytes edited by hand) ends that read as a problem, not as a crash of the verifier.
+   */
+  let unreadable = false;
+  const reading = (what: string, at: () => number | undefined, read: () => void): void => {
+    try {
+      read();
+    } catch (error) {
+      if (typeof (error as { errcode?: unknown } | null)?.errcode !== "number") throw error;
+      unreadable = true;
+      const gseq = at();
+      problems.push({
+        kind: "unreadable",
+        ...(gseq === undefined ? {} : { gseq }),
+        message: `${what} cannot be read${gseq === undefined ? "" : ` from chain entry ${gseq} on`}: ${(error as Error).message} (the database file is damaged; nothing past it could be checked)`,
+      });
+    }
+  };
   const chainAt = new Map<number, string>();
   /** The last seq seen of each run, in chain order: a run's entries are numbered 1, 2, 3… */
   const lastSeq = new Map<string, number>();
-  for (const raw of db.prepare("SELECT run_id, seq FROM journal WHERE gseq <= 0 ORDER BY gseq").iterate()) {
-    const row = raw as unknown as { run_id: string; seq: number };
-    lastSeq.set(row.run_id, Math.max(lastSeq.get(row.run_id) ?? 0, row.seq));
-    problems.push({
-      kind: "unchained",
-      runId: row.run_id,
-      seq: row.seq,
-      message: `journal entry ${row.run_id}#${row.seq} is not in the audit chain (journaled before it existed, or inserted around it)`,
-    });
-  }
+  reading(
+    "the journal's entries outside the chain",
+    () => undefined,
+    () => {
+      for (const raw of db
+        .prepare("SELECT run_id, seq FROM journal WHERE gseq <= 0 ORDER BY gseq")
+        .iterate()) {
+        const row = raw as unknown as { run_id: string; seq: number };
+        lastSeq.set(row.run_id, Math.max(lastSeq.get(row.run_id) ?? 0, row.seq));
+        problems.push({
+          kind: "unchained",
+          runId: row.run_id,
+          seq: row.seq,
+          message: `journal entry ${row.run_id}#${row.seq} is not in the audit chain (journaled before it existed, or inserted around it)`,
+        });
+      }
+    },
+  );
   let expected = 1;
   let prevHash = GENESIS;
   let entries = 0;
   let runEntries = 0;
-  for (const raw of db
-    .prepare(
-      "SELECT gseq, run_id, seq, n, v, type, event, prev, hash FROM journal WHERE gseq > 0 ORDER BY gseq",
-    )
-    .iterate()) {
-    const row = raw as unknown as LinkRow;
-    const n = Math.max(1, row.n);
-    const last = row.gseq + n - 1;
-    entries += n;
-    if (row.run_id === options.runId) runEntries += n;
-    const where = { gseq: row.gseq, runId: row.run_id, seq: row.seq };
-    const what =
-      n === 1
-        ? `journal entry ${row.run_id}#${row.seq} (chain ${row.gseq})`
-        : `journal entries ${row.run_id}#${row.seq}..${row.seq + n - 1} (chain ${row.gseq}..${last}, one row)`;
-    if (row.gseq !== expected) {
-      problems.push({
-        kind: "missing",
-        gseq: expected,
-        message: `chain entries ${expected}..${row.gseq - 1} are missing (deleted before entry ${row.gseq})`,
-      });
-    } else if (row.prev !== prevHash) {
-      problems.push({
-        kind: "reordered",
-        ...where,
-        message: `entry ${row.gseq} does not follow entry ${row.gseq - 1} (its previous hash differs): reordered or rewritten`,
-      });
-    }
-    const before = lastSeq.get(row.run_id) ?? 0;
-    if (row.seq > before + 1) {
-      problems.push({
-        kind: "missing",
-        gseq: row.gseq,
-        runId: row.run_id,
-        seq: before + 1,
-        message: `journal entr${row.seq - before > 2 ? `ies ${row.run_id}#${before + 1}..${row.seq - 1} were` : `y ${row.run_id}#${before + 1} was`} deleted (found before entry ${row.gseq})`,
-      });
-    }
-    lastSeq.set(row.run_id, Math.max(before, row.seq + n - 1));
-    chainAt.set(last, row.hash);
-    if (n === 1 && row.type === "" && row.event === "") {
-      // Carried over from schema 2, where an entry could lose its row but keep its chain link.
-      problems.push({
-        kind: "missing",
-        ...where,
-        message: `journal entry ${row.run_id}#${row.seq} was deleted`,
-      });
-    } else if (linkHash(row, n) !== row.hash) {
-      problems.push({
-        kind: "edited",
-        ...where,
-        message: `${what} was edited: its content no longer matches its hash`,
-      });
-    }
-    expected = last + 1;
-    prevHash = row.hash;
-  }
+  reading(
+    "the journal",
+    () => expected,
+    () => {
+      for (const raw of db
+        .prepare(
+          "SELECT gseq, run_id, seq, n, v, type, event, prev, hash FROM journal WHERE gseq > 0 ORDER BY gseq",
+        )
+        .iterate()) {
+        const row = raw as unknown as LinkRow;
+        const n = Math.max(1, row.n);
+        const last = row.gseq + n - 1;
+        entries += n;
+        if (row.run_id === options.runId) runEntries += n;
+        const where = { gseq: row.gseq, runId: row.run_id, seq: row.seq };
+        const what =
+          n === 1
+            ? `journal entry ${row.run_id}#${row.seq} (chain ${row.gseq})`
+            : `journal entries ${row.run_id}#${row.seq}..${row.seq + n - 1} (chain ${row.gseq}..${last}, one row)`;
+        if (row.gseq !== expected) {
+          problems.push({
+            kind: "missing",
+            gseq: expected,
+            message: `chain entries ${expected}..${row.gseq - 1} are missing (deleted before entry ${row.gseq})`,
+          });
+        } else if (row.prev !== prevHash) {
+          problems.push({
+            kind: "reordered",
+            ...where,
+            message: `entry ${row.gseq} does not follow entry ${row.gseq - 1} (its previous hash differs): reordered or rewritten`,
+          });
+        }
+        const before = lastSeq.get(row.run_id) ?? 0;
+        if (row.seq > before + 1) {
+          problems.push({
+            kind: "missing",
+            gseq: row.gseq,
+            runId: row.run_id,
+            seq: before + 1,
+            message: `journal entr${row.seq - before > 2 ? `ies ${row.run_id}#${before + 1}..${row.seq - 1} were` : `y ${row.run_id}#${before + 1} was`} deleted (found before entry ${row.gseq})`,
+          });
+        }
+        lastSeq.set(row.run_id, Math.max(before, row.seq + n - 1));
+        chainAt.set(last, row.hash);
+        if (n === 1 && row.type === "" && row.event === "") {
+          // Carried over from schema 2, where an entry could lose its row but keep its chain link.
+          problems.push({
+            kind: "missing",
+            ...where,
+            message: `journal entry ${row.run_id}#${row.seq} was deleted`,
+          });
+        } else if (linkHash(row, n) !== row.hash) {
+          problems.push({
+            kind: "edited",
+            ...where,
+            message: `${what} was edited: its content no longer matches its hash`,
+          });
+        }
+        expected = last + 1;
+        prevHash = row.hash;
+      }
+    },
+  );
   let checkpoints = 0;
-  for (const raw of db
-    .prepare("SELECT id, size, head, at, public_key, signature FROM audit_checkpoints ORDER BY id")
-    .iterate()) {
-    const cp = raw as unknown as {
-      id: number;
-      size: number;
-      head: string;
-      at: number;
-      public_key: string;
-      signature: string;
-    };
-    checkpoints++;
-    if (!verifyCheckpoint(cp.public_key, checkpointMessage(cp.size, cp.head, cp.at), cp.signature)) {
-      problems.push({
-        kind: "bad-checkpoint",
-        gseq: cp.size,
-        message: `checkpoint ${cp.id} has a bad signature`,
-      });
-    } else if (cp.size > entries) {
-      problems.push({
-        kind: "truncated",
-        gseq: entries + 1,
-        message: `the chain has ${entries} entries but checkpoint ${cp.id} signed ${cp.size}: truncated after it`,
-      });
-    } else if (chainAt.get(cp.size) !== cp.head) {
-      problems.push({
-        kind: "reordered",
-        gseq: cp.size,
-        message: `entry ${cp.size} differs from signed checkpoint ${cp.id}: the chain was rewritten`,
-      });
-    }
-  }
+  reading(
+    "the signed checkpoints",
+    () => undefined,
+    () => {
+      for (const raw of db
+        .prepare("SELECT id, size, head, at, public_key, signature FROM audit_checkpoints ORDER BY id")
+        .iterate()) {
+        const cp = raw as unknown as {
+          id: number;
+          size: number;
+          head: string;
+          at: number;
+          public_key: string;
+          signature: string;
+        };
+        checkpoints++;
+        if (!verifyCheckpoint(cp.public_key, checkpointMessage(cp.size, cp.head, cp.at), cp.signature)) {
+          problems.push({
+            kind: "bad-checkpoint",
+            gseq: cp.size,
+            message: `checkpoint ${cp.id} has a bad signature`,
+          });
+        } else if (unreadable && cp.size >= expected) {
+          // Signed over entries that could not be read: nothing to compare (the damage is reported).
+        } else if (cp.size > entries) {
+          problems.push({
+            kind: "truncated",
+            gseq: entries + 1,
+            message: `the chain has ${entries} entries but checkpoint ${cp.id} signed ${cp.size}: truncated after it`,
+          });
+        } else if (chainAt.get(cp.size) !== cp.head) {
+          problems.push({
+            kind: "reordered",
+            gseq: cp.size,
+            message: `entry ${cp.size} differs from signed checkpoint ${cp.id}: the chain was rewritten`,
+          });
+        }
+      }
+    },
+  );
   const relevant =
     options.runId === undefined
       ? problems
