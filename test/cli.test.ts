@@ -621,7 +621,7 @@ test("arbiter audit verify passes on a clean database and names the first bad en
   assert.match(tampered.stdout, /audit FAILED at chain entry 1:\n {2}edited: journal entr(y|ies) run_\w+#1/);
 });
 
-test("arbiter audit on a damaged database file: verify fails saying where it stopped, export refuses with exit 2", () => {
+test("arbiter audit on a damaged database file: verify fails saying where it stopped; export and policy diff refuse with exit 2", () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-audit-cli-"));
   const { env, run } = cliIn(dir);
   assert.equal(run("run", profile, THREE_INTENTS, "--quiet").status, 0);
@@ -645,6 +645,9 @@ test("arbiter audit on a damaged database file: verify fails saying where it sto
   const exported = run("audit", "export", "--out", join(dir, "audit.jsonl"));
   assert.equal(exported.status, 2, exported.stderr);
   assert.match(exported.stderr, /failed: .* is damaged \(database disk image is malformed\)/);
+  const diff = run("policy", "diff", "--since", "24h");
+  assert.equal(diff.status, 2, diff.stderr);
+  assert.match(diff.stderr, /reading the journal failed: .* is damaged/);
 });
 
 test("a run killed mid-way resumes on the --model it was started with, from any folder", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -215,5 +215,52 @@ describe("sqlite ledger", () => {
       () => createSqliteLedger({ path }),
       (error: unknown) => ArbiterError.is(error, ErrorCode.SchemaTooNew) && /version 99/.test(error.message),
     );
+  });
+
+  it("a damaged page of the ledger is a store-error naming the file, on open and on a read", async () => {
+    const damage = (path: string, table: string) => {
+      const db = new DatabaseSync(path);
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      const { pageno } = db
+        .prepare("SELECT pageno FROM dbstat WHERE name = ? ORDER BY path LIMIT 1")
+        .get(table) as { pageno: number };
+      db.close();
+      const file = readFileSync(path);
+      file.fill(0x41, (pageno - 1) * 4096, pageno * 4096);
+      writeFileSync(path, file);
+    };
+    const damaged = (error: unknown) =>
+      ArbiterError.is(error, ErrorCode.StoreError) &&
+      /is damaged \(database disk image is malformed\)/.test(error.message);
+    const opening = join(dir, "damaged-meta.db");
+    await createSqliteLedger({ path: opening }).close();
+    damage(opening, "budget_ledger_meta");
+    assert.throws(
+      () => createSqliteLedger({ path: opening }),
+      (error: unknown) => {
+        assert.ok(damaged(error), String(error));
+        assert.match(
+          (error as Error).message,
+          /^opening the cost ledger failed: .*damaged-meta\.db is damaged/,
+        );
+        return true;
+      },
+    );
+    const reading = join(dir, "damaged-calls.db");
+    const ledger = createSqliteLedger({ path: reading });
+    for (let i = 0; i < 200; i++)
+      await ledger.record({ ...aCall({ costUsd: 0.001, at: 1_000 + i }), runId: `r${i}` });
+    await ledger.close();
+    damage(reading, "budget_ledger_calls");
+    const again = createSqliteLedger({ path: reading });
+    try {
+      await assert.rejects(again.totals({ by: "model" }), (error: unknown) => {
+        assert.ok(damaged(error), String(error));
+        assert.match((error as Error).message, /^reading the cost ledger failed: /);
+        return true;
+      });
+    } finally {
+      await again.close();
+    }
   });
 });

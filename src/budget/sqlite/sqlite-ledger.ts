@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { storeError } from "../../store/sqlite/sqlite-error.ts";
 import { exceededLimit } from "../check-limit.ts";
 import { fromNanos, toNanos } from "../cost.ts";
 import type {
@@ -135,7 +136,18 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
     // WAL + synchronous NORMAL: a commit survives a crash of the process, and costs no fsync.
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
   }
-  migrate(db);
+  /**
+   * A SQLite failure (a damaged page, a lock held past the busy timeout, a full disk) as a `store-error`
+   * naming the file and what to do.
+   */
+  const guard = <T>(action: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      throw storeError(error, db.location() ?? "the cost ledger's in-memory database", action);
+    }
+  };
+  guard("opening the cost ledger failed", () => migrate(db));
 
   const sumOfScope = db.prepare(
     `SELECT input_tokens AS input, output_tokens AS output, cost_nanos AS cost, calls
@@ -264,105 +276,117 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
 
   return {
     async hold(request: HoldRequest): Promise<HoldResult> {
-      return write(() => {
-        expireHolds.run(request.at);
-        const costNanos = toNanos(request.costUsd);
-        for (const check of request.checks) {
-          const spent = committed(check.scope);
-          const holds = held(check.scope, request.at);
-          const exceeded = exceededLimit(
-            check,
-            { tokens: spent.input + spent.output + holds.tokens, costNanos: spent.cost + holds.cost },
-            { tokens: request.tokens, costNanos },
+      return guard("checking a budget failed", () =>
+        write(() => {
+          expireHolds.run(request.at);
+          const costNanos = toNanos(request.costUsd);
+          for (const check of request.checks) {
+            const spent = committed(check.scope);
+            const holds = held(check.scope, request.at);
+            const exceeded = exceededLimit(
+              check,
+              { tokens: spent.input + spent.output + holds.tokens, costNanos: spent.cost + holds.cost },
+              { tokens: request.tokens, costNanos },
+            );
+            if (exceeded !== undefined) return { ok: false as const, exceeded };
+          }
+          insertHold.run(
+            request.id,
+            request.tenant,
+            request.runId,
+            request.worker ?? null,
+            request.tokens,
+            costNanos,
+            request.at,
+            request.expiresAt,
           );
-          if (exceeded !== undefined) return { ok: false as const, exceeded };
-        }
-        insertHold.run(
-          request.id,
-          request.tenant,
-          request.runId,
-          request.worker ?? null,
-          request.tokens,
-          costNanos,
-          request.at,
-          request.expiresAt,
-        );
-        return { ok: true as const };
-      });
+          return { ok: true as const };
+        }),
+      );
     },
 
     async settle(holdId, entry) {
-      write(() => {
-        deleteHold.run(holdId);
-        if (entry !== undefined) add(entry);
-      });
+      guard("recording a model call's cost failed", () =>
+        write(() => {
+          deleteHold.run(holdId);
+          if (entry !== undefined) add(entry);
+        }),
+      );
     },
 
     async record(entry) {
       if (deferred()) pend(entry);
-      else write(() => add(entry));
+      else guard("recording a model call's cost failed", () => write(() => add(entry)));
     },
 
     async spent(scope) {
-      return toSpend(committed(scope));
+      return guard("reading the cost ledger failed", () => toSpend(committed(scope)));
     },
 
     async totals(query: TotalsQuery): Promise<TotalsRow[]> {
-      if (pendingCalls.length > 0) write(flush);
-      const key =
-        query.by === "worker"
-          ? "COALESCE(worker, '')"
-          : query.by === "model"
-            ? "model"
-            : "strftime('%Y-%m-%d', at / 1000, 'unixepoch')";
-      const where: string[] = [];
-      const args: SQLInputValue[] = [];
-      if (query.tenant !== undefined) {
-        where.push("tenant = ?");
-        args.push(query.tenant);
-      }
-      if (query.from !== undefined) {
-        where.push("at >= ?");
-        args.push(query.from);
-      }
-      if (query.to !== undefined) {
-        where.push("at < ?");
-        args.push(query.to);
-      }
-      const rows = db
-        .prepare(
-          `SELECT ${key} AS key, ${SUMS} FROM budget_ledger_calls
-           ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
-           GROUP BY 1 ORDER BY 1`,
-        )
-        .all(...args) as unknown as (SumRow & { key: string })[];
-      return rows.map((row) => ({ key: row.key, ...toSpend(row) }));
+      return guard("reading the cost ledger failed", () => totals(query));
     },
 
     async entries(filter = {}) {
-      if (pendingCalls.length > 0) write(flush);
-      const where: string[] = [];
-      const args: SQLInputValue[] = [];
-      if (filter.tenant !== undefined) {
-        where.push("tenant = ?");
-        args.push(filter.tenant);
-      }
-      if (filter.runId !== undefined) {
-        where.push("run_id = ?");
-        args.push(filter.runId);
-      }
-      const rows = db
-        .prepare(
-          `SELECT * FROM budget_ledger_calls ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`} ORDER BY id`,
-        )
-        .all(...args) as unknown as CallRow[];
-      return rows.map(toEntry);
+      return guard("reading the cost ledger failed", () => entries(filter));
     },
 
     async close() {
       if (owned && db.isOpen) db.close();
     },
   };
+
+  function totals(query: TotalsQuery): TotalsRow[] {
+    if (pendingCalls.length > 0) write(flush);
+    const key =
+      query.by === "worker"
+        ? "COALESCE(worker, '')"
+        : query.by === "model"
+          ? "model"
+          : "strftime('%Y-%m-%d', at / 1000, 'unixepoch')";
+    const where: string[] = [];
+    const args: SQLInputValue[] = [];
+    if (query.tenant !== undefined) {
+      where.push("tenant = ?");
+      args.push(query.tenant);
+    }
+    if (query.from !== undefined) {
+      where.push("at >= ?");
+      args.push(query.from);
+    }
+    if (query.to !== undefined) {
+      where.push("at < ?");
+      args.push(query.to);
+    }
+    const rows = db
+      .prepare(
+        `SELECT ${key} AS key, ${SUMS} FROM budget_ledger_calls
+           ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+           GROUP BY 1 ORDER BY 1`,
+      )
+      .all(...args) as unknown as (SumRow & { key: string })[];
+    return rows.map((row) => ({ key: row.key, ...toSpend(row) }));
+  }
+
+  function entries(filter: { tenant?: string; runId?: string }): LedgerEntry[] {
+    if (pendingCalls.length > 0) write(flush);
+    const where: string[] = [];
+    const args: SQLInputValue[] = [];
+    if (filter.tenant !== undefined) {
+      where.push("tenant = ?");
+      args.push(filter.tenant);
+    }
+    if (filter.runId !== undefined) {
+      where.push("run_id = ?");
+      args.push(filter.runId);
+    }
+    const rows = db
+      .prepare(
+        `SELECT * FROM budget_ledger_calls ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`} ORDER BY id`,
+      )
+      .all(...args) as unknown as CallRow[];
+    return rows.map(toEntry);
+  }
 }
 
 function migrate(db: DatabaseSync): void {
