@@ -650,6 +650,47 @@ test("arbiter audit on a damaged database file: verify fails saying where it sto
   assert.match(diff.stderr, /reading the journal failed: .* is damaged/);
 });
 
+test("commands on an existing SQLite file that is not Arbiter's refuse it and change nothing in it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-foreign-"));
+  const { run } = cliIn(dir);
+  const foreign = join(dir, "app.db");
+  const app = new DatabaseSync(foreign);
+  app.exec(
+    "CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL); INSERT INTO orders (total) VALUES (9.5)",
+  );
+  app.close();
+  for (const args of [
+    ["runs", "list"],
+    ["audit", "verify"],
+    ["approvals", "list"],
+    ["costs"],
+    ["policy", "diff", "--since", "24h"],
+    ["resume"],
+  ]) {
+    const r = run(...args, "--db", foreign);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /app\.db is not an Arbiter run database \(it has tables orders but no schema_version\); nothing was changed in it/,
+    );
+  }
+  // Nor does a run (or serve) make its tables there; it does in an empty file.
+  const refused = run("run", profile, "my wifi keeps dropping", "--db", foreign);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /app\.db is not an Arbiter run database .* or at a new file\./);
+  const empty = join(dir, "empty.db");
+  writeFileSync(empty, "");
+  assert.equal(run("run", profile, "my wifi keeps dropping", "--quiet", "--db", empty).status, 0);
+  assert.equal(JSON.parse(run("runs", "list", "--json", "--db", empty).stdout).length, 1);
+  const after = new DatabaseSync(foreign, { readOnly: true });
+  const tables = after.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all();
+  after.close();
+  assert.deepEqual(
+    tables.map((t) => t.name),
+    ["orders"],
+  );
+});
+
 test("a run killed mid-way resumes on the --model it was started with, from any folder", async () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-resume-model-"));
   const { env, run } = cliIn(dir);

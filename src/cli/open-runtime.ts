@@ -4,6 +4,7 @@ import { parseModelSpec } from "../models/providers/parse-model-spec.ts";
 import type { Profile } from "../profile/load-profile.ts";
 import { LocalRuntime } from "../supervisor/local-runtime.ts";
 import { createFaults, parseFaultSpec } from "../testing/fault-injection.ts";
+import { refuseForeign } from "./open-store.ts";
 import type { CliIo } from "./output.ts";
 
 /**
@@ -15,6 +16,7 @@ export function openCliRuntime(
   io: CliIo,
   options: { dbPath: string; model?: unknown; inject?: unknown },
 ): Promise<LocalRuntime> {
+  refuseForeign(options.dbPath, "create");
   const specs = recordableSpecs((options.model as string[] | undefined) ?? []);
   const overrides = specs.map(parseModelSpec);
   return LocalRuntime.open({
