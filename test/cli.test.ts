@@ -403,7 +403,20 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
   const waiting = JSON.parse(first.stdout);
   assert.equal(waiting.status, "waiting");
   const id = waiting.pending[0].approvalId;
-  assert.equal(JSON.parse(run("runs", "show", waiting.runId, "--json").stdout).run.status, "waiting");
+  const before = JSON.parse(run("runs", "show", waiting.runId, "--json").stdout);
+  assert.equal(before.run.status, "waiting");
+  assert.deepEqual(
+    before.tasks.map((t: { taskId: string; state: string; approvalId?: string }) => [
+      t.taskId,
+      t.state,
+      t.approvalId,
+    ]),
+    [["t1", "waiting", id]],
+  );
+  assert.match(
+    run("runs", "show", waiting.runId).stdout,
+    new RegExp(`tasks:\\n {2}t1 billing {2}waiting for ${id}: `),
+  );
   // Nobody has answered yet: resume leaves it waiting (no replay, nothing journaled).
   const journaled = () => JSON.parse(run("runs", "show", waiting.runId, "--json").stdout).events.length;
   const entries = journaled();
@@ -439,6 +452,10 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
   assert.equal(again.stdout, `${waiting.runId}  completed  already finished: nothing to resume\n`);
   const shown = JSON.parse(run("runs", "show", waiting.runId, "--json").stdout);
   assert.equal(shown.run.status, "completed");
+  assert.deepEqual(
+    shown.tasks.map((t: { taskId: string; state: string; status: string }) => [t.taskId, t.state, t.status]),
+    [["t1", "ended", "ok"]],
+  );
   const decided = shown.events.find(
     (e: { event: { type: string } }) => e.event.type === "approval-decide",
   ).event;

@@ -5,6 +5,7 @@ import type { Command } from "../main.ts";
 import { openStore } from "../open-store.ts";
 import { oneOf, parse, positiveInteger } from "../parse.ts";
 import { renderProgress } from "../progress.ts";
+import { describeTask, taskStates } from "../task-states.ts";
 
 const usage = [
   "arbiter runs list [--status S] [--limit N] [--json] [--db path]   (newest first; N defaults to 100)",
@@ -68,10 +69,8 @@ export const runsCommand: Command = {
       }
       const events = new SqliteJournal(store).read(run.id);
       const plan = events.map((e) => e.event).find((e) => e.type === "plan-create");
-      const tasks = events
-        .map((e) => e.event)
-        .filter((e) => e.type === "task-end")
-        .map((e) => e);
+      // Every planned task and where it stands (ended, waiting for a person, running, not started).
+      const tasks = taskStates(events.map((e) => e.event));
       const steps = store.loadSteps(run.id).map(({ result: _r, ...s }) => s);
       // As of now: a pending request past its expiry shows as expired (as `approvals list` shows it).
       const now = Date.now();
@@ -93,6 +92,10 @@ export const runsCommand: Command = {
       );
       if (record.models.length > 0) io.out(`models: ${record.models.join(" ")}\n`);
       io.out(`steps: ${steps.length} (${steps.filter((s) => s.state === "completed").length} completed)\n`);
+      if (tasks.length > 0) {
+        io.out("tasks:\n");
+        for (const task of tasks) io.out(`  ${describeTask(task)}\n`);
+      }
       for (const a of approvals) io.out(`approval ${a.id} ${a.status}: ${a.reason}\n`);
       io.out("events:\n");
       for (const entry of events) {
