@@ -211,6 +211,10 @@ test("audit, resume, replay and runs show refuse what they cannot do before doin
     [["resume", "--model", "nope:x"], /Unknown model provider "nope"/],
     [["resume", "--inject", "fail=2"], /fail "2" must be a number from 0 to 1/],
     [
+      ["resume", "--inject", "latency=100ms,latency=5ms"],
+      /--inject "latency=100ms,latency=5ms": latency is given twice/,
+    ],
+    [
       ["resume", "--concurrency", "0"],
       /--concurrency "0": use a whole number of at least 1\nUsage: arbiter resume/,
     ],

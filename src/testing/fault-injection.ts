@@ -18,8 +18,11 @@ export interface Faults {
 /** Parses `latency=100ms,fail=0.2,seed=7` (any subset). */
 export function parseFaultSpec(text: string): FaultSpec {
   const spec: FaultSpec = { latencyMs: 0, failRate: 0, seed: 1 };
+  const seen = new Set<string>();
   for (const part of text.split(",").filter((p) => p.trim() !== "")) {
-    const [key, value = ""] = part.split("=").map((s) => s.trim());
+    const [key = "", value = ""] = part.split("=").map((s) => s.trim());
+    if (seen.has(key)) throw bad(text, `${key} is given twice`);
+    seen.add(key);
     if (key === "latency") {
       const ms = parseDuration(value);
       if (ms === undefined) throw bad(text, `latency "${value}" is not a duration like 100ms`);
