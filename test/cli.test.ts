@@ -479,7 +479,7 @@ test("an $80 credit waits for a person across processes, then resumes and is iss
   assert.equal(credits?.n, 1);
 });
 
-test("arbiter replay reruns a finished run on its record and reports a profile change that moves routing", () => {
+test("arbiter replay reruns a finished run on its record and reports a profile change that moves routing or a policy decision", () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-replay-"));
   const { run } = cliIn(dir);
   const first = JSON.parse(run("run", profile, THREE_INTENTS, "--json").stdout);
@@ -508,6 +508,36 @@ test("arbiter replay reruns a finished run on its record and reports a profile c
     rmSync(changed, { force: true });
   }
   assert.equal(run("replay", "run_nope").status, 2);
+
+  // A policy tightened since: the credit the run issued would now need a person. The recorded call is
+  // replayed all the same (nothing executes), and the decision that changed is the divergence.
+  const policies = join(dirname(profile), `policies-replay-${process.pid}`);
+  const tightened = join(dirname(profile), `profile-policy-${process.pid}.yaml`);
+  cpSync(join(dirname(profile), "policies"), policies, { recursive: true });
+  const billing = join(policies, "policies", "billing.cedar");
+  writeFileSync(billing, readFileSync(billing, "utf8").replace(/> 5000$/m, "> 500"));
+  writeFileSync(
+    tightened,
+    readFileSync(profile, "utf8").replace(
+      /^policies: \.\/policies$/m,
+      `policies: ./policies-replay-${process.pid}`,
+    ),
+  );
+  try {
+    const report = JSON.parse(run("replay", first.runId, "--profile", tightened, "--json").stdout);
+    assert.equal(report.identical, false);
+    assert.notEqual(report.replayedProfile, report.recordedProfile, "a changed policy is a changed profile");
+    assert.deepEqual(
+      report.divergences.filter((d: string) => d.startsWith("policy")),
+      [
+        "policy, task t1: recorded [delegation to billing: allow by delegation.telecom-workers | lookup_charges: allow by read-only-tools.billing | issue_credit: allow by billing.issue-credit], " +
+          "replayed [delegation to billing: allow by delegation.telecom-workers | lookup_charges: allow by read-only-tools.billing | issue_credit: needs-approval by billing.credit-over-50, billing.issue-credit]",
+      ],
+    );
+  } finally {
+    rmSync(tightened, { force: true });
+    rmSync(policies, { recursive: true, force: true });
+  }
 
   // A run made on LLM workers (`--model`) replays on them, as recorded; live data changed since does not matter.
   const scripts = join(dirname(profile), "scripted-agents.yaml");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { ArbiterError } from "../errors/arbiter-error.ts";
 import { loadProfile } from "./load-profile.ts";
@@ -134,4 +134,26 @@ test("a worker with neither model nor handler, or an unknown model, is rejected"
     (await loadError(fixture(unknownModel))).message,
     /unknown model "gpt"; define it under models/,
   );
+});
+
+test("the version covers the profile's policies: a changed policy is a changed profile", async () => {
+  const schema = readFileSync(
+    new URL("../../examples/telecom/policies/schema.cedarschema", import.meta.url),
+    "utf8",
+  );
+  const file = fixture(`${good}policies: ./policies\n`);
+  const dir = dirname(file);
+  mkdirSync(join(dir, "policies", "policies"), { recursive: true });
+  writeFileSync(join(dir, "policies", "schema.cedarschema"), schema);
+  const policy = join(dir, "policies", "policies", "all.cedar");
+  writeFileSync(policy, '@id("all")\npermit (principal, action, resource);\n');
+  const before = await loadProfile(file, { cache: false });
+  await before.close();
+  writeFileSync(
+    policy,
+    '@id("all")\npermit (principal, action, resource);\n@id("no-echo")\nforbid (principal, action, resource == Tool::"echo");\n',
+  );
+  const after = await loadProfile(file, { cache: false });
+  await after.close();
+  assert.notEqual(after.version, before.version);
 });

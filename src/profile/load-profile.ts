@@ -168,7 +168,10 @@ export async function loadProfile(file: string, options: LoadProfileOptions = {}
   return { ...assemble(absolute, dir, document, toolkitHashes, tools, handlers, closeAll, policy), cache };
 }
 
-/** The one place a `Profile` is put together; the version covers the document and the toolkit code. */
+/**
+ * The one place a `Profile` is put together; the version covers the document, the toolkit code and the
+ * policy bundles (a changed policy is a changed profile: `resume` and `replay` say so).
+ */
 function assemble(
   file: string,
   dir: string,
@@ -183,7 +186,16 @@ function assemble(
     file,
     dir,
     version: createHash("sha256")
-      .update(canonicalJson({ document, toolkits: toolkitHashes }))
+      .update(
+        canonicalJson({
+          document,
+          toolkits: toolkitHashes,
+          // Absent without policies, so a profile without any keeps the version it had.
+          ...(policy === undefined
+            ? {}
+            : { policies: { active: policy.active.version, shadow: policy.shadow?.version ?? null } }),
+        }),
+      )
       .digest("hex"),
     document,
     workers: new Map(document.workers.map((w) => [w.name, w])),

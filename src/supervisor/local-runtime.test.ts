@@ -726,15 +726,25 @@ test("a resumed run does not authorise again a call it completed: no question ab
       ["allow", "allow"],
       "each call decided once: the change when it ran, the listing when it ran again",
     );
-    // A replay decides nothing either, and finds the run as it was recorded.
-    const report = await replayRun({
-      record: second.store.getRun(runId)!,
-      profile: later,
-      store: second.store,
-      engine: second.engine,
-      recorded: second.journal.read(runId),
-    });
-    assert.deepEqual(report.divergences, []);
+    // A replay executes nothing and asks nobody; on the profile the run was made with it finds the run
+    // as recorded, and on the tightened one it says which decision the policy would now take differently.
+    const replay = (on: typeof later) =>
+      replayRun({
+        record: second.store.getRun(runId)!,
+        profile: on,
+        store: second.store,
+        engine: second.engine,
+        recorded: second.journal.read(runId),
+      });
+    assert.deepEqual((await replay(profile)).divergences, []);
+    const tightenedReport = await replay(later);
+    assert.equal(tightenedReport.divergences.length, 1, tightenedReport.divergences.join("\n"));
+    assert.match(
+      tightenedReport.divergences[0]!,
+      /^policy, task t1: recorded \[.*change_plan: allow by account\.change-plan.*\], replayed \[.*change_plan: deny by freeze\.no-plan-changes.*\]$/,
+    );
+    assert.deepEqual(second.store.listApprovals({}), []);
+    assert.deepEqual(changes, [2]);
   } finally {
     await second.close();
   }

@@ -46,8 +46,28 @@ const stepsOf = (events: RunEvent[]) => {
 };
 
 /**
+ * Per task: what the policy decided of its delegation and each tool call, in order — the first decision
+ * of each (after a person approved, the run asks again, with the approval; a replay takes the recorded
+ * call and does not).
+ */
+const decisionsOf = (events: RunEvent[]) => {
+  const byTask = new Map<string, string[]>();
+  const decided = new Set<string>();
+  for (const e of events) {
+    if (e.type === "approval-decide") decided.add(e.taskId);
+    if (e.type !== "policy-decide" || e.kind === "model-egress") continue;
+    if (e.kind === "tool-call" && decided.delete(e.taskId)) continue; // the decision with the approval
+    const ids = e.policyIds.length > 0 ? ` by ${e.policyIds.join(", ")}` : "";
+    const what = e.kind === "delegation" ? `delegation to ${e.worker}` : (e.tool ?? "tool");
+    byTask.set(e.taskId, [...(byTask.get(e.taskId) ?? []), `${what}: ${e.decision}${ids}`]);
+  }
+  return byTask;
+};
+
+/**
  * Runs a finished run again against its recorded model and tool results (nothing unrecorded may
- * execute) with the current profile, and reports any divergence in routing, plan or step sequence:
+ * execute) with the current profile, and reports any divergence in routing, plan, step sequence or
+ * what the policy decides of a delegation or tool call:
  * regression testing of profiles and prompts without calling a model.
  */
 export async function replayRun(options: {
@@ -99,6 +119,16 @@ export async function replayRun(options: {
   const replayedSteps = stepsOf(after);
   for (const task of new Set([...recordedSteps.keys(), ...replayedSteps.keys()])) {
     compare(`task ${task}`, recordedSteps.get(task) ?? [], replayedSteps.get(task) ?? []);
+  }
+  // What the policy decides now, against what it decided then (outcomes: a policy renamed is not a change).
+  const recordedDecisions = decisionsOf(before);
+  const replayedDecisions = decisionsOf(after);
+  const outcome = (d: string) => d.replace(/ by .*$/, "");
+  for (const task of new Set([...recordedDecisions.keys(), ...replayedDecisions.keys()])) {
+    const then = recordedDecisions.get(task) ?? [];
+    const now = replayedDecisions.get(task) ?? [];
+    if (then.map(outcome).join("\n") !== now.map(outcome).join("\n"))
+      divergences.push(`policy, task ${task}: recorded [${then.join(" | ")}], replayed [${now.join(" | ")}]`);
   }
   const unconsumed = opened.flatMap((run) => run.unconsumed());
   if (unconsumed.length > 0)

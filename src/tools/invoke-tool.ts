@@ -187,6 +187,26 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     input = (await scope.durable.step(editStep, async () => input, sealed(scope))).value as typeof input;
     recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
   }
+  if (scope.authorizer !== undefined && onRecord && scope.replaying === true) {
+    // `arbiter replay`: the call comes from the record whatever is decided now, but the policy as it
+    // now stands decides it again and the decision is journaled, so a policy change shows as a divergence.
+    const decision = await scope.authorizer.authorizeToolCall({
+      runId: scope.runId,
+      tenant: scope.tenant,
+      taskId: scope.taskId,
+      injectionScore: scope.injectionScore,
+      worker: scope.worker,
+      tool: name,
+      input: recordedInput,
+      facts:
+        tool!.facts === undefined
+          ? {}
+          : await factsOf(scope, `facts:${callId}`, () => tool!.facts!(input, toolContext)),
+      run: { ...scope.counters },
+      dataClasses: revealed.dataClasses,
+    });
+    scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
+  }
   if (scope.authorizer !== undefined && !onRecord) {
     const request = {
       runId: scope.runId,
