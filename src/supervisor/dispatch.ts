@@ -357,11 +357,14 @@ async function runWithRetries(
     }
     attemptTimer.clear();
     // Stops that end the task whatever the worker did, with no retry and no fallback worker: a policy
-    // (deny, or needs approval without durable approvals), a budget (partial answer or escalation), or
-    // a side effect left in doubt by a crash that is not safe to repeat (a person must find out).
+    // (deny, or needs approval without durable approvals), a budget (partial answer or escalation), a
+    // side effect left in doubt by a crash that is not safe to repeat (a person must find out), or a
+    // resumed task that no longer takes its recorded path (the profile or code changed: another attempt
+    // or worker would take a different one, and could repeat under new keys what the record did).
     const overBudget = answer === undefined ? findArbiterError(failure, ErrorCode.BudgetExceeded) : undefined;
     const inDoubt = answer === undefined ? findArbiterError(failure, ErrorCode.StepInDoubt) : undefined;
-    const stop = scope.policyStop ?? inDoubt ?? overBudget;
+    const diverged = answer === undefined ? findArbiterError(failure, ErrorCode.DeterminismError) : undefined;
+    const stop = scope.policyStop ?? inDoubt ?? diverged ?? overBudget;
     if (stop !== undefined) {
       const status: TaskStatus =
         stop.code === ErrorCode.PolicyDenied

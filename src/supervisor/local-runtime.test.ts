@@ -749,3 +749,215 @@ test("a resumed run does not authorise again a call it completed: no question ab
     await second.close();
   }
 });
+
+test("a run resumed on a profile that now plans otherwise follows its recorded plan: nothing runs twice under new ids", async () => {
+  // Two workers; the process dies while both tasks are in their first call. Before the resume, the
+  // profile's routing changes so the message would now go to `refunds` alone.
+  const effects: string[] = [];
+  let release: () => void = () => {};
+  let hold: Promise<void> | undefined = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let inside = 0;
+  let bothInside: () => void = () => {};
+  const both = new Promise<void>((resolve) => {
+    bothInside = resolve;
+  });
+  const tool = (name: string) =>
+    defineTool({
+      name,
+      description: name,
+      sideEffect: true,
+      input: z.object({}),
+      execute: async (_input, ctx) => {
+        effects.push(`${name} ${ctx.idempotencyKey.split(":")[1]!.split("/")[0]}`);
+        return { done: name };
+      },
+    });
+  const look = defineTool({
+    name: "look",
+    description: "reads",
+    input: z.object({}),
+    execute: async () => {
+      if (hold !== undefined) {
+        if (++inside === 2) bothInside();
+        await hold;
+      }
+      return { seen: true };
+    },
+  });
+  const worker = (name: string, keywords: string[], effect: string) => ({
+    name,
+    description: name,
+    handler: name,
+    tools: ["look", effect],
+    routing: { keywords },
+  });
+  const handlers = {
+    billing: async (_t: unknown, ctx: { callTool: <T>(n: string, i: object) => Promise<T> }) => {
+      await ctx.callTool("look", {});
+      await ctx.callTool("credit", {});
+      return { status: "ok" as const, summary: "credited", confidence: 1 };
+    },
+    refunds: async (_t: unknown, ctx: { callTool: <T>(n: string, i: object) => Promise<T> }) => {
+      await ctx.callTool("look", {});
+      await ctx.callTool("refund", {});
+      return { status: "ok" as const, summary: "refunded", confidence: 1 };
+    },
+  };
+  const make = (billingKeywords: string[]) =>
+    defineProfile(
+      {
+        name: "money",
+        workers: [worker("billing", billingKeywords, "credit"), worker("refunds", ["refund"], "refund")],
+      },
+      { tools: [look, tool("credit"), tool("refund")], handlers },
+    );
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-replan-"));
+  const open = (profile: ReturnType<typeof make>) =>
+    LocalRuntime.open({
+      profile,
+      dbPath: join(dir, "arbiter.db"),
+      env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "ef".repeat(32) },
+    });
+  const first = await open(make(["bill"]));
+  let runId = "";
+  const running = first.run(
+    { message: "my bill is wrong, and I want a refund" },
+    { onStart: (id) => (runId = id) },
+  );
+  await both;
+  await first.close(); // the process dies with both tasks inside `look`
+  hold = undefined;
+  release();
+  await running.catch(() => undefined);
+  assert.deepEqual(effects, [], "the stopped process made no effect");
+
+  const second = await open(make(["zzz"])); // now the message routes to refunds alone
+  try {
+    const outcome = await second.resume(second.store.getRun(runId)!);
+    assert.ok(outcome !== undefined && "answer" in outcome, JSON.stringify(outcome));
+    assert.equal(outcome.status, "completed");
+    assert.deepEqual(
+      outcome.tasks.map((t) => `${t.id} ${t.worker} ${t.status}`),
+      ["t1 billing ok", "t2 refunds ok"],
+      "the recorded plan: t1 billing, t2 refunds (the new one would have made t1 refunds)",
+    );
+    assert.deepEqual(effects.sort(), ["credit t1", "refund t2"], "each effect once, under its recorded task");
+    const warning = second.journal
+      .read(runId)
+      .map((e) => e.event)
+      .find((e) => e.type === "warning");
+    assert.match(
+      warning?.type === "warning" ? warning.message : "",
+      /^the profile now plans t1→refunds; this run follows the plan it recorded: t1→billing t2→refunds$/,
+    );
+  } finally {
+    await second.close();
+  }
+});
+
+test("a resumed task that no longer takes its recorded path is escalated: no retry, no fallback, no new effect", async () => {
+  const effects: string[] = [];
+  let release: () => void = () => {};
+  let hold: Promise<void> | undefined = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let inside: () => void = () => {};
+  const entered = new Promise<void>((resolve) => {
+    inside = resolve;
+  });
+  const read = (name: string) =>
+    defineTool({
+      name,
+      description: name,
+      input: z.object({}),
+      execute: async () => {
+        if (name === "peek" && hold !== undefined) {
+          inside();
+          await hold;
+        }
+        return { seen: name };
+      },
+    });
+  const credit = defineTool({
+    name: "credit",
+    description: "credits",
+    sideEffect: true,
+    input: z.object({}),
+    execute: async () => {
+      effects.push("credit");
+      return { done: true };
+    },
+  });
+  type Ctx = { callTool: <T>(n: string, i: object) => Promise<T> };
+  const make = (
+    billing: (t: unknown, ctx: Ctx) => Promise<{ status: "ok"; summary: string; confidence: number }>,
+  ) =>
+    defineProfile(
+      {
+        name: "money",
+        workers: [
+          {
+            name: "billing",
+            description: "billing",
+            handler: "billing",
+            tools: ["look", "peek", "credit"],
+            routing: { keywords: ["bill"] },
+            retries: 2,
+            fallback: "helper",
+          },
+          { name: "helper", description: "helps", handler: "helper", tools: ["credit"] },
+        ],
+      },
+      {
+        tools: [read("look"), read("peek"), credit],
+        handlers: {
+          billing,
+          helper: async (_t: unknown, ctx: Ctx) => {
+            await ctx.callTool("credit", {});
+            return { status: "ok" as const, summary: "helped", confidence: 1 };
+          },
+        },
+      },
+    );
+  const v1 = make(async (_t, ctx) => {
+    await ctx.callTool("look", {});
+    await ctx.callTool("peek", {});
+    await ctx.callTool("credit", {});
+    return { status: "ok", summary: "credited", confidence: 1 };
+  });
+  // The new code credits first: the record has `look` where it now asks for `credit`.
+  const v2 = make(async (_t, ctx) => {
+    await ctx.callTool("credit", {});
+    return { status: "ok", summary: "credited at once", confidence: 1 };
+  });
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-diverged-"));
+  const open = (profile: typeof v1) =>
+    LocalRuntime.open({
+      profile,
+      dbPath: join(dir, "arbiter.db"),
+      env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "ab".repeat(32) },
+    });
+  const first = await open(v1);
+  let runId = "";
+  const running = first.run({ message: "my bill is wrong" }, { onStart: (id) => (runId = id) });
+  await entered;
+  await first.close(); // the process dies inside `peek`, after `look` was recorded
+  hold = undefined;
+  release();
+  await running.catch(() => undefined);
+
+  const second = await open(v2);
+  try {
+    const outcome = await second.resume(second.store.getRun(runId)!);
+    assert.ok(outcome !== undefined && "answer" in outcome, JSON.stringify(outcome));
+    assert.equal(outcome.status, "escalated");
+    const [task] = outcome.tasks;
+    assert.deepEqual([task!.worker, task!.status, task!.attempts], ["billing", "escalated", 1]);
+    assert.match(task!.reason ?? "", /asked for step "tool:t1\/credit\/.*", which its record does not have/);
+    assert.deepEqual(effects, [], "neither the new code nor a fallback worker made the credit");
+  } finally {
+    await second.close();
+  }
+});

@@ -76,9 +76,46 @@ export async function plan(ctx: RunContext, routing: RouteDecision): Promise<Pla
 function record(ctx: RunContext, source: "direct" | "rules" | "planner" | "fallback", p: Plan): Plan {
   const valid = validatePlan(p, ctx.profile.workers, ctx.profile.document.limits.maxTasks);
   if (!valid.ok) throw valid.error;
-  ctx.emit({ type: "plan-create", source, tasks: p.tasks });
-  return p;
+  const recorded = ctx.emitOnce({ type: "plan-create", source, tasks: p.tasks });
+  if (recorded?.type !== "plan-create" || samePlan(recorded.tasks, p.tasks) || ctx.deps.replaying) return p;
+  // A resumed run whose profile now plans otherwise (routing, workers or planner changed since it was
+  // recorded) follows the plan it recorded: its tasks' records are under those ids, and a task the new
+  // plan adds would run side effects the run already made under another id. (`arbiter replay` keeps
+  // the new plan: the difference is what it reports.)
+  const then = describePlan(recorded.tasks);
+  ctx.emit({
+    type: "warning",
+    message: `the profile now plans ${describePlan(p.tasks)}; this run follows the plan it recorded: ${then}`,
+  });
+  const kept = validatePlan({ tasks: recorded.tasks }, ctx.profile.workers, Number.POSITIVE_INFINITY);
+  if (!kept.ok) {
+    throw new ArbiterError(
+      ErrorCode.DeterminismError,
+      `run "${ctx.runId}" recorded the plan ${then}, which the profile can no longer run (${kept.error.message}); ` +
+        "finish it with the profile version that started it, or escalate it.",
+      { details: { runId: ctx.runId } },
+    );
+  }
+  return { tasks: recorded.tasks };
 }
+
+const samePlan = (a: readonly PlanTask[], b: readonly PlanTask[]): boolean =>
+  a.length === b.length &&
+  a.every((t, i) => {
+    const u = b[i]!;
+    return (
+      t.id === u.id &&
+      t.worker === u.worker &&
+      t.input === u.input &&
+      t.review === u.review &&
+      t.dependsOn.join(",") === u.dependsOn.join(",")
+    );
+  });
+
+const describePlan = (tasks: readonly PlanTask[]): string =>
+  tasks
+    .map((t) => `${t.id}→${t.worker}${t.dependsOn.length > 0 ? `<${t.dependsOn.join(",")}` : ""}`)
+    .join(" ");
 
 /** Asks the planner model for a plan; a rejected or failed plan is journaled and the rules take over. */
 async function planWithModel(ctx: RunContext, message: string): Promise<Plan | undefined> {

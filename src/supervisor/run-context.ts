@@ -7,7 +7,7 @@ import type { DurableRun } from "../durable/durable.ts";
 import type { PausableTimeout } from "../durable/pausable-timeout.ts";
 import type { WorkerPools } from "../durable/pools.ts";
 import type { RecognizerRegistry } from "../guard/pii/recognizer-registry.ts";
-import type { RunEventInput } from "../journal/events.ts";
+import type { RunEvent, RunEventInput } from "../journal/events.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { Gateway, GatewayChainEntry } from "../models/gateway/create-gateway-model.ts";
 import type { GatewayEvent } from "../models/gateway/gateway-events.ts";
@@ -168,6 +168,14 @@ export class RunContext {
    * occurrence — so a replay does not journal them twice.
    */
   emit(event: RunEventInput): void {
+    this.emitOnce(event);
+  }
+
+  /**
+   * `emit`, telling what the journal already held under the event's key: a resumed run re-emits what
+   * it did before, and gets the recorded event back (undefined when this one was appended).
+   */
+  emitOnce(event: RunEventInput): RunEvent | undefined {
     // Stamped in place (callers pass a fresh object): a spread of ~20 event shapes is a megamorphic copy.
     const full = event as Parameters<Journal["append"]>[0];
     full.runId = this.runId;
@@ -176,13 +184,14 @@ export class RunContext {
     // Keys only matter to a replay: a run the engine never replays is journaled without them.
     if (journal.appendOnce === undefined || this.deps.unkeyedEvents === true || UNKEYED.has(event.type)) {
       journal.append(full);
-      return;
+      return undefined;
     }
     const e = event as { taskId?: string; callId?: string; attempt?: number; kind?: string; tool?: string };
     const prefix = `${event.type}|${e.taskId ?? ""}|${e.callId ?? ""}|${e.attempt ?? ""}|${e.kind ?? ""}|${e.tool ?? ""}`;
     const n = (this.#emitted.get(prefix) ?? 0) + 1;
     this.#emitted.set(prefix, n);
-    journal.appendOnce(full, `${prefix}#${n}`);
+    const { entry, appended } = journal.appendOnce(full, `${prefix}#${n}`);
+    return appended ? undefined : entry.event;
   }
 
   readonly #emitted = new Map<string, number>();
