@@ -966,6 +966,30 @@ test("a user with read access only (an auditor) lists, shows, verifies and costs
   assert.equal(existsSync(`${env.ARBITER_DB}-wal`), false);
 });
 
+test("a detached run's log holds the answer as the journal keeps it: the requester's e-mail stays a token there", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-detach-pii-"));
+  const { run } = cliIn(dir);
+  // The log is a file, not the requester: personal data in the answer stays a token there.
+  const email = "jane.doe@example.com";
+  const foreground = run("run", profile, `hello, please write to me at ${email}`, "--quiet");
+  assert.match(
+    foreground.stdout,
+    new RegExp(email.replace(".", "\\.")),
+    "the requester sees their own e-mail",
+  );
+  const withEmail = JSON.parse(
+    run("run", profile, `hello, please write to me at ${email}`, "--detach", "--json").stdout,
+  );
+  let ended = "running";
+  for (let waited = 0; ended === "running" && waited < 30_000; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+    ended = JSON.parse(run("runs", "show", withEmail.runId, "--json").stdout).run.status;
+  }
+  const logged = readFileSync(withEmail.log, "utf8");
+  assert.match(logged, /<EMAIL_\w+>/, logged);
+  assert.equal(logged.includes(email), false, "no e-mail in clear in the detached run's log");
+});
+
 test("run --detach returns once the run is on record and it finishes in the background; a run that cannot start fails in the foreground", async () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-detach-"));
   const { env, run } = cliIn(dir);

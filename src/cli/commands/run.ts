@@ -12,6 +12,7 @@ import type { RunResult } from "../../supervisor/deliver.ts";
 import type { RunOutcome } from "../../supervisor/local-runtime.ts";
 import { newRunId } from "../../supervisor/run-id.ts";
 import { parseFaultSpec } from "../../testing/fault-injection.ts";
+import { journaledAnswer } from "../journaled-answer.ts";
 import type { Command } from "../main.ts";
 import { openCliRuntime } from "../open-runtime.ts";
 import { type CliIo, ExitCode } from "../output.ts";
@@ -185,7 +186,13 @@ export const runCommand: Command = {
           io.out(`${JSON.stringify({ runId: runId ?? null, status: "stopped", signal: stop.by })}\n`);
         return stop.exitCode;
       }
-      return printOutcome(io, outcome, values.json === true, runtime.journal);
+      // The detached process writes to a log file, not to the requester: the answer as the journal keeps
+      // it (personal data as tokens), as `serve` logs it.
+      const shown =
+        values["report-start"] === true && "answer" in outcome
+          ? { ...outcome, answer: journaledAnswer(runtime.journal.read(outcome.runId)) }
+          : outcome;
+      return printOutcome(io, shown, values.json === true, runtime.journal);
     } finally {
       stop.dispose();
       await runtime.close();

@@ -1,9 +1,9 @@
 import { ArbiterError, describeError, ErrorCode } from "../../errors/arbiter-error.ts";
-import type { JournalEntry } from "../../journal/events.ts";
 import { parseDuration } from "../../profile/duration.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
 import { resolveDbPath } from "../../store/sqlite/resolve-db-path.ts";
 import type { RunOutcome } from "../../supervisor/local-runtime.ts";
+import { journaledAnswer } from "../journaled-answer.ts";
 import type { Command } from "../main.ts";
 import { openCliRuntime } from "../open-runtime.ts";
 import { ExitCode } from "../output.ts";
@@ -141,12 +141,3 @@ export const serveCommand: Command = {
     }
   },
 };
-
-/** The answer of the run's last `run-end` entry (what the journal keeps: tokens, never values). */
-function journaledAnswer(entries: readonly JournalEntry[]): string {
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const event = entries[i]!.event;
-    if (event.type === "run-end") return (event as { answer?: string }).answer ?? "";
-  }
-  return "";
-}
