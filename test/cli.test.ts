@@ -534,6 +534,28 @@ test("arbiter replay reruns a finished run on its record and reports a profile c
           "replayed [delegation to billing: allow by delegation.telecom-workers | lookup_charges: allow by read-only-tools.billing | issue_credit: needs-approval by billing.credit-over-50, billing.issue-credit]",
       ],
     );
+    // A credit a person approved with a smaller amount: replayed as first decided (on the worker's $80,
+    // before the edit), it is the same path; under a policy that no longer holds $80, that changed.
+    const held = JSON.parse(run("run", profile, "please credit $80 to my account", "--json").stdout);
+    const approvalId = held.pending[0].approvalId;
+    assert.equal(
+      run("approvals", "approve", approvalId, "--by", "alice", "--edit", '{"amount":40}').status,
+      0,
+    );
+    assert.equal(run("resume").status, 0);
+    const asMade = JSON.parse(run("replay", held.runId, "--json").stdout);
+    assert.equal(asMade.identical, true, asMade.divergences.join("\n"));
+    writeFileSync(billing, readFileSync(billing, "utf8").replace(/> 500$/m, "> 10000"));
+    const loosened = JSON.parse(run("replay", held.runId, "--profile", tightened, "--json").stdout);
+    assert.deepEqual(
+      loosened.divergences
+        .filter((d: string) => d.startsWith("policy"))
+        .map((d: string) => d.replace(/ by [^|\]]*?(?= \||\])/g, "")),
+      [
+        "policy, task t1: recorded [delegation to billing: allow | lookup_charges: allow | issue_credit: needs-approval], " +
+          "replayed [delegation to billing: allow | lookup_charges: allow | issue_credit: allow]",
+      ],
+    );
   } finally {
     rmSync(tightened, { force: true });
     rmSync(policies, { recursive: true, force: true });

@@ -52,9 +52,12 @@ const stepsOf = (events: RunEvent[]) => {
  */
 const decisionsOf = (events: RunEvent[]) => {
   const byTask = new Map<string, string[]>();
-  const decided = new Set<string>();
+  const heldCalls = new Set<string>(); // approvals asked for a tool call the policy held
+  const decided = new Set<string>(); // tasks whose next tool-call decision is the one with the approval
   for (const e of events) {
-    if (e.type === "approval-decide") decided.add(e.taskId);
+    if (e.type === "approval-request" && e.subject?.kind === "tool-call") heldCalls.add(e.approvalId);
+    if (e.type === "approval-decide" && e.status === "approved" && heldCalls.has(e.approvalId))
+      decided.add(e.taskId);
     if (e.type !== "policy-decide" || e.kind === "model-egress") continue;
     if (e.kind === "tool-call" && decided.delete(e.taskId)) continue; // the decision with the approval
     const ids = e.policyIds.length > 0 ? ` by ${e.policyIds.join(", ")}` : "";

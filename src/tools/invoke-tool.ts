@@ -181,15 +181,10 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
   // A call whose result is on record (a resumed or replayed run) was authorised when it ran: deciding
   // again on today's data could ask a person about what already happened, or deny it.
   const onRecord = scope.durable.hasResult?.(`tool:${callId}`) === true;
-  const editStep = `edit:${callId}`;
-  if (onRecord && scope.durable.hasResult?.(editStep) === true) {
-    // It ran with the arguments as an approver edited them: those count (and are journaled).
-    input = (await scope.durable.step(editStep, async () => input, sealed(scope))).value as typeof input;
-    recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
-  }
   if (scope.authorizer !== undefined && onRecord && scope.replaying === true) {
     // `arbiter replay`: the call comes from the record whatever is decided now, but the policy as it
-    // now stands decides it again and the decision is journaled, so a policy change shows as a divergence.
+    // now stands decides it again (on the call as the worker made it, before any approver's edit, as
+    // it was first decided) and the decision is journaled, so a policy change shows as a divergence.
     const decision = await scope.authorizer.authorizeToolCall({
       runId: scope.runId,
       tenant: scope.tenant,
@@ -206,6 +201,12 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
       dataClasses: revealed.dataClasses,
     });
     scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
+  }
+  const editStep = `edit:${callId}`;
+  if (onRecord && scope.durable.hasResult?.(editStep) === true) {
+    // It ran with the arguments as an approver edited them: those count (and are journaled).
+    input = (await scope.durable.step(editStep, async () => input, sealed(scope))).value as typeof input;
+    recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
   }
   if (scope.authorizer !== undefined && !onRecord) {
     const request = {
