@@ -181,25 +181,27 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
   // A call whose result is on record (a resumed or replayed run) was authorised when it ran: deciding
   // again on today's data could ask a person about what already happened, or deny it.
   const onRecord = scope.durable.hasResult?.(`tool:${callId}`) === true;
+  /** The call as the policy is asked about it: its arguments as recorded, their facts, the run's counters. */
+  const request = async () => ({
+    runId: scope.runId,
+    tenant: scope.tenant,
+    taskId: scope.taskId,
+    injectionScore: scope.injectionScore,
+    worker: scope.worker,
+    tool: name,
+    input: recordedInput,
+    facts:
+      tool!.facts === undefined
+        ? {}
+        : await factsOf(scope, `facts:${callId}`, () => tool!.facts!(input, toolContext)),
+    run: { ...scope.counters },
+    dataClasses: revealed.dataClasses,
+  });
   if (scope.authorizer !== undefined && onRecord && scope.replaying === true) {
     // `arbiter replay`: the call comes from the record whatever is decided now, but the policy as it
     // now stands decides it again (on the call as the worker made it, before any approver's edit, as
     // it was first decided) and the decision is journaled, so a policy change shows as a divergence.
-    const decision = await scope.authorizer.authorizeToolCall({
-      runId: scope.runId,
-      tenant: scope.tenant,
-      taskId: scope.taskId,
-      injectionScore: scope.injectionScore,
-      worker: scope.worker,
-      tool: name,
-      input: recordedInput,
-      facts:
-        tool!.facts === undefined
-          ? {}
-          : await factsOf(scope, `facts:${callId}`, () => tool!.facts!(input, toolContext)),
-      run: { ...scope.counters },
-      dataClasses: revealed.dataClasses,
-    });
+    const decision = await scope.authorizer.authorizeToolCall(await request());
     scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
   }
   const editStep = `edit:${callId}`;
@@ -209,22 +211,8 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
     recordedInput = scope.shield ? await scope.shield.protectValue(input) : input;
   }
   if (scope.authorizer !== undefined && !onRecord) {
-    const request = {
-      runId: scope.runId,
-      tenant: scope.tenant,
-      taskId: scope.taskId,
-      injectionScore: scope.injectionScore,
-      worker: scope.worker,
-      tool: name,
-      input: recordedInput,
-      facts:
-        tool!.facts === undefined
-          ? {}
-          : await factsOf(scope, `facts:${callId}`, () => tool!.facts!(input, toolContext)),
-      run: { ...scope.counters },
-      dataClasses: revealed.dataClasses,
-    };
-    let decision = await scope.authorizer.authorizeToolCall(request);
+    const asked = await request();
+    let decision = await scope.authorizer.authorizeToolCall(asked);
     scope.emit(decisionEvent("tool-call", scope.taskId, scope.worker, decision, name));
     let deniedBy: string | undefined;
     if (decision.outcome === "needs-approval" && scope.askApproval !== undefined) {
@@ -235,7 +223,7 @@ export async function invokeTool(scope: ToolCallScope, name: string, rawInput: u
         subject: { kind: "tool-call", tool: name, input: recordedInput },
       });
       if (answer.status === "approved") {
-        let approvedRequest = { ...request, approved: decision.policyIds };
+        let approvedRequest = { ...asked, approved: decision.policyIds };
         if (answer.edit !== null && answer.edit !== undefined) {
           // Approved with changed arguments: validated like the model's, recorded (a resumed run makes
           // the call as approved), and decided again by the policy as they now are.
