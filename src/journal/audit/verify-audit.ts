@@ -91,50 +91,44 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
   /**
    * Reads one table in order; a page SQLite cannot read (a damaged file: a disk fault, a copy taken
    * mid-write, bytes edited by hand) ends that read as a problem, not as a crash of the verifier.
+   * Whether it read the table whole; `at`: the chain position it had reached.
    */
-  let unreadable = false;
-  const reading = (what: string, at: () => number | undefined, read: () => void): void => {
+  const reading = (what: string, read: () => void, at?: () => number): boolean => {
     try {
       read();
+      return true;
     } catch (error) {
       if (typeof (error as { errcode?: unknown } | null)?.errcode !== "number") throw error;
-      unreadable = true;
-      const gseq = at();
+      const gseq = at?.();
       problems.push({
         kind: "unreadable",
         ...(gseq === undefined ? {} : { gseq }),
         message: `${what} cannot be read${gseq === undefined ? "" : ` from chain entry ${gseq} on`}: ${(error as Error).message} (the database file is damaged; nothing past it could be checked)`,
       });
+      return false;
     }
   };
   const chainAt = new Map<number, string>();
   /** The last seq seen of each run, in chain order: a run's entries are numbered 1, 2, 3… */
   const lastSeq = new Map<string, number>();
-  reading(
-    "the journal's entries outside the chain",
-    () => undefined,
-    () => {
-      for (const raw of db
-        .prepare("SELECT run_id, seq FROM journal WHERE gseq <= 0 ORDER BY gseq")
-        .iterate()) {
-        const row = raw as unknown as { run_id: string; seq: number };
-        lastSeq.set(row.run_id, Math.max(lastSeq.get(row.run_id) ?? 0, row.seq));
-        problems.push({
-          kind: "unchained",
-          runId: row.run_id,
-          seq: row.seq,
-          message: `journal entry ${row.run_id}#${row.seq} is not in the audit chain (journaled before it existed, or inserted around it)`,
-        });
-      }
-    },
-  );
+  reading("the journal's entries outside the chain", () => {
+    for (const raw of db.prepare("SELECT run_id, seq FROM journal WHERE gseq <= 0 ORDER BY gseq").iterate()) {
+      const row = raw as unknown as { run_id: string; seq: number };
+      lastSeq.set(row.run_id, Math.max(lastSeq.get(row.run_id) ?? 0, row.seq));
+      problems.push({
+        kind: "unchained",
+        runId: row.run_id,
+        seq: row.seq,
+        message: `journal entry ${row.run_id}#${row.seq} is not in the audit chain (journaled before it existed, or inserted around it)`,
+      });
+    }
+  });
   let expected = 1;
   let prevHash = GENESIS;
   let entries = 0;
   let runEntries = 0;
-  reading(
+  const journalWhole = reading(
     "the journal",
-    () => expected,
     () => {
       for (const raw of db
         .prepare(
@@ -194,48 +188,45 @@ export function verifyAudit(db: DatabaseSync, options: { runId?: string } = {}):
         prevHash = row.hash;
       }
     },
+    () => expected,
   );
   let checkpoints = 0;
-  reading(
-    "the signed checkpoints",
-    () => undefined,
-    () => {
-      for (const raw of db
-        .prepare("SELECT id, size, head, at, public_key, signature FROM audit_checkpoints ORDER BY id")
-        .iterate()) {
-        const cp = raw as unknown as {
-          id: number;
-          size: number;
-          head: string;
-          at: number;
-          public_key: string;
-          signature: string;
-        };
-        checkpoints++;
-        if (!verifyCheckpoint(cp.public_key, checkpointMessage(cp.size, cp.head, cp.at), cp.signature)) {
-          problems.push({
-            kind: "bad-checkpoint",
-            gseq: cp.size,
-            message: `checkpoint ${cp.id} has a bad signature`,
-          });
-        } else if (unreadable && cp.size >= expected) {
-          // Signed over entries that could not be read: nothing to compare (the damage is reported).
-        } else if (cp.size > entries) {
-          problems.push({
-            kind: "truncated",
-            gseq: entries + 1,
-            message: `the chain has ${entries} entries but checkpoint ${cp.id} signed ${cp.size}: truncated after it`,
-          });
-        } else if (chainAt.get(cp.size) !== cp.head) {
-          problems.push({
-            kind: "reordered",
-            gseq: cp.size,
-            message: `entry ${cp.size} differs from signed checkpoint ${cp.id}: the chain was rewritten`,
-          });
-        }
+  reading("the signed checkpoints", () => {
+    for (const raw of db
+      .prepare("SELECT id, size, head, at, public_key, signature FROM audit_checkpoints ORDER BY id")
+      .iterate()) {
+      const cp = raw as unknown as {
+        id: number;
+        size: number;
+        head: string;
+        at: number;
+        public_key: string;
+        signature: string;
+      };
+      checkpoints++;
+      if (!verifyCheckpoint(cp.public_key, checkpointMessage(cp.size, cp.head, cp.at), cp.signature)) {
+        problems.push({
+          kind: "bad-checkpoint",
+          gseq: cp.size,
+          message: `checkpoint ${cp.id} has a bad signature`,
+        });
+      } else if (!journalWhole && cp.size >= expected) {
+        // Signed over entries that could not be read: nothing to compare (the damage is reported).
+      } else if (cp.size > entries) {
+        problems.push({
+          kind: "truncated",
+          gseq: entries + 1,
+          message: `the chain has ${entries} entries but checkpoint ${cp.id} signed ${cp.size}: truncated after it`,
+        });
+      } else if (chainAt.get(cp.size) !== cp.head) {
+        problems.push({
+          kind: "reordered",
+          gseq: cp.size,
+          message: `entry ${cp.size} differs from signed checkpoint ${cp.id}: the chain was rewritten`,
+        });
       }
-    },
-  );
+    }
+  });
   const relevant =
     options.runId === undefined
       ? problems
