@@ -29,6 +29,13 @@ export const planSchema = z.object({
     .min(1),
 });
 
+/** A plan in one line: `t1→billing t2→tech_support t3→account<t1`. */
+export function describePlan(tasks: readonly PlanTask[]): string {
+  return tasks
+    .map((t) => `${t.id}→${t.worker}${t.dependsOn.length > 0 ? `<${t.dependsOn.join(",")}` : ""}`)
+    .join(" ");
+}
+
 /** Checks a plan before anything runs: known workers, unique ids, known dependencies, no cycles, size. */
 export function validatePlan(
   plan: Plan,

@@ -98,6 +98,26 @@ function chargeSetup() {
   return { charges, open, crashDuringCharge, dir };
 }
 
+/** Opens runtimes on one database in a folder of its own (as processes after one another would). */
+function runtimesIn(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return (profile: Parameters<typeof LocalRuntime.open>[0]["profile"]) =>
+    LocalRuntime.open({
+      profile,
+      dbPath: join(dir, "arbiter.db"),
+      env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "cd".repeat(32) },
+    });
+}
+
+/** A promise a tool waits on, and its release. */
+function gate(): { wait: Promise<void>; release: () => void } {
+  let release: () => void = () => {};
+  const wait = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { wait, release };
+}
+
 function pendingOf(outcome: RunOutcome | undefined): SuspendedRun["pending"] {
   assert.ok(
     outcome !== undefined && !("answer" in outcome),
@@ -677,13 +697,7 @@ test("a resumed run does not authorise again a call it completed: no question ab
     ],
   });
   const later = { ...base, policy: createPolicyEngine({ active: tightened }) };
-  const dir = mkdtempSync(join(tmpdir(), "arbiter-reauthorise-"));
-  const open = (profile: typeof later) =>
-    LocalRuntime.open({
-      profile,
-      dbPath: join(dir, "arbiter.db"),
-      env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "cd".repeat(32) },
-    });
+  const open = runtimesIn("arbiter-reauthorise-");
 
   const first = await open(profile);
   const inside = new Promise<void>((resolve) => {
@@ -754,15 +768,10 @@ test("a run resumed on a profile that now plans otherwise follows its recorded p
   // Two workers; the process dies while both tasks are in their first call. Before the resume, the
   // profile's routing changes so the message would now go to `refunds` alone.
   const effects: string[] = [];
-  let release: () => void = () => {};
-  let hold: Promise<void> | undefined = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const hold = gate();
+  let holding = true;
   let inside = 0;
-  let bothInside: () => void = () => {};
-  const both = new Promise<void>((resolve) => {
-    bothInside = resolve;
-  });
+  const both = gate();
   const tool = (name: string) =>
     defineTool({
       name,
@@ -779,9 +788,9 @@ test("a run resumed on a profile that now plans otherwise follows its recorded p
     description: "reads",
     input: z.object({}),
     execute: async () => {
-      if (hold !== undefined) {
-        if (++inside === 2) bothInside();
-        await hold;
+      if (holding) {
+        if (++inside === 2) both.release();
+        await hold.wait;
       }
       return { seen: true };
     },
@@ -813,23 +822,17 @@ test("a run resumed on a profile that now plans otherwise follows its recorded p
       },
       { tools: [look, tool("credit"), tool("refund")], handlers },
     );
-  const dir = mkdtempSync(join(tmpdir(), "arbiter-replan-"));
-  const open = (profile: ReturnType<typeof make>) =>
-    LocalRuntime.open({
-      profile,
-      dbPath: join(dir, "arbiter.db"),
-      env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "ef".repeat(32) },
-    });
+  const open = runtimesIn("arbiter-replan-");
   const first = await open(make(["bill"]));
   let runId = "";
   const running = first.run(
     { message: "my bill is wrong, and I want a refund" },
     { onStart: (id) => (runId = id) },
   );
-  await both;
+  await both.wait;
   await first.close(); // the process dies with both tasks inside `look`
-  hold = undefined;
-  release();
+  holding = false;
+  hold.release();
   await running.catch(() => undefined);
   assert.deepEqual(effects, [], "the stopped process made no effect");
 
@@ -859,23 +862,18 @@ test("a run resumed on a profile that now plans otherwise follows its recorded p
 
 test("a resumed task that no longer takes its recorded path is escalated: no retry, no fallback, no new effect", async () => {
   const effects: string[] = [];
-  let release: () => void = () => {};
-  let hold: Promise<void> | undefined = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let inside: () => void = () => {};
-  const entered = new Promise<void>((resolve) => {
-    inside = resolve;
-  });
+  const hold = gate();
+  let holding = true;
+  const entered = gate();
   const read = (name: string) =>
     defineTool({
       name,
       description: name,
       input: z.object({}),
       execute: async () => {
-        if (name === "peek" && hold !== undefined) {
-          inside();
-          await hold;
+        if (name === "peek" && holding) {
+          entered.release();
+          await hold.wait;
         }
         return { seen: name };
       },
@@ -932,20 +930,14 @@ test("a resumed task that no longer takes its recorded path is escalated: no ret
     await ctx.callTool("credit", {});
     return { status: "ok", summary: "credited at once", confidence: 1 };
   });
-  const dir = mkdtempSync(join(tmpdir(), "arbiter-diverged-"));
-  const open = (profile: typeof v1) =>
-    LocalRuntime.open({
-      profile,
-      dbPath: join(dir, "arbiter.db"),
-      env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "ab".repeat(32) },
-    });
+  const open = runtimesIn("arbiter-diverged-");
   const first = await open(v1);
   let runId = "";
   const running = first.run({ message: "my bill is wrong" }, { onStart: (id) => (runId = id) });
-  await entered;
+  await entered.wait;
   await first.close(); // the process dies inside `peek`, after `look` was recorded
-  hold = undefined;
-  release();
+  holding = false;
+  hold.release();
   await running.catch(() => undefined);
 
   const second = await open(v2);

@@ -1,5 +1,5 @@
 import { ArbiterError, describeError, ErrorCode } from "../errors/arbiter-error.ts";
-import { type Plan, type PlanTask, planSchema, validatePlan } from "../routing/plan.ts";
+import { describePlan, type Plan, type PlanTask, planSchema, validatePlan } from "../routing/plan.ts";
 import type { RouteDecision } from "./route.ts";
 import type { RunContext } from "./run-context.ts";
 
@@ -111,11 +111,6 @@ const samePlan = (a: readonly PlanTask[], b: readonly PlanTask[]): boolean =>
       t.dependsOn.join(",") === u.dependsOn.join(",")
     );
   });
-
-const describePlan = (tasks: readonly PlanTask[]): string =>
-  tasks
-    .map((t) => `${t.id}→${t.worker}${t.dependsOn.length > 0 ? `<${t.dependsOn.join(",")}` : ""}`)
-    .join(" ");
 
 /** Asks the planner model for a plan; a rejected or failed plan is journaled and the rules take over. */
 async function planWithModel(ctx: RunContext, message: string): Promise<Plan | undefined> {

@@ -5,6 +5,7 @@ import { describeError } from "../errors/arbiter-error.ts";
 import type { JournalEntry, RunEvent } from "../journal/events.ts";
 import { MemoryJournal } from "../journal/memory/memory-journal.ts";
 import type { Profile } from "../profile/load-profile.ts";
+import { describePlan } from "../routing/plan.ts";
 import type { RunRecord, Store } from "../store/store.ts";
 import type { Shield } from "./guards.ts";
 import type { ModelResolver } from "./run-context.ts";
@@ -27,13 +28,7 @@ const routeOf = (events: RunEvent[]) =>
 const planOf = (events: RunEvent[]) =>
   events
     .filter((e) => e.type === "plan-create")
-    .map((e) =>
-      e.type === "plan-create"
-        ? e.tasks
-            .map((t) => `${t.id}→${t.worker}${t.dependsOn.length ? `<${t.dependsOn.join(",")}` : ""}`)
-            .join(" ")
-        : "",
-    );
+    .map((e) => (e.type === "plan-create" ? describePlan(e.tasks) : ""));
 /** Per task: the tool calls in order (names and argument hashes), and how the task ended. */
 const stepsOf = (events: RunEvent[]) => {
   const byTask = new Map<string, string[]>();

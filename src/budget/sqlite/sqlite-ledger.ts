@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
-import { storeError } from "../../store/sqlite/sqlite-error.ts";
+import { withStoreError } from "../../store/sqlite/sqlite-error.ts";
 import { exceededLimit } from "../check-limit.ts";
 import { fromNanos, toNanos } from "../cost.ts";
 import type {
@@ -140,13 +140,8 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
    * A SQLite failure (a damaged page, a lock held past the busy timeout, a full disk) as a `store-error`
    * naming the file and what to do.
    */
-  const guard = <T>(action: string, fn: () => T): T => {
-    try {
-      return fn();
-    } catch (error) {
-      throw storeError(error, db.location() ?? "the cost ledger's in-memory database", action);
-    }
-  };
+  const guard = <T>(action: string, fn: () => T): T =>
+    withStoreError(db.location() ?? "the cost ledger's in-memory database", action, fn);
   guard("opening the cost ledger failed", () => migrate(db));
 
   const sumOfScope = db.prepare(

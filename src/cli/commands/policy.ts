@@ -2,7 +2,7 @@ import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import type { RunEvent } from "../../journal/events.ts";
 import { parseDuration } from "../../profile/duration.ts";
 import { loadProfile } from "../../profile/load-profile.ts";
-import { storeError } from "../../store/sqlite/sqlite-error.ts";
+import { withStoreError } from "../../store/sqlite/sqlite-error.ts";
 import type { Command } from "../main.ts";
 import { openStore } from "../open-store.ts";
 import type { CliIo } from "../output.ts";
@@ -83,14 +83,14 @@ async function diff(args: string[], io: CliIo): Promise<number> {
   }
   const store = openStore(values.db, io, "read");
   try {
-    let rows: Array<{ event: string }>;
-    try {
-      rows = store.database
-        .prepare("SELECT event FROM journal_entries WHERE type = 'policy-decide' AND at >= ? ORDER BY at")
-        .all(since) as Array<{ event: string }>;
-    } catch (error) {
-      throw storeError(error, store.path, "reading the journal failed");
-    }
+    const rows = withStoreError(
+      store.path,
+      "reading the journal failed",
+      () =>
+        store.database
+          .prepare("SELECT event FROM journal_entries WHERE type = 'policy-decide' AND at >= ? ORDER BY at")
+          .all(since) as Array<{ event: string }>,
+    );
     const differences = rows
       .map((r) => JSON.parse(r.event) as RunEvent)
       .filter((e) => e.type === "policy-decide" && e.shadow?.differs === true)

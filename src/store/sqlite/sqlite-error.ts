@@ -64,3 +64,12 @@ export function storeError(error: unknown, path: string, action: string): Arbite
       return fail(`${detail} (database ${path})`);
   }
 }
+
+/** Runs `fn`; a `node:sqlite` failure comes out as `storeError(error, path, action)`. */
+export function withStoreError<T>(path: string, action: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw storeError(error, path, action);
+  }
+}

@@ -1372,8 +1372,8 @@ export class SqliteStore implements Store {
 
   /**
    * Commits the open group. `patient` (the group's own end of turn, and its retries): when another
-   * process holds the write lock past the busy timeout, the group keeps its writes and tries again
-   * later (see `lockPatienceMs`) instead of being given up at once.
+   * process holds the write lock, the group keeps its writes and tries again later without blocking
+   * (see `#lockOrWait`, `lockPatienceMs`) instead of waiting inside SQLite or being given up.
    */
   #commitGroup(patient = false): void {
     const group = this.#group;

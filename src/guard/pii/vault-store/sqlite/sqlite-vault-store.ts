@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { storeError } from "../../../../store/sqlite/sqlite-error.ts";
+import { withStoreError } from "../../../../store/sqlite/sqlite-error.ts";
 import type { VaultEntry, VaultRecord, VaultStore } from "../../vault-store.ts";
 
 export interface SqliteVaultStoreOptions {
@@ -55,13 +55,7 @@ export function createSqliteVaultStore(options: SqliteVaultStoreOptions = {}): V
    * A SQLite failure (a file locked by another process past the busy timeout, damaged, full) as a
    * `store-error` naming the vault's file and what to do, not a bare "database is locked".
    */
-  const guard = <T>(action: string, fn: () => T): T => {
-    try {
-      return fn();
-    } catch (error) {
-      throw storeError(error, path, action);
-    }
-  };
+  const guard = <T>(action: string, fn: () => T): T => withStoreError(path, action, fn);
   let db: DatabaseSync;
   if (options.database) {
     db = options.database;
