@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -117,6 +118,39 @@ describe("openDatabase", () => {
       () => new SqliteStore({ path: join(dir, "missing", "x.db"), readOnly: true }),
       (e) => ArbiterError.is(e, "store-error") && /cannot read .*missing/.test(e.message),
     );
+  });
+
+  it("reads a database on a read-only file system (a snapshot or a backup mounted read-only)", (t) => {
+    // Only where this process may mount a small file system of its own (root, as CI runs): there is no
+    // other way to make a file unwritable to root.
+    const mount = join(dir, "ro-mount");
+    mkdirSync(mount);
+    const sh = (args: string[]) => spawnSync(args[0]!, args.slice(1), { stdio: "ignore" }).status === 0;
+    if (!sh(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mount])) {
+      t.skip("cannot mount a file system here");
+      return;
+    }
+    try {
+      const path = join(mount, "arbiter.db");
+      const writer = new SqliteStore({ path });
+      writer.createRun({
+        id: "r1",
+        tenant: "t",
+        profile: { name: "p", version: "1" },
+        createdAt: 1,
+        request: {},
+      });
+      writer.close(); // the last connection checkpoints and removes the -wal and -shm files
+      assert.ok(sh(["mount", "-o", "remount,ro", mount]), "remounted read-only");
+      const reader = new SqliteStore({ path, readOnly: true });
+      try {
+        assert.equal(reader.getRun("r1")?.tenant, "t");
+      } finally {
+        reader.close();
+      }
+    } finally {
+      sh(["umount", mount]);
+    }
   });
 
   it("says a folder given as the database is a folder, and names the file to give", () => {

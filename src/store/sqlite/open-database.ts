@@ -104,14 +104,18 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
   }
 }
 
-// SQLITE_READONLY_CANTINIT and SQLITE_READONLY_DIRECTORY: no shared-memory index for the WAL can be made.
+// SQLITE_READONLY_CANTINIT and SQLITE_READONLY_DIRECTORY: no shared-memory index for the WAL can be made
+// (a folder this user may not write); SQLITE_CANTOPEN: the same on a read-only file system (a snapshot,
+// a backup mounted read-only), where not even an empty index can be opened.
 const CANTINIT = 1288;
 const READONLY_DIRECTORY = 1544;
+const CANTOPEN = 14;
 
 /**
  * A read-only connection. A WAL database needs its `-shm` index, which a reader without write access
  * to the folder cannot create when no process has the database open (the last one to close removes
- * it); with no write-ahead log on disk there is nothing to index, and the file is read as it is.
+ * it), and nobody can on a read-only file system; with no write-ahead log on disk there is nothing to
+ * index, and the file is read as it is.
  */
 function openReadOnly(path: string, timeout: number): DatabaseSync {
   try {
@@ -125,8 +129,8 @@ function openReadOnly(path: string, timeout: number): DatabaseSync {
     return db;
   } catch (error) {
     const code = (error as { errcode?: unknown }).errcode;
-    if ((code !== CANTINIT && code !== READONLY_DIRECTORY) || existsSync(`${path}-wal`))
-      throw cannotRead(error, path);
+    const noIndex = code === CANTINIT || code === READONLY_DIRECTORY || code === CANTOPEN;
+    if (!noIndex || !existsSync(path) || existsSync(`${path}-wal`)) throw cannotRead(error, path);
     try {
       const url = pathToFileURL(path);
       url.searchParams.set("immutable", "1");
