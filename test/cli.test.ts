@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -1092,6 +1093,15 @@ test("an approver changes a held tool call's arguments with --edit (checked agai
       /called with customerId, amount, reason; "amt" is not one of them/,
     ],
     [["approve", id, "--by", "alice", "--edit", "40"], /as a JSON object/],
+    // … and values the tool's own schema refuses (in the profile the run resumes on).
+    [
+      ["approve", id, "--by", "alice", "--edit", '{"amount":-5}'],
+      /issue_credit would refuse "amount": Too small: expected number to be >0; nothing was recorded/,
+    ],
+    [
+      ["approve", id, "--by", "alice", "--edit", '{"amount":40,"reason":"x"}'],
+      /issue_credit would refuse "reason": Too small/,
+    ],
     [
       ["deny", id, "--by", "alice", "--reason", "no", "--edit", '{"amount":40}'],
       /a denial takes no edit here/,
@@ -1166,10 +1176,14 @@ test("an approver changes a held tool call's arguments with --edit (checked agai
     "runs show says expired too",
   );
 
-  // An edit the tool's schema refuses: the call is not made, the task is escalated with why (no retry,
+  // An edit the tool's schema refuses, approved where the run's profile did not load (so it was checked
+  // against the call only, and said so): the call is not made, the task is escalated with why (no retry,
   // no fallback worker answering in its place), and resume exits 1.
-  const over = JSON.parse(run("run", profile, "please credit $85 to my account", "--json").stdout);
+  const overProfile = join(dir, "over.yaml");
+  writeFileSync(overProfile, readFileSync(expiring, "utf8").replace("  approvals:\n    expiresIn: 1s\n", ""));
+  const over = JSON.parse(run("run", overProfile, "please credit $85 to my account", "--json").stdout);
   const overId = over.pending[0].approvalId as string;
+  renameSync(overProfile, `${overProfile}.away`);
   const inherited = run(
     "approvals",
     "approve",
@@ -1181,7 +1195,13 @@ test("an approver changes a held tool call's arguments with --edit (checked agai
   );
   assert.equal(inherited.status, 2, "an inherited name is not an argument");
   assert.match(inherited.stderr, /"__proto__" is not one of them/);
-  assert.equal(run("approvals", "approve", overId, "--by", "alice", "--edit", '{"amount":1e9}').status, 0);
+  const unchecked = run("approvals", "approve", overId, "--by", "alice", "--edit", '{"amount":1e9}');
+  assert.equal(unchecked.status, 0, unchecked.stderr);
+  assert.match(
+    unchecked.stderr,
+    /note: the edit was checked against the call, not against issue_credit's input schema \(its profile did not load: .*over\.yaml: cannot read the profile/,
+  );
+  renameSync(`${overProfile}.away`, overProfile);
   // The expired run's profile is gone meanwhile: that run cannot be resumed, the other one still is.
   rmSync(expiring);
   const mixed = run("resume", "--json");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { z } from "zod";
 import type { ApprovalSubject } from "../journal/events.ts";
 import { checkEdit } from "./approval-edit.ts";
 
@@ -51,4 +52,35 @@ test("each kind of approval takes the edit that fits it", () => {
   );
   // A request journaled before subjects were (an older run): any edit, as before.
   checkEdit(undefined, "approved", { anything: true });
+});
+
+test("with the tool's input schema, an edited value the tool would refuse is refused; an untouched token is not", () => {
+  const input = z.object({
+    customerId: z.string().regex(/^C-\d{4}$/),
+    amount: z.number().positive().max(1000),
+    reason: z.string().min(3),
+    email: z.string().email().optional(),
+  });
+  const held: ApprovalSubject = {
+    kind: "tool-call",
+    tool: "issue_credit",
+    // As the journal holds it: personal data as tokens, which the schema alone would refuse.
+    input: { customerId: "C-1001", amount: 80, reason: "asked", email: "<EMAIL_1>" },
+  };
+  checkEdit(held, "approved", { amount: 40 }, input);
+  checkEdit(held, "approved", { email: "dana@example.com" }, input);
+  for (const [edit, said] of [
+    [
+      { amount: -5 },
+      /issue_credit would refuse "amount": Too small: expected number to be >0; nothing was recorded/,
+    ],
+    [{ amount: 5000 }, /"amount": Too big/],
+    [{ amount: 40, reason: "x" }, /would refuse "reason": Too small/],
+    [{ email: "not an address" }, /"email": Invalid email/],
+  ] as const) {
+    assert.throws(
+      () => checkEdit(held, "approved", edit, input),
+      (error: Error & { code?: string }) => said.test(error.message) && error.code === "invalid-argument",
+    );
+  }
 });

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
 import type { ApprovalSubject, JournalEntry } from "../journal/events.ts";
 import type { ApprovalRecord } from "../store/store.ts";
@@ -14,13 +15,16 @@ export function subjectOf(entries: readonly JournalEntry[], a: ApprovalRecord): 
 
 /**
  * Whether an approver's edit fits what is decided (the CLI's `--edit`, `LocalRuntime.decide`'s `edit`):
- * an `invalid-argument` error (exit 2) that says what would fit, when it does not. The run still
- * validates a tool call's edited arguments with the tool's own schema.
+ * an `invalid-argument` error (exit 2) that says what would fit, when it does not. With `toolInput`,
+ * the held tool's input schema in the profile the run resumes on, an edited argument the tool would
+ * refuse (a negative amount) is refused here too, instead of the run escalating its call; the run
+ * still validates the arguments as a whole when it makes the call.
  */
 export function checkEdit(
   subject: ApprovalSubject | undefined,
   decision: "approved" | "denied",
   edit: unknown,
+  toolInput?: z.ZodType,
 ): void {
   if (subject === undefined) return;
   const refuse: (message: string) => never = (message) => {
@@ -54,6 +58,19 @@ export function checkEdit(
       if (was !== null && kind(was) !== kind(value))
         refuse(
           `"${key}" of ${subject.tool} is a ${kind(was)} (was ${JSON.stringify(was)}), not a ${kind(value)}`,
+        );
+    }
+    if (toolInput !== undefined) {
+      // Only what the edit changes: an argument left as the model gave it may hold a token (<EMAIL_1>)
+      // that a format check would refuse here but that the run gives the tool as the value it stands for.
+      const parsed = toolInput.safeParse({ ...args, ...edit });
+      const wrong = parsed.success
+        ? []
+        : parsed.error.issues.filter((i) => typeof i.path[0] === "string" && Object.hasOwn(edit, i.path[0]));
+      if (wrong.length > 0)
+        refuse(
+          `${subject.tool} would refuse ${wrong.map((i) => `"${i.path.join(".")}": ${i.message}`).join("; ")}; ` +
+            "nothing was recorded: approve with a value it takes, or without --edit",
         );
     }
     return;

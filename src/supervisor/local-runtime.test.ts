@@ -9,7 +9,7 @@ import { openEmbeddedShield } from "../guard/embedded-shield.ts";
 import { compilePolicyBundle } from "../policy/cedar/compile-policy-bundle.ts";
 import { loadPolicyBundle } from "../policy/cedar/load-policy-bundle.ts";
 import { createPolicyEngine } from "../policy/policy-engine.ts";
-import { defineProfile } from "../profile/load-profile.ts";
+import { defineProfile, loadProfile } from "../profile/load-profile.ts";
 import { defineTool } from "../tools/tool.ts";
 import { LocalRuntime, type RunOutcome, type SuspendedRun } from "./local-runtime.ts";
 import { replayRun } from "./replay.ts";
@@ -951,5 +951,38 @@ test("a resumed task that no longer takes its recorded path is escalated: no ret
     assert.deepEqual(effects, [], "neither the new code nor a fallback worker made the credit");
   } finally {
     await second.close();
+  }
+});
+
+test("decide refuses an edit the held tool's schema refuses, before anything is stored", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-decide-edit-"));
+  const profile = await loadProfile(
+    new URL("../../examples/telecom/profile.yaml", import.meta.url).pathname,
+    {
+      env: { TELECOM_DB: join(dir, "telecom.db") },
+    },
+  );
+  const runtime = await LocalRuntime.open({
+    profile,
+    dbPath: join(dir, "arbiter.db"),
+    env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "cd".repeat(32) },
+  });
+  try {
+    const pending = pendingOf(await runtime.run({ message: "please credit $80 to my account" }));
+    const id = pending[0]!.approvalId;
+    await assert.rejects(
+      runtime.decide(id, { status: "approved", by: "sam", edit: { amount: -5 } }),
+      (e) =>
+        ArbiterError.is(e, "invalid-argument") &&
+        /issue_credit would refuse "amount": Too small: expected number to be >0/.test(e.message),
+    );
+    assert.equal(runtime.store.getApproval(id)?.status, "pending", "nothing stored");
+    await runtime.decide(id, { status: "approved", by: "sam", edit: { amount: 40 } });
+    const outcome = await runtime.resume(runtime.store.getRun(runtime.store.getApproval(id)!.runId)!);
+    assert.ok(outcome !== undefined && "answer" in outcome, JSON.stringify(outcome));
+    assert.match(outcome.answer, /credit of \$40\.00/);
+  } finally {
+    await runtime.close();
+    await profile.close();
   }
 });

@@ -255,8 +255,11 @@ export class LocalRuntime {
   ): Promise<ApprovalRecord> {
     const pending = this.store.getApproval(approvalId);
     // An edit that does not fit what is decided is refused before anything is stored (as the CLI does).
-    if (pending !== undefined && decision.edit !== undefined && decision.edit !== null)
-      checkEdit(subjectOf(this.journal.read(pending.runId), pending), decision.status, decision.edit);
+    if (pending !== undefined && decision.edit !== undefined && decision.edit !== null) {
+      const subject = subjectOf(this.journal.read(pending.runId), pending);
+      const tool = subject?.kind === "tool-call" ? this.profile.tools.get(subject.tool) : undefined;
+      checkEdit(subject, decision.status, decision.edit, tool?.input);
+    }
     const words = {
       ...(decision.reason === undefined ? {} : { reason: decision.reason }),
       ...(decision.edit === undefined ? {} : { edit: decision.edit }),

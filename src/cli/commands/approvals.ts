@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
+import type { z } from "zod";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
 import { openEmbeddedShield } from "../../guard/embedded-shield.ts";
 import type { ApprovalSubject } from "../../journal/events.ts";
 import { SqliteJournal } from "../../journal/sqlite/sqlite-journal.ts";
+import { loadProfile, type Profile } from "../../profile/load-profile.ts";
 import type { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { APPROVAL_STATUSES, type ApprovalRecord, effectiveStatus } from "../../store/store.ts";
 import { protectDecision } from "../../supervisor/approval.ts";
@@ -101,6 +103,39 @@ async function protectedWords(
   }
 }
 
+/**
+ * The input schema of a held call's tool in the profile the run resumes on (the file its record names,
+ * as it is now): undefined, with a note, when that profile does not load here — the run checks the
+ * edit when it makes the call.
+ */
+async function toolInputOf(
+  store: SqliteStore,
+  a: ApprovalRecord,
+  tool: string,
+  io: CliIo,
+): Promise<z.ZodType | undefined> {
+  const file = (store.getRun(a.runId)?.request as { profileFile?: unknown } | undefined)?.profileFile;
+  const unchecked = (why: string) => {
+    io.err(
+      `arbiter: note: the edit was checked against the call, not against ${tool}'s input schema (${why}); ` +
+        "the run checks it when it makes the call\n",
+    );
+    return undefined;
+  };
+  if (typeof file !== "string") return unchecked("the run does not name its profile file");
+  let profile: Profile;
+  try {
+    profile = await loadProfile(file, { env: io.env });
+  } catch (error) {
+    return unchecked(`its profile did not load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return profile.tools.get(tool)?.input ?? unchecked(`${file} has no tool ${tool} now`);
+  } finally {
+    await profile.close();
+  }
+}
+
 export const approvalsCommand: Command = {
   usage,
   async run(args, io) {
@@ -194,12 +229,14 @@ export const approvalsCommand: Command = {
             );
           }
         }
-        if (edit !== undefined)
-          checkEdit(
-            subjectOf(new SqliteJournal(store).read(a.runId), a),
-            sub === "approve" ? "approved" : "denied",
-            edit,
-          );
+        if (edit !== undefined) {
+          const subject = subjectOf(new SqliteJournal(store).read(a.runId), a);
+          const decision = sub === "approve" ? "approved" : "denied";
+          checkEdit(subject, decision, edit);
+          // Then against the tool's own schema, in the profile the run resumes on.
+          if (subject?.kind === "tool-call" && decision === "approved")
+            checkEdit(subject, decision, edit, await toolInputOf(store, a, subject.tool, io));
+        }
         // Personal data in the reason or the edit becomes tokens of the run's tenant before anything
         // stores it, as in the run's own request (the run's tools get the values back).
         const words = await protectedWords(store, a.runId, io, {
