@@ -22,6 +22,19 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = (name = "db") => join(dir, `${name}-${n++}.db`);
 
+/** A store at `path` holding run "r1" of tenant "t", closed. */
+function writeOneRun(path: string): void {
+  const writer = new SqliteStore({ path });
+  writer.createRun({
+    id: "r1",
+    tenant: "t",
+    profile: { name: "p", version: "1" },
+    createdAt: 1,
+    request: {},
+  });
+  writer.close();
+}
+
 describe("openDatabase", () => {
   it("creates the directory and schema, in WAL mode with the chosen synchronous level", () => {
     const path = join(dir, "nested", "deeper", "arbiter.db");
@@ -69,15 +82,7 @@ describe("openDatabase", () => {
 
   it("opens read-only without changing the file: reads work, writes are refused, an older schema is not upgraded", () => {
     const path = fresh("readonly");
-    const writer = new SqliteStore({ path });
-    writer.createRun({
-      id: "r1",
-      tenant: "t",
-      profile: { name: "p", version: "1" },
-      createdAt: 1,
-      request: {},
-    });
-    writer.close();
+    writeOneRun(path);
     const before = readFileSync(path);
     const reader = new SqliteStore({ path, readOnly: true });
     try {
@@ -132,15 +137,7 @@ describe("openDatabase", () => {
     }
     try {
       const path = join(mount, "arbiter.db");
-      const writer = new SqliteStore({ path });
-      writer.createRun({
-        id: "r1",
-        tenant: "t",
-        profile: { name: "p", version: "1" },
-        createdAt: 1,
-        request: {},
-      });
-      writer.close(); // the last connection checkpoints and removes the -wal and -shm files
+      writeOneRun(path); // closed: the last connection checkpoints and removes the -wal and -shm files
       assert.ok(sh(["mount", "-o", "remount,ro", mount]), "remounted read-only");
       const reader = new SqliteStore({ path, readOnly: true });
       try {
