@@ -233,8 +233,13 @@ export const approvalsCommand: Command = {
           const subject = subjectOf(new SqliteJournal(store).read(a.runId), a);
           const decision = sub === "approve" ? "approved" : "denied";
           checkEdit(subject, decision, edit);
-          // Then against the tool's own schema, in the profile the run resumes on.
-          if (subject?.kind === "tool-call" && decision === "approved")
+          // Then against the tool's own schema, in the profile the run resumes on (a request decided
+          // or expired already is refused as such below, with no profile loaded for it).
+          if (
+            subject?.kind === "tool-call" &&
+            decision === "approved" &&
+            effectiveStatus(a, now) === "pending"
+          )
             checkEdit(subject, decision, edit, await toolInputOf(store, a, subject.tool, io));
         }
         // Personal data in the reason or the edit becomes tokens of the run's tenant before anything
