@@ -172,12 +172,22 @@ test("validate prints the version; unknown commands and options exit 2 with usag
   assert.match(tooLong.stderr, /request\.message: 5000 characters is over the profile's limit of 4000/);
 });
 
-test("runs list and approvals list refuse a status or limit they do not know, naming the ones they do", () => {
+test("runs list and approvals list show up to --limit, say when there are more, and refuse a status or limit they do not know", () => {
   const dir = mkdtempSync(join(tmpdir(), "arbiter-list-"));
   const { run } = cliIn(dir);
   assert.equal(run("run", profile, "my wifi keeps dropping", "--quiet").status, 0);
   const listed = JSON.parse(run("runs", "list", "--status", "completed", "--limit", "1", "--json").stdout);
   assert.equal(listed.length, 1);
+  // Past the limit, the list says there are more.
+  for (const amount of [80, 90]) run("run", profile, `please credit $${amount} to my account`, "--quiet");
+  const newest = run("runs", "list", "--limit", "2");
+  assert.equal(newest.stdout.trim().split("\n").length, 2);
+  assert.match(newest.stderr, /note: the newest 2 runs; there are more: --limit N shows N/);
+  assert.equal(run("runs", "list", "--limit", "3").stderr, "", "all shown: no note");
+  const inbox = run("approvals", "list", "--limit", "1");
+  assert.match(inbox.stdout, /^apr_\w+ {2}pending .*\n {4}issue_credit \{"customerId":"C-1001","amount":80,/);
+  assert.match(inbox.stderr, /note: the oldest 1 of 2 pending approvals; --limit N shows N/);
+  assert.equal(JSON.parse(run("approvals", "list", "--limit", "1", "--json").stdout).length, 1);
   for (const [args, message] of [
     [
       ["runs", "list", "--status", "done"],
@@ -189,6 +199,7 @@ test("runs list and approvals list refuse a status or limit they do not know, na
       ["approvals", "list", "--status", "open"],
       /--status "open": use one of pending, approved, denied, expired/,
     ],
+    [["approvals", "list", "--limit", "1.5"], /--limit "1.5": use a whole number of at least 1/],
   ] as const) {
     const r = run(...args);
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stdout}`);

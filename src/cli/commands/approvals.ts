@@ -13,10 +13,10 @@ import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
 import { openStore } from "../open-store.ts";
 import type { CliIo } from "../output.ts";
-import { oneOf, parse } from "../parse.ts";
+import { oneOf, parse, positiveInteger } from "../parse.ts";
 
 const usage = [
-  "arbiter approvals list [--status pending|approved|denied|expired] [--json] [--db path]",
+  "arbiter approvals list [--status pending|approved|denied|expired] [--limit N] [--json] [--db path]   (oldest first; N defaults to 100)",
   "       arbiter approvals show <id> [--json] [--db path]",
   "       arbiter approvals approve <id> --by <name> [--reason text] [--edit json] [--db path]",
   "       arbiter approvals deny <id> --by <name> --reason <text> [--edit json] [--db path]",
@@ -146,6 +146,7 @@ export const approvalsCommand: Command = {
         json: { type: "boolean" },
         db: { type: "string" },
         status: { type: "string" },
+        limit: { type: "string" },
         by: { type: "string" },
         reason: { type: "string" },
         edit: { type: "string" },
@@ -162,6 +163,7 @@ export const approvalsCommand: Command = {
             `approvals list takes no arguments (got "${positionals.join(" ")}"); \`arbiter approvals show <id>\` shows one\nUsage: ${usage}`,
           );
         const status = oneOf("status", values.status, APPROVAL_STATUSES, usage) ?? "pending";
+        const limit = positiveInteger("limit", values.limit, 100, usage);
         // By status as of now: a pending request past its expiry is listed as expired.
         const stored =
           status === "expired"
@@ -175,21 +177,27 @@ export const approvalsCommand: Command = {
           entries.set(runId, read);
           return read;
         };
-        const list = stored
+        const matching = stored
           .filter((a) => effectiveStatus(a, now) === status)
-          .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
-          .map((a) => {
-            const subject = subjectOf(entriesOf(a.runId), a);
-            return { ...a, status: effectiveStatus(a, now), ...(subject ? { subject } : {}) };
-          });
+          .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+        // The oldest first (the first to expire), and only those shown have their runs' journals read.
+        const list = matching.slice(0, limit).map((a) => {
+          const subject = subjectOf(entriesOf(a.runId), a);
+          return { ...a, status: effectiveStatus(a, now), ...(subject ? { subject } : {}) };
+        });
         if (values.json) io.out(`${JSON.stringify(list)}\n`);
         else if (list.length === 0) io.out(`no ${status} approvals\n`);
-        else
+        else {
           for (const a of list) {
             io.out(`${a.id}  ${a.status.padEnd(8)} ${a.runId} ${a.taskId} ${a.worker}: ${a.reason}\n`);
             if (a.subject?.kind === "tool-call" || a.subject?.kind === "in-doubt")
               io.out(`    ${a.subject.tool} ${JSON.stringify(a.subject.input)}\n`);
           }
+          if (matching.length > limit)
+            io.err(
+              `arbiter: note: the oldest ${limit} of ${matching.length} ${status} approvals; --limit N shows N\n`,
+            );
+        }
         return 0;
       }
       if (sub === "show") {

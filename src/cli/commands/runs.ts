@@ -49,7 +49,9 @@ export const runsCommand: Command = {
     const store = openStore(values.db, io, "read");
     try {
       if (sub === "list") {
-        const runs = store.listRuns({ ...(status === undefined ? {} : { status }), limit });
+        // One more than shown: whether there are more to say so.
+        const found = store.listRuns({ ...(status === undefined ? {} : { status }), limit: limit + 1 });
+        const runs = found.slice(0, limit);
         if (values.json) io.out(`${JSON.stringify(runs.map(({ request: _r, ...run }) => run))}\n`);
         else if (runs.length === 0) io.out("no runs\n");
         else {
@@ -58,6 +60,10 @@ export const runsCommand: Command = {
               `${r.id}  ${r.status.padEnd(9)} ${new Date(r.createdAt).toISOString()}  ${r.tenant}  ${r.profile.name}@${r.profile.version.slice(0, 12)}\n`,
             );
           }
+          if (found.length > limit)
+            io.err(
+              `arbiter: note: the newest ${limit} ${status ?? ""}${status ? " " : ""}runs; there are more: --limit N shows N\n`,
+            );
         }
         return 0;
       }
