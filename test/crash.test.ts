@@ -222,6 +222,108 @@ test("several processes resuming the same killed runs at once take each run once
   assert.deepEqual(repeated, [], "no side effect happened twice");
 });
 
+test("LLM-worker runs resume to completion when the resuming process is killed too", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbiter-crash-twice-"));
+  const db = join(dir, "arbiter.db");
+  const next = random(20261207);
+  const llm = ["--model", `scripted:${join(root, "examples/telecom/scripted-agents.yaml")}`];
+  let resumesKilled = 0;
+  const runs = 6;
+  for (let i = 0; i < runs; i++) {
+    const message = i % 2 === 0 ? PLAIN : WITH_APPROVAL;
+    const run = start(dir, ["run", profile, message, ...llm, "--quiet", "--inject", "latency=100ms"]);
+    await recorded(db, i + 1);
+    await new Promise((r) => setTimeout(r, Math.floor(next() * 900)));
+    run.child.kill("SIGKILL");
+    await run.done;
+    // The process that takes the run up dies too, part of the way through (its own model calls and
+    // tool calls recorded or in flight), before a person has decided anything.
+    const resume = start(dir, ["resume", "--inject", "latency=100ms"]);
+    await new Promise((r) => setTimeout(r, 400 + Math.floor(next() * 900)));
+    if (resume.child.exitCode === null) {
+      resume.child.kill("SIGKILL");
+      resumesKilled++;
+    }
+    await resume.done;
+  }
+  assert.ok(resumesKilled >= 3, `only ${resumesKilled} of ${runs} resumes were killed mid-flight`);
+  for (let round = 0; round < 4; round++) {
+    const resumed = await cli(dir, "resume", "--json");
+    assertResumed(resumed);
+    const pending = JSON.parse((await cli(dir, "approvals", "list", "--json")).out) as Array<{ id: string }>;
+    if (pending.length === 0) break;
+    for (const a of pending)
+      assert.equal((await cli(dir, "approvals", "approve", a.id, "--by", "ops")).code, 0);
+  }
+  const check = reader(db);
+  assert.deepEqual(
+    check
+      .prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status")
+      .all()
+      .map((r) => `${r.status}=${r.n}`),
+    [`completed=${runs}`],
+  );
+  const gaps = check
+    .prepare(
+      "SELECT run_id FROM journal_entries GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1",
+    )
+    .all();
+  // A model call recorded before a kill was not made again: the cost ledger (committed with the call's
+  // step) holds one call per recorded model step, no more.
+  const ledgerCalls = new Map(
+    check
+      .prepare("SELECT run_id, COUNT(*) AS n FROM budget_ledger_calls GROUP BY run_id")
+      .all()
+      .map((r) => [r.run_id as string, r.n as number]),
+  );
+  const ids = check
+    .prepare("SELECT id FROM runs")
+    .all()
+    .map((r) => r.id as string);
+  check.close();
+  assert.deepEqual(gaps, []);
+  for (const id of ids) {
+    const shown = JSON.parse((await cli(dir, "runs", "show", id, "--json")).out) as {
+      steps: Array<{ name: string; state: string }>;
+    };
+    const modelSteps = shown.steps.filter((s) => s.name.startsWith("model:") && s.state === "completed");
+    assert.ok(modelSteps.length >= 4, `run ${id}: ${modelSteps.length} model steps`);
+    assert.equal(ledgerCalls.get(id), modelSteps.length, `run ${id}: model calls made vs recorded`);
+  }
+  const telecom = reader(join(dir, "telecom.db"));
+  const repeated = telecom
+    .prepare("SELECT idempotency_key FROM telecom_effects GROUP BY idempotency_key HAVING COUNT(*) > 1")
+    .all();
+  const credits = telecom
+    .prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'")
+    .get();
+  telecom.close();
+  assert.deepEqual(repeated, [], "no side effect happened twice");
+  assert.equal(credits?.n, runs, "one credit per run");
+  const audit = await cli(dir, "audit", "verify");
+  assert.equal(audit.code, 0, audit.out);
+  process.stdout.write(`# crash test, twice: ${resumesKilled} of ${runs} resumes killed\n`);
+});
+
+/** Waits until `count` runs are on record (the first process may still be creating the schema). */
+async function recorded(db: string, count: number): Promise<void> {
+  const by = Date.now() + 15_000;
+  while (Date.now() < by) {
+    if (existsSync(db)) {
+      const check = reader(db);
+      try {
+        if ((check.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number }).n >= count) return;
+      } catch {
+        // no schema yet
+      } finally {
+        check.close();
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`run ${count} was not recorded within 15 s`);
+}
+
 /** `arbiter resume` exits 0 when every run completed (or another process has it), 1 when one waits for a person. */
 function assertResumed(resumed: { code: number | null; out: string }): void {
   const statuses = (JSON.parse(resumed.out) as { runs: Array<{ status: string }> }).runs.map((r) => r.status);
