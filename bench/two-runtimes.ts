@@ -19,6 +19,9 @@ export interface TwoRuntimesJob {
   warmup: number;
 }
 
+/** Marks the threads this module starts (see the end of the file). */
+const ROLE = "arbiterTwoRuntimes";
+
 type FromWorker = { ready: true } | { done: true; ms: number; failed: number } | { error: string };
 
 export interface TwoRuntimes {
@@ -35,7 +38,7 @@ export async function measureTwoRuntimes(options: TwoRuntimesJob): Promise<TwoRu
   const workers: Worker[] = [];
   const exits: Promise<unknown>[] = [];
   const start = () => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: options });
+    const worker = new Worker(new URL(import.meta.url), { workerData: { [ROLE]: true, ...options } });
     const queue: FromWorker[] = [];
     let wake: (() => void) | undefined;
     worker.on("message", (m: FromWorker) => {
@@ -133,7 +136,9 @@ async function work(job: TwoRuntimesJob): Promise<void> {
   }
 }
 
-if (!isMainThread) {
+// Only in a thread started above: another program's worker thread may import this module (through
+// telecom-bench.ts) and must not find itself driving a runtime.
+if (!isMainThread && (workerData as Record<string, unknown> | null)?.[ROLE] === true) {
   work(workerData as TwoRuntimesJob).catch((error) =>
     parentPort!.postMessage({ error: String(error?.stack ?? error) }),
   );
