@@ -238,8 +238,10 @@ test("LLM-worker runs resume to completion when the resuming process is killed t
     await run.done;
     // The process that takes the run up dies too, part of the way through (its own model calls and
     // tool calls recorded or in flight), before a person has decided anything.
+    const before = resumes(db);
     const resume = start(dir, ["resume", "--inject", "latency=100ms"]);
-    await new Promise((r) => setTimeout(r, 400 + Math.floor(next() * 900)));
+    await resumed(db, before + 1, resume.done);
+    await new Promise((r) => setTimeout(r, Math.floor(next() * 500)));
     if (resume.child.exitCode === null) {
       resume.child.kill("SIGKILL");
       resumesKilled++;
@@ -304,6 +306,33 @@ test("LLM-worker runs resume to completion when the resuming process is killed t
   assert.equal(audit.code, 0, audit.out);
   process.stdout.write(`# crash test, twice: ${resumesKilled} of ${runs} resumes killed\n`);
 });
+
+/** Waits until the journal holds `count` resumes of runs (see `resumes`), or the resuming process has ended. */
+async function resumed(db: string, count: number, ended: Promise<unknown>): Promise<void> {
+  let over = false;
+  void ended.then(() => {
+    over = true;
+  });
+  const by = Date.now() + 15_000;
+  while (!over && Date.now() < by) {
+    if (resumes(db) >= count) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** How many times runs were taken up again, as the journal says. */
+function resumes(db: string): number {
+  const check = reader(db);
+  try {
+    return (
+      check.prepare("SELECT COUNT(*) AS n FROM journal_entries WHERE type = 'run-resume'").get() as {
+        n: number;
+      }
+    ).n;
+  } finally {
+    check.close();
+  }
+}
 
 /** Waits until `count` runs are on record (the first process may still be creating the schema). */
 async function recorded(db: string, count: number): Promise<void> {
