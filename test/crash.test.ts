@@ -107,18 +107,9 @@ test("runs killed with SIGKILL at random moments resume to completion without re
   }
   assert.ok(killed >= 10, `only ${killed} of 20 runs were killed mid-flight`);
   const check = reader(db);
-  const statuses = check.prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status").all();
-  assert.deepEqual(
-    statuses.map((s) => `${s.status}=${s.n}`),
-    ["completed=20"],
-  );
+  assert.deepEqual(statusCounts(check), ["completed=20"]);
   // No journal gaps: every run's entries are numbered 1..n.
-  const gaps = check
-    .prepare(
-      "SELECT run_id FROM journal_entries GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1",
-    )
-    .all();
-  assert.deepEqual(gaps, []);
+  assert.deepEqual(journalGaps(check), []);
   const recorded = new Set(
     check
       .prepare("SELECT id FROM runs")
@@ -127,11 +118,7 @@ test("runs killed with SIGKILL at random moments resume to completion without re
   );
   check.close();
   const telecom = reader(join(dir, "telecom.db"));
-  const repeated = telecom
-    .prepare(
-      "SELECT idempotency_key, COUNT(*) AS n FROM telecom_effects GROUP BY idempotency_key HAVING n > 1",
-    )
-    .all();
+  const repeated = repeatedEffects(telecom);
   // An effect's idempotency key starts with its run's id: every one belongs to a run on record.
   const orphans = telecom
     .prepare("SELECT idempotency_key AS k FROM telecom_effects")
@@ -180,23 +167,9 @@ test("several processes resuming the same killed runs at once take each run once
   ).n;
   killed.close();
   assert.ok(unfinished >= 2, `only ${unfinished} of 4 runs were killed mid-flight`);
-  for (let round = 0; round < 3; round++) {
-    const resumers = await Promise.all([0, 1, 2].map(() => cli(dir, "resume", "--json")));
-    for (const r of resumers) assertResumed(r);
-    // A charge left in doubt by the kill waits for a person: someone checked, it did not take effect.
-    const pending = JSON.parse((await cli(dir, "approvals", "list", "--json")).out) as Array<{ id: string }>;
-    if (pending.length === 0) break;
-    for (const a of pending)
-      assert.equal((await cli(dir, "approvals", "approve", a.id, "--by", "ops")).code, 0);
-  }
+  await finish(dir, 3, 3);
   const check = reader(db);
-  assert.deepEqual(
-    check
-      .prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status")
-      .all()
-      .map((s) => `${s.status}=${s.n}`),
-    ["completed=5"],
-  );
+  assert.deepEqual(statusCounts(check), ["completed=5"]);
   // One end per run, nothing journaled after it, no gaps.
   const ends = check
     .prepare(
@@ -207,19 +180,11 @@ test("several processes resuming the same killed runs at once take each run once
     .all() as Array<{ n: number; last: number; tail: number }>;
   assert.equal(ends.length, 5);
   for (const e of ends) assert.deepEqual([e.n, e.last], [1, e.tail]);
-  const gaps = check
-    .prepare(
-      "SELECT run_id FROM journal_entries GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1",
-    )
-    .all();
+  assert.deepEqual(journalGaps(check), []);
   check.close();
-  assert.deepEqual(gaps, []);
   const telecom = reader(join(dir, "telecom.db"));
-  const repeated = telecom
-    .prepare("SELECT idempotency_key FROM telecom_effects GROUP BY idempotency_key HAVING COUNT(*) > 1")
-    .all();
+  assert.deepEqual(repeatedEffects(telecom), [], "no side effect happened twice");
   telecom.close();
-  assert.deepEqual(repeated, [], "no side effect happened twice");
 });
 
 test("LLM-worker runs resume to completion when the resuming process is killed too", async () => {
@@ -249,27 +214,10 @@ test("LLM-worker runs resume to completion when the resuming process is killed t
     await resume.done;
   }
   assert.ok(resumesKilled >= 3, `only ${resumesKilled} of ${runs} resumes were killed mid-flight`);
-  for (let round = 0; round < 4; round++) {
-    const resumed = await cli(dir, "resume", "--json");
-    assertResumed(resumed);
-    const pending = JSON.parse((await cli(dir, "approvals", "list", "--json")).out) as Array<{ id: string }>;
-    if (pending.length === 0) break;
-    for (const a of pending)
-      assert.equal((await cli(dir, "approvals", "approve", a.id, "--by", "ops")).code, 0);
-  }
+  await finish(dir, 1, 4);
   const check = reader(db);
-  assert.deepEqual(
-    check
-      .prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status")
-      .all()
-      .map((r) => `${r.status}=${r.n}`),
-    [`completed=${runs}`],
-  );
-  const gaps = check
-    .prepare(
-      "SELECT run_id FROM journal_entries GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1",
-    )
-    .all();
+  assert.deepEqual(statusCounts(check), [`completed=${runs}`]);
+  const gaps = journalGaps(check);
   // A model call recorded before a kill was not made again: the cost ledger (committed with the call's
   // step) holds one call per recorded model step, no more.
   const ledgerCalls = new Map(
@@ -293,9 +241,7 @@ test("LLM-worker runs resume to completion when the resuming process is killed t
     assert.equal(ledgerCalls.get(id), modelSteps.length, `run ${id}: model calls made vs recorded`);
   }
   const telecom = reader(join(dir, "telecom.db"));
-  const repeated = telecom
-    .prepare("SELECT idempotency_key FROM telecom_effects GROUP BY idempotency_key HAVING COUNT(*) > 1")
-    .all();
+  const repeated = repeatedEffects(telecom);
   const credits = telecom
     .prepare("SELECT COUNT(*) AS n FROM telecom_effects WHERE tool = 'issue_credit'")
     .get();
@@ -351,6 +297,46 @@ async function recorded(db: string, count: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
   assert.fail(`run ${count} was not recorded within 15 s`);
+}
+
+/** Runs by status, as "status=count" sorted by status. */
+function statusCounts(check: DatabaseSync): string[] {
+  return check
+    .prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status")
+    .all()
+    .map((r) => `${r.status}=${r.n}`);
+}
+
+/** Runs whose journal entries are not numbered 1..n. */
+function journalGaps(check: DatabaseSync): unknown[] {
+  return check
+    .prepare(
+      "SELECT run_id FROM journal_entries GROUP BY run_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1",
+    )
+    .all();
+}
+
+/** Idempotency keys under which the demo's systems recorded a side effect more than once. */
+function repeatedEffects(telecom: DatabaseSync): unknown[] {
+  return telecom
+    .prepare("SELECT idempotency_key FROM telecom_effects GROUP BY idempotency_key HAVING COUNT(*) > 1")
+    .all();
+}
+
+/**
+ * `resumers` processes resume at once, then a person approves what waits, until nothing waits (at most
+ * `rounds` times).
+ */
+async function finish(dir: string, resumers: number, rounds: number): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const done = await Promise.all(Array.from({ length: resumers }, () => cli(dir, "resume", "--json")));
+    for (const r of done) assertResumed(r);
+    // A charge left in doubt by a kill waits for a person: someone checked, it did not take effect.
+    const pending = JSON.parse((await cli(dir, "approvals", "list", "--json")).out) as Array<{ id: string }>;
+    if (pending.length === 0) return;
+    for (const a of pending)
+      assert.equal((await cli(dir, "approvals", "approve", a.id, "--by", "ops")).code, 0);
+  }
 }
 
 /** `arbiter resume` exits 0 when every run completed (or another process has it), 1 when one waits for a person. */
