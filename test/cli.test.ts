@@ -1238,3 +1238,39 @@ test("an approver changes a held tool call's arguments with --edit (checked agai
   after.close();
   assert.equal(issued?.n, 1, "only the $40 credit approved earlier");
 });
+
+test("on a read-only file system (a backup mounted read-only) the read commands and replay work and change nothing", (t) => {
+  const mount = mkdtempSync(join(tmpdir(), "arbiter-ro-"));
+  // Only where this process may mount a small file system of its own (root, as CI runs).
+  const sh = (...args: string[]) => spawnSync(args[0]!, args.slice(1), { stdio: "ignore" }).status === 0;
+  if (!sh("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mount)) {
+    t.skip("cannot mount a file system here");
+    return;
+  }
+  try {
+    const { run } = cliIn(mount);
+    // Personal data in the request: the run's vault holds it, and a replay needs the vault to read it.
+    const made = run("run", profile, "my internet is slow, write to dana@example.com", "--json");
+    assert.equal(made.status, 0, made.stderr);
+    const { runId } = JSON.parse(made.stdout) as { runId: string };
+    assert.ok(sh("mount", "-o", "remount,ro", mount), "remounted read-only");
+    for (const args of [
+      ["runs", "list"],
+      ["runs", "show", runId],
+      ["approvals", "list"],
+      ["audit", "verify"],
+      ["costs"],
+    ]) {
+      const r = run(...args);
+      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+    }
+    const replayed = run("replay", runId);
+    assert.equal(replayed.status, 0, replayed.stderr);
+    assert.match(replayed.stdout, /routing, plan and \d+ steps identical/);
+    const writing = run("run", profile, "my wifi keeps dropping");
+    assert.equal(writing.status, 2, "a run needs to write");
+    assert.match(writing.stderr, /cannot open .*arbiter\.db for writing/);
+  } finally {
+    sh("umount", mount);
+  }
+});

@@ -14,6 +14,8 @@ export interface EmbeddedShieldOptions {
   revealToRequester?: readonly string[];
   /** Generate the key file when there is none (default true); false opens only a vault that has one. */
   generate?: boolean;
+  /** Only read the vault: what would be written (new tokens) stays in memory (`arbiter replay` by an auditor). */
+  readOnly?: boolean;
 }
 
 /** The PII shield of the embedded default: built-in recognisers and an encrypted SQLite vault. */
@@ -26,6 +28,7 @@ export async function openEmbeddedShield(
     path: resolve(options.vaultPath ?? env.ARBITER_VAULT ?? ".arbiter/pii-vault.db"),
     ...(options.vaultKeyFile !== undefined ? { keyFile: options.vaultKeyFile } : {}),
     ...(options.generate === false ? { generate: false } : {}),
+    ...(options.readOnly ? { readOnly: true } : {}),
   });
   const tokenizer = createTokenizer({ registry: createRecognizerRegistry(), vault });
   return {

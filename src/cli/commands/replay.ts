@@ -64,6 +64,9 @@ export const replayCommand: Command = {
             vaultPath: companions.vault,
             vaultKeyFile: companions.vaultKeyFile,
             revealToRequester: profile.document.guard.revealToRequester,
+            // A replay records nothing, in the vault either: it reads it (as an auditor, or on a
+            // read-only mount, can), and a token it would mint for a value never seen stays in memory.
+            readOnly: true,
           })
         : undefined;
       try {

@@ -13,6 +13,8 @@ export interface EmbeddedVaultOptions extends VaultKeyOptions {
   path?: string;
   /** Share an open database (e.g. the run store's); the caller closes it. */
   database?: DatabaseSync;
+  /** Only read the vault (it must exist, with its key): new tokens live in memory only (see `SqliteVaultStoreOptions`). */
+  readOnly?: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export async function openEmbeddedVault(
   const existing = options.database === undefined && existsSync(path) && statSync(path).size > 0;
   let resolved: ReturnType<typeof resolveVaultKey>;
   try {
-    resolved = resolveVaultKey(existing ? { ...options, generate: false } : options);
+    resolved = resolveVaultKey(existing || options.readOnly ? { ...options, generate: false } : options);
   } catch (error) {
     if (!existing || !ArbiterError.is(error) || error.code !== ErrorCode.MissingCredentials) throw error;
     throw new ArbiterError(
@@ -40,7 +42,9 @@ export async function openEmbeddedVault(
   }
   const { key, source, generated } = resolved;
   const store = createSqliteVaultStore(
-    options.database ? { database: options.database } : { path: options.path ?? DEFAULT_VAULT_PATH },
+    options.database
+      ? { database: options.database }
+      : { path: options.path ?? DEFAULT_VAULT_PATH, ...(options.readOnly ? { readOnly: true } : {}) },
   );
   try {
     const vault = await openVault({ store, key });

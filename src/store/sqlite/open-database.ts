@@ -117,7 +117,7 @@ const CANTOPEN = 14;
  * it), and nobody can on a read-only file system; with no write-ahead log on disk there is nothing to
  * index, and the file is read as it is.
  */
-function openReadOnly(path: string, timeout: number): DatabaseSync {
+export function openReadOnly(path: string, timeout: number): DatabaseSync {
   try {
     const db = new DatabaseSync(path, { readOnly: true, timeout });
     try {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -13,8 +13,44 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 runVaultStoreContract("sqlite file", () => createSqliteVaultStore({ path: join(dir, `contract-${n++}.db`) }));
+// Read-only (a replay): the same contract, its writes kept in memory over an existing, empty vault.
+runVaultStoreContract("sqlite file, read only", () => {
+  const path = join(dir, `contract-ro-${n++}.db`);
+  void createSqliteVaultStore({ path }).close();
+  return createSqliteVaultStore({ path, readOnly: true });
+});
 
 describe("sqlite vault store", () => {
+  it("read only: finds what the file holds, numbers a new value after it in memory, and writes nothing", async () => {
+    const path = join(dir, "read-only.db");
+    const writer = createSqliteVaultStore({ path });
+    await writer.initMeta("fingerprint", "k1");
+    await writer.put({ tenant: "t", type: "EMAIL", digest: "a", sealed: new Uint8Array([1]) });
+    await writer.put({ tenant: "t", type: "EMAIL", digest: "b", sealed: new Uint8Array([2]) });
+    await writer.close();
+    const before = readFileSync(path);
+    const reader = createSqliteVaultStore({ path, readOnly: true });
+    assert.equal(await reader.initMeta("fingerprint", "k2"), "k1", "the file's meta wins");
+    assert.equal((await reader.findByDigest("t", "b"))?.number, 2);
+    const minted = await reader.put({ tenant: "t", type: "EMAIL", digest: "c", sealed: new Uint8Array([3]) });
+    assert.equal(minted.number, 3);
+    assert.equal((await reader.put({ ...minted })).number, 3, "the same value, the same token");
+    assert.equal((await reader.get("t", "EMAIL", 3))?.digest, "c");
+    assert.equal(
+      (await reader.put({ tenant: "u", type: "EMAIL", digest: "c", sealed: new Uint8Array([3]) })).number,
+      1,
+    );
+    await reader.close();
+    assert.deepEqual(readFileSync(path), before, "nothing written");
+    const again = createSqliteVaultStore({ path });
+    assert.equal(await again.findByDigest("t", "c"), undefined);
+    await again.close();
+    assert.throws(
+      () => createSqliteVaultStore({ path: join(dir, "missing", "vault.db"), readOnly: true }),
+      (e) => ArbiterError.is(e, "store-error") && /missing/.test(e.message),
+    );
+  });
+
   it("keeps records and numbering across reopen, and shares numbering between connections", async () => {
     const path = join(dir, "reopen.db");
     const first = createSqliteVaultStore({ path });

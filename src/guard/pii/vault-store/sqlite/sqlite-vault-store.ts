@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { openReadOnly } from "../../../../store/sqlite/open-database.ts";
 import { withStoreError } from "../../../../store/sqlite/sqlite-error.ts";
 import type { VaultEntry, VaultRecord, VaultStore } from "../../vault-store.ts";
 
@@ -11,6 +12,12 @@ export interface SqliteVaultStoreOptions {
   database?: DatabaseSync;
   /** How long a write waits for another process's write lock before failing (default 5 s). */
   busyTimeoutMs?: number;
+  /**
+   * Only read the file (it must exist; a user who may not write it or its folder, a read-only mount):
+   * tokens it holds are found, and a value it does not hold gets a token numbered after them that
+   * lives in memory only (what `arbiter replay` needs), never written.
+   */
+  readOnly?: boolean;
 }
 
 const SCHEMA = `
@@ -59,6 +66,8 @@ export function createSqliteVaultStore(options: SqliteVaultStoreOptions = {}): V
   let db: DatabaseSync;
   if (options.database) {
     db = options.database;
+  } else if (options.readOnly) {
+    db = guard("opening the PII vault failed", () => openReadOnly(path, options.busyTimeoutMs ?? 5_000));
   } else {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     // The busy timeout from the start: processes opening a new vault at once wait for each other's
@@ -68,27 +77,29 @@ export function createSqliteVaultStore(options: SqliteVaultStoreOptions = {}): V
       () => new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5_000 }),
     );
   }
-  guard("opening the PII vault failed", () => {
-    if (owned) db.exec("PRAGMA journal_mode = WAL");
-    db.exec(SCHEMA);
-  });
+  if (!options.readOnly) {
+    guard("opening the PII vault failed", () => {
+      if (owned) db.exec("PRAGMA journal_mode = WAL");
+      db.exec(SCHEMA);
+    });
+  }
 
   const columns = "tenant, type, number, digest, sealed";
-  const findByDigest = db.prepare(`SELECT ${columns} FROM pii_vault WHERE tenant = ? AND digest = ?`);
-  const getByToken = db.prepare(
-    `SELECT ${columns} FROM pii_vault WHERE tenant = ? AND type = ? AND number = ?`,
-  );
-  const insert = db.prepare(
+  // Read-only, the file's own tables are all there is (a file without them is not a vault).
+  const prepare = (sql: string) => guard("opening the PII vault failed", () => db.prepare(sql));
+  const findByDigest = prepare(`SELECT ${columns} FROM pii_vault WHERE tenant = ? AND digest = ?`);
+  const getByToken = prepare(`SELECT ${columns} FROM pii_vault WHERE tenant = ? AND type = ? AND number = ?`);
+  const insert = prepare(
     `INSERT INTO pii_vault (tenant, type, number, digest, sealed)
      SELECT ?1, ?2, COALESCE(MAX(number), 0) + 1, ?3, ?4 FROM pii_vault WHERE tenant = ?1 AND type = ?2
      ON CONFLICT (tenant, digest) DO NOTHING`,
   );
-  const getMeta = db.prepare("SELECT value FROM pii_vault_meta WHERE name = ?");
-  const initMeta = db.prepare(
+  const getMeta = prepare("SELECT value FROM pii_vault_meta WHERE name = ?");
+  const initMeta = prepare(
     "INSERT INTO pii_vault_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
   );
 
-  return {
+  const store: VaultStore = {
     async findByDigest(tenant, digest) {
       return guard("reading the PII vault failed", () => toRecord(findByDigest.get(tenant, digest)));
     },
@@ -116,5 +127,53 @@ export function createSqliteVaultStore(options: SqliteVaultStoreOptions = {}): V
     async close() {
       if (owned && db.isOpen) db.close();
     },
+  };
+  if (!options.readOnly) return store;
+  const maxNumber = db.prepare("SELECT MAX(number) AS n FROM pii_vault WHERE tenant = ? AND type = ?");
+  return inMemoryWrites(store, (tenant, type) =>
+    guard("reading the PII vault failed", () =>
+      Number((maxNumber.get(tenant, type) as { n: number | null } | undefined)?.n ?? 0),
+    ),
+  );
+}
+
+/**
+ * Reads from `file`, and keeps what would be written in memory: a new value's token is numbered after
+ * the highest the file holds for its tenant and type, a meta value the file lacks is kept here.
+ */
+function inMemoryWrites(file: VaultStore, maxNumber: (tenant: string, type: string) => number): VaultStore {
+  const added = new Map<string, VaultRecord>(); // by tenant and digest
+  const numbered = new Map<string, VaultRecord>(); // by tenant, type and number
+  const meta = new Map<string, string>();
+  const highest = (tenant: string, type: string): number => {
+    let n = maxNumber(tenant, type);
+    for (const r of added.values()) if (r.tenant === tenant && r.type === type) n = Math.max(n, r.number);
+    return n;
+  };
+  return {
+    async findByDigest(tenant, digest) {
+      return (await file.findByDigest(tenant, digest)) ?? added.get(`${tenant}\u0000${digest}`);
+    },
+    async get(tenant, type, number) {
+      return (await file.get(tenant, type, number)) ?? numbered.get(`${tenant}\u0000${type}\u0000${number}`);
+    },
+    async put(entry) {
+      const known = await this.findByDigest(entry.tenant, entry.digest);
+      if (known !== undefined) return known;
+      const record: VaultRecord = { ...entry, number: highest(entry.tenant, entry.type) + 1 };
+      added.set(`${entry.tenant}\u0000${entry.digest}`, record);
+      numbered.set(`${entry.tenant}\u0000${entry.type}\u0000${record.number}`, record);
+      return record;
+    },
+    async getMeta(name) {
+      return (await file.getMeta(name)) ?? meta.get(name);
+    },
+    async initMeta(name, value) {
+      const stored = await this.getMeta(name);
+      if (stored !== undefined) return stored;
+      meta.set(name, value);
+      return value;
+    },
+    close: () => file.close(),
   };
 }
