@@ -86,7 +86,14 @@ export function createSqliteVaultStore(options: SqliteVaultStoreOptions = {}): V
 
   const columns = "tenant, type, number, digest, sealed";
   // Read-only, the file's own tables are all there is (a file without them is not a vault).
-  const prepare = (sql: string) => guard("opening the PII vault failed", () => db.prepare(sql));
+  const prepare = (sql: string) => {
+    try {
+      return guard("opening the PII vault failed", () => db.prepare(sql));
+    } catch (error) {
+      if (owned && db.isOpen) db.close();
+      throw error;
+    }
+  };
   const findByDigest = prepare(`SELECT ${columns} FROM pii_vault WHERE tenant = ? AND digest = ?`);
   const getByToken = prepare(`SELECT ${columns} FROM pii_vault WHERE tenant = ? AND type = ? AND number = ?`);
   const insert = prepare(
