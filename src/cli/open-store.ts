@@ -1,7 +1,8 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { ArbiterError, ErrorCode } from "../errors/arbiter-error.ts";
+import { openReadOnly } from "../store/sqlite/open-database.ts";
 import { resolveDbPath } from "../store/sqlite/resolve-db-path.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { CliIo } from "./output.ts";
@@ -53,7 +54,7 @@ function tablesOf(path: string): string[] | undefined {
   if (!existsSync(path)) return undefined;
   let db: DatabaseSync | undefined;
   try {
-    db = new DatabaseSync(path, { readOnly: true, timeout: 5_000 });
+    db = openReadOnly(path, 5_000); // as the store reads it, a read-only mount included
     const rows = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all();
     return rows.map((row) => String(row.name));
   } catch {

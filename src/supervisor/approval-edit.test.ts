@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
 import type { ApprovalSubject } from "../journal/events.ts";
-import { checkEdit } from "./approval-edit.ts";
+import { checkEdit, checkToolEdit } from "./approval-edit.ts";
 
 const call: ApprovalSubject = {
   kind: "tool-call",
@@ -67,8 +67,8 @@ test("with the tool's input schema, an edited value the tool would refuse is ref
     // As the journal holds it: personal data as tokens, which the schema alone would refuse.
     input: { customerId: "C-1001", amount: 80, reason: "asked", email: "<EMAIL_1>" },
   };
-  checkEdit(held, "approved", { amount: 40 }, input);
-  checkEdit(held, "approved", { email: "dana@example.com" }, input);
+  checkToolEdit(held, { amount: 40 }, input);
+  checkToolEdit(held, { email: "dana@example.com" }, input);
   for (const [edit, said] of [
     [
       { amount: -5 },
@@ -79,7 +79,7 @@ test("with the tool's input schema, an edited value the tool would refuse is ref
     [{ email: "not an address" }, /"email": Invalid email/],
   ] as const) {
     assert.throws(
-      () => checkEdit(held, "approved", edit, input),
+      () => checkToolEdit(held, edit, input),
       (error: Error & { code?: string }) => said.test(error.message) && error.code === "invalid-argument",
     );
   }

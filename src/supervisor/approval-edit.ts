@@ -13,25 +13,24 @@ export function subjectOf(entries: readonly JournalEntry[], a: ApprovalRecord): 
   return undefined;
 }
 
+function refuse(message: string): never {
+  throw new ArbiterError(ErrorCode.InvalidArgument, `--edit: ${message}`, { details: { field: "edit" } });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
 /**
  * Whether an approver's edit fits what is decided (the CLI's `--edit`, `LocalRuntime.decide`'s `edit`):
- * an `invalid-argument` error (exit 2) that says what would fit, when it does not. With `toolInput`,
- * the held tool's input schema in the profile the run resumes on, an edited argument the tool would
- * refuse (a negative amount) is refused here too, instead of the run escalating its call; the run
- * still validates the arguments as a whole when it makes the call.
+ * an `invalid-argument` error (exit 2) that says what would fit, when it does not. The run still
+ * validates a tool call's edited arguments with the tool's own schema (see also `checkToolEdit`).
  */
 export function checkEdit(
   subject: ApprovalSubject | undefined,
   decision: "approved" | "denied",
   edit: unknown,
-  toolInput?: z.ZodType,
 ): void {
   if (subject === undefined) return;
-  const refuse: (message: string) => never = (message) => {
-    throw new ArbiterError(ErrorCode.InvalidArgument, `--edit: ${message}`, { details: { field: "edit" } });
-  };
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
   const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
   if (subject.kind === "in-doubt") {
     if (decision === "approved")
@@ -60,19 +59,6 @@ export function checkEdit(
           `"${key}" of ${subject.tool} is a ${kind(was)} (was ${JSON.stringify(was)}), not a ${kind(value)}`,
         );
     }
-    if (toolInput !== undefined) {
-      // Only what the edit changes: an argument left as the model gave it may hold a token (<EMAIL_1>)
-      // that a format check would refuse here but that the run gives the tool as the value it stands for.
-      const parsed = toolInput.safeParse({ ...args, ...edit });
-      const wrong = parsed.success
-        ? []
-        : parsed.error.issues.filter((i) => typeof i.path[0] === "string" && Object.hasOwn(edit, i.path[0]));
-      if (wrong.length > 0)
-        refuse(
-          `${subject.tool} would refuse ${wrong.map((i) => `"${i.path.join(".")}": ${i.message}`).join("; ")}; ` +
-            "nothing was recorded: approve with a value it takes, or without --edit",
-        );
-    }
     return;
   }
   if (subject.kind === "answer") {
@@ -87,4 +73,24 @@ export function checkEdit(
   }
   if (typeof edit !== "string" || edit.trim() === "")
     refuse(`the task's new input is a JSON string, e.g. '"cancel my roaming add-on"'`);
+}
+
+/**
+ * After `checkEdit`, for a held tool call's approved edit: `toolInput`, the tool's input schema in the
+ * profile the run resumes on, must take the edited arguments (a negative amount is refused here, not
+ * by the run escalating its call). Only what the edit changes is judged: an argument left as the model
+ * gave it may hold a token (<EMAIL_1>) that a format check would refuse here but that the run gives the
+ * tool as the value it stands for. The run still validates the arguments as a whole when it calls.
+ */
+export function checkToolEdit(subject: ApprovalSubject, edit: unknown, toolInput: z.ZodType): void {
+  if (subject.kind !== "tool-call" || !isObject(edit)) return;
+  const parsed = toolInput.safeParse({ ...(isObject(subject.input) ? subject.input : {}), ...edit });
+  const wrong = parsed.success
+    ? []
+    : parsed.error.issues.filter((i) => typeof i.path[0] === "string" && Object.hasOwn(edit, i.path[0]));
+  if (wrong.length > 0)
+    refuse(
+      `${subject.tool} would refuse ${wrong.map((i) => `"${i.path.join(".")}": ${i.message}`).join("; ")}; ` +
+        "nothing was recorded: approve with a value it takes, or without --edit",
+    );
 }

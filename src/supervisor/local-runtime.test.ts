@@ -955,18 +955,11 @@ test("a resumed task that no longer takes its recorded path is escalated: no ret
 });
 
 test("decide refuses an edit the held tool's schema refuses, before anything is stored", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "arbiter-decide-edit-"));
   const profile = await loadProfile(
     new URL("../../examples/telecom/profile.yaml", import.meta.url).pathname,
-    {
-      env: { TELECOM_DB: join(dir, "telecom.db") },
-    },
+    { env: { TELECOM_DB: join(mkdtempSync(join(tmpdir(), "arbiter-decide-telecom-")), "telecom.db") } },
   );
-  const runtime = await LocalRuntime.open({
-    profile,
-    dbPath: join(dir, "arbiter.db"),
-    env: { ARBITER_AUDIT_KEY_FILE: join(dir, "audit-key.pem"), ARBITER_VAULT_KEY: "cd".repeat(32) },
-  });
+  const runtime = await runtimesIn("arbiter-decide-edit-")(profile);
   try {
     const pending = pendingOf(await runtime.run({ message: "please credit $80 to my account" }));
     const id = pending[0]!.approvalId;

@@ -22,7 +22,7 @@ import {
 import type { Faults } from "../testing/fault-injection.ts";
 import type { RunRequest } from "./admit.ts";
 import { protectDecision } from "./approval.ts";
-import { checkEdit, subjectOf } from "./approval-edit.ts";
+import { checkEdit, checkToolEdit, subjectOf } from "./approval-edit.ts";
 import { companionFiles } from "./companion-files.ts";
 import type { RunResult } from "./deliver.ts";
 import type { Shield } from "./guards.ts";
@@ -257,8 +257,10 @@ export class LocalRuntime {
     // An edit that does not fit what is decided is refused before anything is stored (as the CLI does).
     if (pending !== undefined && decision.edit !== undefined && decision.edit !== null) {
       const subject = subjectOf(this.journal.read(pending.runId), pending);
+      checkEdit(subject, decision.status, decision.edit);
       const tool = subject?.kind === "tool-call" ? this.profile.tools.get(subject.tool) : undefined;
-      checkEdit(subject, decision.status, decision.edit, tool?.input);
+      if (subject !== undefined && tool !== undefined && decision.status === "approved")
+        checkToolEdit(subject, decision.edit, tool.input);
     }
     const words = {
       ...(decision.reason === undefined ? {} : { reason: decision.reason }),

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { ArbiterError, ErrorCode } from "../../errors/arbiter-error.ts";
+import { whereOf } from "../../store/sqlite/sql-where.ts";
 import { withStoreError } from "../../store/sqlite/sqlite-error.ts";
 import { exceededLimit } from "../check-limit.ts";
 import { fromNanos, toNanos } from "../cost.ts";
@@ -339,47 +340,19 @@ export function createSqliteLedger(options: SqliteLedgerOptions = {}): Ledger {
         : query.by === "model"
           ? "model"
           : "strftime('%Y-%m-%d', at / 1000, 'unixepoch')";
-    const where: string[] = [];
-    const args: SQLInputValue[] = [];
-    if (query.tenant !== undefined) {
-      where.push("tenant = ?");
-      args.push(query.tenant);
-    }
-    if (query.from !== undefined) {
-      where.push("at >= ?");
-      args.push(query.from);
-    }
-    if (query.to !== undefined) {
-      where.push("at < ?");
-      args.push(query.to);
-    }
+    const where = whereOf({ "tenant = ?": query.tenant, "at >= ?": query.from, "at < ?": query.to });
     const rows = db
-      .prepare(
-        `SELECT ${key} AS key, ${SUMS} FROM budget_ledger_calls
-           ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
-           GROUP BY 1 ORDER BY 1`,
-      )
-      .all(...args) as unknown as (SumRow & { key: string })[];
+      .prepare(`SELECT ${key} AS key, ${SUMS} FROM budget_ledger_calls ${where.sql} GROUP BY 1 ORDER BY 1`)
+      .all(...where.args) as unknown as (SumRow & { key: string })[];
     return rows.map((row) => ({ key: row.key, ...toSpend(row) }));
   }
 
   function entries(filter: { tenant?: string; runId?: string }): LedgerEntry[] {
     if (pendingCalls.length > 0) write(flush);
-    const where: string[] = [];
-    const args: SQLInputValue[] = [];
-    if (filter.tenant !== undefined) {
-      where.push("tenant = ?");
-      args.push(filter.tenant);
-    }
-    if (filter.runId !== undefined) {
-      where.push("run_id = ?");
-      args.push(filter.runId);
-    }
+    const where = whereOf({ "tenant = ?": filter.tenant, "run_id = ?": filter.runId });
     const rows = db
-      .prepare(
-        `SELECT * FROM budget_ledger_calls ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`} ORDER BY id`,
-      )
-      .all(...args) as unknown as CallRow[];
+      .prepare(`SELECT * FROM budget_ledger_calls ${where.sql} ORDER BY id`)
+      .all(...where.args) as unknown as CallRow[];
     return rows.map(toEntry);
   }
 }

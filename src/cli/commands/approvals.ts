@@ -8,7 +8,7 @@ import { loadProfile, type Profile } from "../../profile/load-profile.ts";
 import type { SqliteStore } from "../../store/sqlite/sqlite-store.ts";
 import { APPROVAL_STATUSES, type ApprovalRecord, effectiveStatus } from "../../store/store.ts";
 import { protectDecision } from "../../supervisor/approval.ts";
-import { checkEdit, subjectOf } from "../../supervisor/approval-edit.ts";
+import { checkEdit, checkToolEdit, subjectOf } from "../../supervisor/approval-edit.ts";
 import { companionFiles } from "../../supervisor/companion-files.ts";
 import type { Command } from "../main.ts";
 import { openStore } from "../open-store.ts";
@@ -247,8 +247,10 @@ export const approvalsCommand: Command = {
             subject?.kind === "tool-call" &&
             decision === "approved" &&
             effectiveStatus(a, now) === "pending"
-          )
-            checkEdit(subject, decision, edit, await toolInputOf(store, a, subject.tool, io));
+          ) {
+            const toolInput = await toolInputOf(store, a, subject.tool, io);
+            if (toolInput !== undefined) checkToolEdit(subject, edit, toolInput);
+          }
         }
         // Personal data in the reason or the edit becomes tokens of the run's tenant before anything
         // stores it, as in the run's own request (the run's tools get the values back).

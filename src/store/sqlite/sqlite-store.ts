@@ -27,6 +27,7 @@ import {
 } from "../store.ts";
 import { approvalExists, notPending, runExists, unknownApproval, unknownRun } from "../store-errors.ts";
 import { type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
+import { whereOf } from "./sql-where.ts";
 import { isBusy, storeError } from "./sqlite-error.ts";
 
 export interface SqliteStoreOptions extends OpenDatabaseOptions {
@@ -634,20 +635,10 @@ export class SqliteStore implements Store {
 
   listApprovals(filter: { status?: ApprovalStatus; runId?: string } = {}): ApprovalRecord[] {
     return this.#guard("listing approvals", "read", () => {
-      const clauses: string[] = [];
-      const params: string[] = [];
-      if (filter.status !== undefined) {
-        clauses.push("status = ?");
-        params.push(filter.status);
-      }
-      if (filter.runId !== undefined) {
-        clauses.push("run_id = ?");
-        params.push(filter.runId);
-      }
-      const where = clauses.length === 0 ? "" : `WHERE ${clauses.join(" AND ")}`;
+      const where = whereOf({ "status = ?": filter.status, "run_id = ?": filter.runId });
       const rows = this.#db
-        .prepare(`SELECT * FROM approvals ${where} ORDER BY created_at, id`)
-        .all(...params);
+        .prepare(`SELECT * FROM approvals ${where.sql} ORDER BY created_at, id`)
+        .all(...where.args);
       return (rows as Row[]).map(toApproval);
     });
   }
